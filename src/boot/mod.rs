@@ -1,0 +1,1 @@
+//! PID 1: early mounts, kernel command line, modules, uevent wait, mount, switch_root.

@@ -1,0 +1,1 @@
+//! Grouping and choice, read-only: claims per device → object graph.

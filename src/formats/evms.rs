@@ -1,0 +1,1 @@
+//! EVMS 2.x feature header: recognized and reported by name, never activated.

@@ -1,0 +1,1 @@
+//! LUKS1/LUKS2 headers: type, UUID, LABEL (identification only).

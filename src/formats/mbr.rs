@@ -1,0 +1,1 @@
+//! MBR (DOS) partition table with the EBR chain; protective/hybrid MBR detection.

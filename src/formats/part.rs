@@ -1,0 +1,1 @@
+//! The partition-table value shared by GPT and MBR.

@@ -1,0 +1,1 @@
+//! Pure planning: object graph + selection → ordered steps.

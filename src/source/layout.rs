@@ -1,0 +1,258 @@
+//! Reading through assembled objects in user space: partition slices, concatenations (MD
+//! linear, multi-segment LVs), stripes (LVM striped) and MD RAID geometries.
+//!
+//! Only geometry lives here. The engine turns its MD arrays and LVs into [`Layout`] values;
+//! this module never imports the engine, so data flows one way (design.md).
+
+use super::ReadAt;
+use std::io;
+use std::sync::Arc;
+
+/// A shared byte source.
+pub type Src = Arc<dyn ReadAt + Send + Sync>;
+
+/// How the bytes of an assembled object map onto its sources.
+#[derive(Clone)]
+pub enum Layout {
+    /// `len` bytes of `src` starting at `offset`.
+    Slice { src: Src, offset: u64, len: u64 },
+    /// Pieces back to back (MD linear; an LV's segments in LV order).
+    Concat(Vec<Layout>),
+    /// Round-robin chunks over stripes of equal length (lvm2 `striped`, dm-stripe).
+    Striped { chunk: u64, stripes: Vec<Layout> },
+    /// An MD RAID array (also lvm2 raid LVs, which use the same mapping).
+    Raid(Box<RaidGeom>),
+}
+
+/// MD RAID level with its layout parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaidLevel {
+    Raid0,
+    Raid1,
+    /// Dedicated parity on the last member.
+    Raid4,
+    /// `algorithm` as MD's `layout` field (ALGORITHM_* in the kernel's raid5.h).
+    Raid5 {
+        algorithm: u32,
+    },
+    Raid6 {
+        algorithm: u32,
+    },
+    /// `layout` as MD's raid10 layout word (near copies bits 0-7, far copies 8-15, bit 16 offset).
+    Raid10 {
+        layout: u32,
+    },
+}
+
+/// Geometry of a RAID array: members by role (slot), each a layout of the member's data area
+/// (already starting at its data offset); `None` for a missing member.
+#[derive(Clone)]
+pub struct RaidGeom {
+    pub level: RaidLevel,
+    /// Chunk size in bytes (ignored for RAID1).
+    pub chunk: u64,
+    pub members: Vec<Option<Layout>>,
+    /// Bytes of each member used for data.
+    pub member_size: u64,
+    /// Array size in bytes.
+    pub size: u64,
+}
+
+impl Layout {
+    /// Total length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Layout::Slice { len, .. } => *len,
+            Layout::Concat(parts) => parts.iter().fold(0u64, |a, p| a.saturating_add(p.len())),
+            Layout::Striped { stripes, .. } => {
+                let n = u64::try_from(stripes.len()).unwrap_or(0);
+                stripes.first().map_or(0, |s| s.len().saturating_mul(n))
+            }
+            Layout::Raid(g) => g.size,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads exactly `buf.len()` bytes at `off`, splitting the request at piece boundaries.
+    pub fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        let want = u64::try_from(buf.len()).map_err(|_| eof(off, u64::MAX, self.len()))?;
+        let end = off
+            .checked_add(want)
+            .ok_or_else(|| eof(off, want, self.len()))?;
+        if end > self.len() {
+            return Err(eof(off, want, self.len()));
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pos = off + u64::try_from(done).unwrap_or(0);
+            let (target, target_off, run) = self.locate(pos)?;
+            let left = buf.len() - done;
+            let n = usize::try_from(run).map_or(left, |r| r.min(left));
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "layout maps a zero-length run",
+                ));
+            }
+            target.read_exact_at(target_off, &mut buf[done..done + n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Maps byte `pos` (< len) to (source layout or reader, offset there, contiguous bytes).
+    fn locate(&self, pos: u64) -> io::Result<(Target<'_>, u64, u64)> {
+        match self {
+            Layout::Slice { src, offset, len } => {
+                let o = offset.checked_add(pos).ok_or_else(|| eof(pos, 1, *len))?;
+                Ok((Target::Src(src), o, len - pos))
+            }
+            Layout::Concat(parts) => {
+                let mut base = 0u64;
+                for p in parts {
+                    let l = p.len();
+                    if pos < base + l {
+                        return Ok((Target::Layout(p), pos - base, base + l - pos));
+                    }
+                    base += l;
+                }
+                Err(eof(pos, 1, base))
+            }
+            Layout::Striped { chunk, stripes } => {
+                let n = u64::try_from(stripes.len()).unwrap_or(0);
+                if *chunk == 0 || n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "striped layout without chunk or stripes",
+                    ));
+                }
+                let k = pos / chunk;
+                let within = pos % chunk;
+                let stripe = usize::try_from(k % n).unwrap_or(0);
+                let soff = (k / n) * chunk + within;
+                Ok((Target::Layout(&stripes[stripe]), soff, chunk - within))
+            }
+            Layout::Raid(g) => {
+                let (m, moff, run) = super::raid::locate(g, pos)?;
+                match g.members.get(m).and_then(Option::as_ref) {
+                    Some(l) => Ok((Target::Layout(l), moff, run)),
+                    None => Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("data at array byte {pos} lies on missing member {m}"),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+enum Target<'a> {
+    Src(&'a Src),
+    Layout(&'a Layout),
+}
+
+impl Target<'_> {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        match self {
+            Target::Src(s) => s.read_exact_at(off, buf),
+            Target::Layout(l) => l.read_exact_at(off, buf),
+        }
+    }
+}
+
+fn eof(off: u64, len: u64, size: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("{len} bytes at {off} lie beyond the end ({size} bytes)"),
+    )
+}
+
+/// An assembled object readable like a device.
+#[derive(Clone)]
+pub struct Mapped {
+    layout: Layout,
+    lbs: u32,
+}
+
+impl Mapped {
+    pub fn new(layout: Layout, lbs: u32) -> Mapped {
+        Mapped { layout, lbs }
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
+impl ReadAt for Mapped {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.layout.read_exact_at(off, buf)
+    }
+    fn size(&self) -> u64 {
+        self.layout.len()
+    }
+    fn logical_block_size(&self) -> u32 {
+        self.lbs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::MemDev;
+
+    fn src(bytes: Vec<u8>) -> Src {
+        Arc::new(MemDev::new(bytes))
+    }
+
+    #[test]
+    fn slice_and_concat() {
+        let a = src((0u8..100).collect());
+        let l = Layout::Concat(vec![
+            Layout::Slice {
+                src: a.clone(),
+                offset: 50,
+                len: 10,
+            },
+            Layout::Slice {
+                src: a,
+                offset: 0,
+                len: 5,
+            },
+        ]);
+        assert_eq!(l.len(), 15);
+        let mut b = [0u8; 15];
+        l.read_exact_at(0, &mut b).unwrap();
+        assert_eq!(b, [50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 0, 1, 2, 3, 4]);
+        assert!(l.read_exact_at(14, &mut [0u8; 2]).is_err());
+    }
+
+    #[test]
+    fn striped_round_robin() {
+        let s0 = src(vec![0, 0, 2, 2]);
+        let s1 = src(vec![1, 1, 3, 3]);
+        let l = Layout::Striped {
+            chunk: 2,
+            stripes: vec![
+                Layout::Slice {
+                    src: s0,
+                    offset: 0,
+                    len: 4,
+                },
+                Layout::Slice {
+                    src: s1,
+                    offset: 0,
+                    len: 4,
+                },
+            ],
+        };
+        let mut b = [9u8; 8];
+        l.read_exact_at(0, &mut b).unwrap();
+        assert_eq!(b, [0, 0, 1, 1, 2, 2, 3, 3]);
+        let mut c = [9u8; 3];
+        l.read_exact_at(3, &mut c).unwrap();
+        assert_eq!(c, [1, 2, 2]);
+    }
+}

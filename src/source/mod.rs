@@ -1,0 +1,193 @@
+//! The only code that reads block devices, image files or sysfs. Everything is opened read-only.
+//!
+//! * [`ReadAt`]: read exactly n bytes at an offset; implemented for files/devices ([`FileDev`]),
+//!   memory ([`MemDev`]) and assembled objects ([`layout::Mapped`]: partition slices, MD arrays,
+//!   LVs read in user space from their members).
+//! * [`sysfs`]: typed records of the kernel's block devices, from a sysfs root given as a path.
+
+pub mod layout;
+pub mod raid;
+pub mod sysfs;
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// Largest single read the probe driver will allocate for (LVM metadata text, GPT entry arrays).
+/// Anything a disk claims beyond this is reported as corrupt instead of allocated.
+pub const MAX_READ: u64 = 16 << 20;
+
+/// Random-access, read-only byte source.
+pub trait ReadAt {
+    /// Reads exactly `buf.len()` bytes at byte offset `off`, or fails.
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Size in bytes.
+    fn size(&self) -> u64;
+    /// Logical block size in bytes (512 or 4096); LBAs of partition tables count in these.
+    fn logical_block_size(&self) -> u32 {
+        512
+    }
+}
+
+impl<T: ReadAt + ?Sized> ReadAt for &T {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_exact_at(off, buf)
+    }
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn logical_block_size(&self) -> u32 {
+        (**self).logical_block_size()
+    }
+}
+
+impl<T: ReadAt + ?Sized> ReadAt for std::sync::Arc<T> {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_exact_at(off, buf)
+    }
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn logical_block_size(&self) -> u32 {
+        (**self).logical_block_size()
+    }
+}
+
+/// Reads `len` bytes at `off` into a new vector, refusing reads past the end of the source or
+/// larger than [`MAX_READ`] before allocating anything.
+pub fn read_vec(dev: &dyn ReadAt, off: u64, len: u64) -> io::Result<Vec<u8>> {
+    let end = off
+        .checked_add(len)
+        .ok_or_else(|| out_of_range(off, len, dev.size()))?;
+    if end > dev.size() {
+        return Err(out_of_range(off, len, dev.size()));
+    }
+    if len > MAX_READ {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing a {len}-byte read (limit {MAX_READ})"),
+        ));
+    }
+    let n = usize::try_from(len).map_err(|_| out_of_range(off, len, dev.size()))?;
+    let mut buf = vec![0u8; n];
+    dev.read_exact_at(off, &mut buf)?;
+    Ok(buf)
+}
+
+/// Reads a fixed-size array at `off`.
+pub fn read_array<const N: usize>(dev: &dyn ReadAt, off: u64) -> io::Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    let len = u64::try_from(N).unwrap_or(u64::MAX);
+    match off.checked_add(len) {
+        Some(end) if end <= dev.size() => {}
+        _ => return Err(out_of_range(off, len, dev.size())),
+    }
+    dev.read_exact_at(off, &mut buf)?;
+    Ok(buf)
+}
+
+fn out_of_range(off: u64, len: u64, size: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("{len} bytes at {off} lie beyond the end ({size} bytes)"),
+    )
+}
+
+/// A block device or image file, opened read-only.
+#[derive(Debug)]
+pub struct FileDev {
+    file: File,
+    size: u64,
+    lbs: u32,
+}
+
+impl FileDev {
+    /// Opens `path` read-only. The size comes from seeking to the end (works for both regular
+    /// files and block devices without an ioctl); `lbs` is the logical block size, which the
+    /// caller takes from sysfs (`queue/logical_block_size`) or 512 for image files.
+    pub fn open(path: &Path, lbs: u32) -> io::Result<FileDev> {
+        use std::io::Seek;
+        let mut file = File::open(path)?;
+        let size = file.seek(io::SeekFrom::End(0))?;
+        Ok(FileDev { file, size, lbs })
+    }
+}
+
+impl ReadAt for FileDev {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.file.read_exact_at(buf, off)
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn logical_block_size(&self) -> u32 {
+        self.lbs
+    }
+}
+
+/// An in-memory byte source (tests, fuzzing).
+#[derive(Debug, Clone)]
+pub struct MemDev {
+    data: Vec<u8>,
+    lbs: u32,
+}
+
+impl MemDev {
+    pub fn new(data: Vec<u8>) -> MemDev {
+        MemDev { data, lbs: 512 }
+    }
+    pub fn with_block_size(data: Vec<u8>, lbs: u32) -> MemDev {
+        MemDev { data, lbs }
+    }
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl ReadAt for MemDev {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = usize::try_from(off).ok();
+        let end = start.and_then(|s| s.checked_add(buf.len()));
+        match (start, end) {
+            (Some(s), Some(e)) if e <= self.data.len() => {
+                buf.copy_from_slice(&self.data[s..e]);
+                Ok(())
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "failed to read {} bytes at offset {} from a buffer of length {}",
+                    buf.len(),
+                    off,
+                    self.data.len()
+                ),
+            )),
+        }
+    }
+    fn size(&self) -> u64 {
+        u64::try_from(self.data.len()).unwrap_or(u64::MAX)
+    }
+    fn logical_block_size(&self) -> u32 {
+        self.lbs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_reads_are_bounded() {
+        let d = MemDev::new(vec![1, 2, 3, 4]);
+        let mut b = [0u8; 2];
+        d.read_exact_at(2, &mut b).unwrap();
+        assert_eq!(b, [3, 4]);
+        assert!(d.read_exact_at(3, &mut b).is_err());
+        assert!(d.read_exact_at(u64::MAX, &mut b).is_err());
+        assert!(read_vec(&d, 0, 5).is_err());
+        assert!(read_vec(&d, 1, u64::MAX).is_err());
+        assert_eq!(read_vec(&d, 1, 3).unwrap(), vec![2, 3, 4]);
+        assert_eq!(read_array::<2>(&d, 0).unwrap(), [1, 2]);
+    }
+}

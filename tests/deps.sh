@@ -1,0 +1,24 @@
+#!/bin/bash
+# Installs every system package the build and the tests need on a fresh Debian 12 machine.
+set -euo pipefail
+pkgs=(
+  # build: bindgen needs clang's headers, devicemapper-sys needs libdevmapper's, static musl
+  clang libclang-dev libdevmapper-dev pkg-config musl-tools
+  # fixtures are written by the real tools
+  fdisk gdisk lvm2 mdadm dmsetup e2fsprogs xfsprogs btrfs-progs dosfstools squashfs-tools
+  erofs-utils cryptsetup-bin
+  # VM tests: a Debian kernel under QEMU, busybox for the harness shell
+  qemu-system-x86 qemu-utils cpio busybox-static kmod zstd xz-utils jq
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if command -v rustup >/dev/null; then
+  rustup target list --installed | grep -q x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+fi
