@@ -7,6 +7,7 @@
 
 pub mod layout;
 pub mod raid;
+pub mod sparse;
 pub mod sysfs;
 
 use std::fs::File;
