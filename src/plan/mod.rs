@@ -1,1 +1,322 @@
-//! Pure planning: object graph + selection → ordered steps.
+//! Pure planning: the engine's object graph plus a selection → an ordered list of steps.
+//! `plan` prints a [`Plan`]; `activate` hands it to `exec/`. Every step says what it needs
+//! (devices of earlier steps are [`DevRef::Planned`]), so the order is the dependency order.
+
+pub mod dm;
+
+use crate::ids::MdUuid;
+use crate::json::Json;
+pub use dm::{DevRef, Target, TargetLine};
+use std::fmt;
+
+/// Role of an MD member in an assembly step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRole {
+    Active(u32),
+    Spare,
+    Journal,
+}
+
+impl fmt::Display for MemberRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemberRole::Active(s) => write!(f, "slot {s}"),
+            MemberRole::Spare => f.write_str("spare"),
+            MemberRole::Journal => f.write_str("journal"),
+        }
+    }
+}
+
+/// A member to add to an array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdMember {
+    pub dev: DevRef,
+    pub role: MemberRole,
+    pub events: u64,
+}
+
+/// Assemble an MD array from its members (mdadm `--assemble`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdStep {
+    /// Stable identity of the array ("md:<uuid>").
+    pub key: String,
+    pub uuid: MdUuid,
+    /// Metadata version text as mdadm and the kernel's `md/metadata_version` use ("1.2", "0.90").
+    pub metadata: String,
+    /// Kernel name mdadm would pick ("md127", or "md0" for a 0.90 preferred minor). Exec
+    /// takes it when free, else the next free one as mdadm does.
+    pub devnm: String,
+    /// `/dev/md/NAME` link name (homehost prefix stripped as mdadm does), if any.
+    pub name: Option<String>,
+    /// Level as the kernel names it ("raid5", "raid1", "linear", ...).
+    pub level: String,
+    pub raid_disks: u32,
+    /// Members in the order to add them (mdadm adds the freshest last).
+    pub members: Vec<MdMember>,
+    /// Active slots with no usable member.
+    pub missing: Vec<u32>,
+    /// True when the array starts with missing members (only with the degraded policy).
+    pub degraded: bool,
+    /// Size of the assembled array in bytes (for messages and checks).
+    pub size: u64,
+}
+
+/// Create a DM device, load its table and resume it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmStep {
+    /// Stable identity ("lv:<vgid>/<lvid>[-layer]", "part:<parent key>:<n>").
+    pub key: String,
+    pub name: String,
+    pub uuid: String,
+    pub read_only: bool,
+    pub table: Vec<TargetLine>,
+    /// Flags lvm2 passes to udev in the cookie (libdm DM_UDEV_* bits, unshifted): exec writes
+    /// them into the udev database record and the cookie when udev runs.
+    pub udev_flags: u16,
+    /// Symlinks relative to /dev, e.g. "vg0/root", "evms/lvm2/vg0/root".
+    pub links: Vec<String>,
+    /// What the user calls the volume ("vg0/root", "vg0/root_rimage_0", "vg0/root1").
+    pub volume: String,
+    /// A top-level, user-visible LV (or a partition of one).
+    pub visible: bool,
+    /// Persistent device number (lvm2 FIXED_MINOR), top-level only.
+    pub fixed_devno: Option<crate::source::sysfs::DevNo>,
+}
+
+impl DmStep {
+    /// Sum of target lengths, in sectors.
+    pub fn sectors(&self) -> u64 {
+        self.table.iter().fold(0u64, |a, t| a.saturating_add(t.len))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    AssembleMd(MdStep),
+    CreateDm(DmStep),
+}
+
+impl Step {
+    pub fn key(&self) -> &str {
+        match self {
+            Step::AssembleMd(m) => &m.key,
+            Step::CreateDm(d) => &d.key,
+        }
+    }
+
+    /// Name of the device this step creates (MD kernel name or DM name).
+    pub fn creates(&self) -> &str {
+        match self {
+            Step::AssembleMd(m) => &m.devnm,
+            Step::CreateDm(d) => &d.name,
+        }
+    }
+
+    /// Devices this step needs.
+    pub fn needs(&self) -> Vec<&DevRef> {
+        match self {
+            Step::AssembleMd(m) => m.members.iter().map(|x| &x.dev).collect(),
+            Step::CreateDm(d) => d.table.iter().flat_map(|t| t.target.devices()).collect(),
+        }
+    }
+}
+
+/// Something the plan leaves out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub volume: String,
+    pub reason: String,
+}
+
+/// The ordered steps activation takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub skipped: Vec<Skipped>,
+    /// Volumes already active in the kernel that the selection covers (nothing to do).
+    pub active: Vec<String>,
+}
+
+impl Plan {
+    /// Kernel modules the steps need (dm-mod, md-mod, raid456, dm-raid, ...), deduplicated.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for s in &self.steps {
+            match s {
+                Step::AssembleMd(m) => {
+                    v.push("md-mod");
+                    if let Some(module) = md_level_module(&m.level) {
+                        v.push(module);
+                    }
+                }
+                Step::CreateDm(d) => v.extend(d.table.iter().map(|t| t.target.module())),
+            }
+        }
+        let mut seen = Vec::new();
+        v.retain(|m| {
+            let new = !seen.contains(m);
+            seen.push(m);
+            new
+        });
+        v
+    }
+
+    pub fn to_json(&self) -> Json {
+        let steps: Vec<Json> = self.steps.iter().map(step_json).collect();
+        let skipped: Vec<Json> = self
+            .skipped
+            .iter()
+            .map(|s| {
+                Json::obj()
+                    .with("volume", &s.volume)
+                    .with("reason", &s.reason)
+            })
+            .collect();
+        Json::obj()
+            .with("steps", Json::Arr(steps))
+            .with("skipped", Json::Arr(skipped))
+            .with("active", self.active.clone())
+            .with(
+                "modules",
+                self.modules()
+                    .into_iter()
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+            )
+    }
+}
+
+/// The md personality module for a kernel level name.
+pub fn md_level_module(level: &str) -> Option<&'static str> {
+    Some(match level {
+        "linear" => "linear",
+        "raid0" => "raid0",
+        "raid1" => "raid1",
+        "raid4" | "raid5" | "raid6" => "raid456",
+        "raid10" => "raid10",
+        "multipath" => "multipath",
+        _ => return None,
+    })
+}
+
+fn step_json(s: &Step) -> Json {
+    match s {
+        Step::AssembleMd(m) => Json::obj()
+            .with("action", "assemble-md")
+            .with("key", &m.key)
+            .with("devnm", &m.devnm)
+            .with("name", m.name.clone())
+            .with("uuid", m.uuid.mdadm_str())
+            .with("metadata", &m.metadata)
+            .with("level", &m.level)
+            .with("raid_disks", m.raid_disks)
+            .with("size", m.size)
+            .with(
+                "members",
+                Json::Arr(
+                    m.members
+                        .iter()
+                        .map(|x| {
+                            let role = match x.role {
+                                MemberRole::Active(s) => Json::from(s),
+                                MemberRole::Spare => Json::from("spare"),
+                                MemberRole::Journal => Json::from("journal"),
+                            };
+                            Json::obj()
+                                .with("device", x.dev.name())
+                                .with("role", role)
+                                .with("events", x.events)
+                        })
+                        .collect(),
+                ),
+            )
+            .with("missing", m.missing.clone())
+            .with("degraded", m.degraded),
+        Step::CreateDm(d) => Json::obj()
+            .with("action", "create-dm")
+            .with("key", &d.key)
+            .with("name", &d.name)
+            .with("uuid", &d.uuid)
+            .with("volume", &d.volume)
+            .with("read_only", d.read_only)
+            .with(
+                "table",
+                d.table.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            )
+            .with(
+                "links",
+                d.links
+                    .iter()
+                    .map(|l| format!("/dev/{l}"))
+                    .collect::<Vec<_>>(),
+            ),
+    }
+}
+
+impl fmt::Display for Plan {
+    /// The stable text form printed by `evms-activate plan`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.steps.iter().enumerate() {
+            match s {
+                Step::AssembleMd(m) => {
+                    write!(
+                        f,
+                        "{:>2}. assemble md {} ({} metadata {}",
+                        i + 1,
+                        m.devnm,
+                        m.level,
+                        m.metadata
+                    )?;
+                    if let Some(n) = &m.name {
+                        write!(f, ", /dev/md/{n}")?;
+                    }
+                    writeln!(f, ", uuid {})", m.uuid)?;
+                    for x in &m.members {
+                        writeln!(
+                            f,
+                            "      add {} as {} (events {})",
+                            x.dev.name(),
+                            x.role,
+                            x.events
+                        )?;
+                    }
+                    if !m.missing.is_empty() {
+                        let slots: Vec<String> = m.missing.iter().map(u32::to_string).collect();
+                        writeln!(
+                            f,
+                            "      missing slot(s) {}: start degraded",
+                            slots.join(", ")
+                        )?;
+                    }
+                }
+                Step::CreateDm(d) => {
+                    writeln!(
+                        f,
+                        "{:>2}. create dm {} ({}{})",
+                        i + 1,
+                        d.name,
+                        d.volume,
+                        if d.read_only { ", read-only" } else { "" }
+                    )?;
+                    writeln!(f, "      uuid {}", d.uuid)?;
+                    for t in &d.table {
+                        writeln!(f, "      table {t}")?;
+                    }
+                    for l in &d.links {
+                        writeln!(f, "      link /dev/{l}")?;
+                    }
+                }
+            }
+        }
+        for a in &self.active {
+            writeln!(f, "    already active: {a}")?;
+        }
+        for s in &self.skipped {
+            writeln!(f, "    skipped {}: {}", s.volume, s.reason)?;
+        }
+        if self.steps.is_empty() && self.active.is_empty() && self.skipped.is_empty() {
+            writeln!(f, "nothing to activate")?;
+        }
+        Ok(())
+    }
+}

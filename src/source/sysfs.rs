@@ -1,1 +1,315 @@
-//! Typed records of the kernel's block devices from a sysfs root given as a parameter.
+//! Typed records of the kernel's block devices, read from a sysfs root given as a parameter
+//! (tests point it at captured trees). Only reads attribute files; never opens a device.
+//!
+//! `/sys/class/block/*` lists disks and partitions alike; a partition is recognised by its
+//! `partition` attribute and its parent is the directory its device path sits in.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A (major, minor) device number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DevNo {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl DevNo {
+    /// Parses "MAJ:MIN" (the sysfs `dev` attribute and the form DM tables use).
+    pub fn parse(s: &str) -> Option<DevNo> {
+        let (a, b) = s.trim().split_once(':')?;
+        Some(DevNo {
+            major: a.parse().ok()?,
+            minor: b.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for DevNo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.major, self.minor)
+    }
+}
+
+/// MD array facts from `/sys/block/mdN/md/`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MdState {
+    pub level: String,
+    pub array_state: String,
+    pub metadata_version: String,
+    pub raid_disks: Option<u32>,
+    pub degraded: Option<u32>,
+    /// Member kernel names by slot (`md/rdN` links), and all member names (`md/dev-*`).
+    pub members: Vec<String>,
+}
+
+/// One kernel block device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDev {
+    pub name: String,
+    pub devno: DevNo,
+    /// Size in bytes (`size` is in 512-byte sectors whatever the block size).
+    pub size: u64,
+    pub logical_block_size: u32,
+    pub ro: bool,
+    pub removable: bool,
+    /// Partition number and start (bytes) for partitions.
+    pub partition: Option<u32>,
+    pub start: Option<u64>,
+    /// The disk a partition belongs to.
+    pub parent: Option<String>,
+    pub holders: Vec<String>,
+    pub slaves: Vec<String>,
+    pub dm_name: Option<String>,
+    pub dm_uuid: Option<String>,
+    /// Suspended DM device (`dm/suspended` = 1).
+    pub dm_suspended: bool,
+    pub md: Option<MdState>,
+    /// `uevent` PARTNAME (GPT partition name as the kernel saw it), when present.
+    pub partname: Option<String>,
+}
+
+impl BlockDev {
+    pub fn is_partition(&self) -> bool {
+        self.partition.is_some()
+    }
+}
+
+fn attr(dir: &Path, name: &str) -> Option<String> {
+    fs::read_to_string(dir.join(name))
+        .ok()
+        .map(|s| s.trim_end_matches('\n').to_string())
+}
+
+fn attr_u64(dir: &Path, name: &str) -> Option<u64> {
+    attr(dir, name)?.trim().parse().ok()
+}
+
+fn list(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Devices we never probe: RAM disks and compressed RAM swap hold no volumes, optical drives
+/// without media fail every read.
+fn ignored(name: &str) -> bool {
+    name.starts_with("ram") || name.starts_with("zram") || name.starts_with("sr")
+}
+
+/// Reads every block device under `<root>/class/block`. Devices of size 0 (empty loop, no
+/// media) are left out. Sorted by name for stable output.
+pub fn read_block_devices(root: &Path) -> io::Result<Vec<BlockDev>> {
+    let class = root.join("class/block");
+    let mut out = Vec::new();
+    for name in list(&class) {
+        if ignored(&name) {
+            continue;
+        }
+        if let Some(d) = read_one(&class, &name) {
+            if d.size > 0 {
+                out.push(d);
+            }
+        }
+    }
+    // class/block missing altogether means this is not a sysfs.
+    if out.is_empty() && !class.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} is not a sysfs block class", class.display()),
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads one device by kernel name (used for the new devices a uevent announces).
+pub fn read_block_device(root: &Path, name: &str) -> Option<BlockDev> {
+    read_one(&root.join("class/block"), name)
+}
+
+fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
+    let link = class.join(name);
+    // Resolve the class symlink to the device directory so `..` is the parent disk.
+    let dir: PathBuf = fs::canonicalize(&link).unwrap_or(link);
+    let devno = DevNo::parse(&attr(&dir, "dev")?)?;
+    let sectors = attr_u64(&dir, "size").unwrap_or(0);
+    let partition = attr_u64(&dir, "partition").and_then(|p| u32::try_from(p).ok());
+    let parent = if partition.is_some() {
+        dir.parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    } else {
+        None
+    };
+    let queue_dir = match &parent {
+        Some(_) => dir
+            .parent()
+            .map(|p| p.join("queue"))
+            .unwrap_or_else(|| dir.join("queue")),
+        None => dir.join("queue"),
+    };
+    let lbs = attr_u64(&queue_dir, "logical_block_size")
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(512);
+    let md = dir.join("md").is_dir().then(|| read_md(&dir.join("md")));
+    let partname = attr(&dir, "uevent").and_then(|u| {
+        u.lines()
+            .find_map(|l| l.strip_prefix("PARTNAME=").map(str::to_string))
+    });
+    Some(BlockDev {
+        name: name.to_string(),
+        devno,
+        size: sectors.saturating_mul(512),
+        logical_block_size: lbs,
+        ro: attr(&dir, "ro").as_deref() == Some("1"),
+        removable: attr(&dir, "removable").as_deref() == Some("1"),
+        partition,
+        start: partition
+            .and(attr_u64(&dir, "start"))
+            .map(|s| s.saturating_mul(512)),
+        parent,
+        holders: list(&dir.join("holders")),
+        slaves: list(&dir.join("slaves")),
+        dm_name: attr(&dir, "dm/name"),
+        dm_uuid: attr(&dir, "dm/uuid").filter(|u| !u.is_empty()),
+        dm_suspended: attr(&dir, "dm/suspended").as_deref() == Some("1"),
+        md,
+        partname,
+    })
+}
+
+fn read_md(md: &Path) -> MdState {
+    let members = list(md)
+        .into_iter()
+        .filter_map(|n| n.strip_prefix("dev-").map(str::to_string))
+        .collect();
+    MdState {
+        level: attr(md, "level").unwrap_or_default(),
+        array_state: attr(md, "array_state").unwrap_or_default(),
+        metadata_version: attr(md, "metadata_version").unwrap_or_default(),
+        raid_disks: attr_u64(md, "raid_disks").and_then(|v| u32::try_from(v).ok()),
+        degraded: attr_u64(md, "degraded").and_then(|v| u32::try_from(v).ok()),
+        members,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn w(p: &Path, s: &str) {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, s).unwrap();
+    }
+
+    /// A captured-style tree: vda with partition vda1, md127 over vda1, dm-0 over md127.
+    fn tree() -> tempdir::TempDir {
+        let t = tempdir::TempDir::new();
+        let r = t.path();
+        let vda = r.join("devices/pci0000:00/virtio1/block/vda");
+        w(&vda.join("dev"), "254:0\n");
+        w(&vda.join("size"), "131072\n");
+        w(&vda.join("ro"), "0\n");
+        w(&vda.join("removable"), "0\n");
+        w(&vda.join("queue/logical_block_size"), "4096\n");
+        let p1 = vda.join("vda1");
+        w(&p1.join("dev"), "254:1\n");
+        w(&p1.join("size"), "129024\n");
+        w(&p1.join("partition"), "1\n");
+        w(&p1.join("start"), "2048\n");
+        w(
+            &p1.join("uevent"),
+            "MAJOR=254\nMINOR=1\nDEVNAME=vda1\nDEVTYPE=partition\nPARTN=1\nPARTNAME=raid-a\n",
+        );
+        fs::create_dir_all(p1.join("holders/md127")).unwrap();
+        let md = r.join("devices/virtual/block/md127");
+        w(&md.join("dev"), "9:127\n");
+        w(&md.join("size"), "258048\n");
+        w(&md.join("md/level"), "raid5\n");
+        w(&md.join("md/array_state"), "clean\n");
+        w(&md.join("md/metadata_version"), "1.2\n");
+        w(&md.join("md/raid_disks"), "3\n");
+        fs::create_dir_all(md.join("md/dev-vda1")).unwrap();
+        fs::create_dir_all(md.join("slaves/vda1")).unwrap();
+        let dm = r.join("devices/virtual/block/dm-0");
+        w(&dm.join("dev"), "253:0\n");
+        w(&dm.join("size"), "8192\n");
+        w(&dm.join("dm/name"), "vg0-root\n");
+        w(&dm.join("dm/uuid"), "LVM-abc\n");
+        w(&dm.join("dm/suspended"), "0\n");
+        let empty = r.join("devices/virtual/block/loop0");
+        w(&empty.join("dev"), "7:0\n");
+        w(&empty.join("size"), "0\n");
+        let class = r.join("class/block");
+        fs::create_dir_all(&class).unwrap();
+        symlink(&vda, class.join("vda")).unwrap();
+        symlink(&p1, class.join("vda1")).unwrap();
+        symlink(&md, class.join("md127")).unwrap();
+        symlink(&dm, class.join("dm-0")).unwrap();
+        symlink(&empty, class.join("loop0")).unwrap();
+        t
+    }
+
+    #[test]
+    fn reads_disks_partitions_md_and_dm() {
+        let t = tree();
+        let devs = read_block_devices(t.path()).unwrap();
+        let names: Vec<&str> = devs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["dm-0", "md127", "vda", "vda1"]);
+        let p1 = &devs[3];
+        assert_eq!(
+            p1.devno,
+            DevNo {
+                major: 254,
+                minor: 1
+            }
+        );
+        assert_eq!(p1.partition, Some(1));
+        assert_eq!(p1.start, Some(2048 * 512));
+        assert_eq!(p1.parent.as_deref(), Some("vda"));
+        assert_eq!(p1.logical_block_size, 4096);
+        assert_eq!(p1.holders, ["md127"]);
+        assert_eq!(p1.partname.as_deref(), Some("raid-a"));
+        let md = &devs[1];
+        let st = md.md.as_ref().unwrap();
+        assert_eq!((st.level.as_str(), st.raid_disks), ("raid5", Some(3)));
+        assert_eq!(st.members, ["vda1"]);
+        assert_eq!(devs[0].dm_name.as_deref(), Some("vg0-root"));
+        assert_eq!(devs[0].size, 8192 * 512);
+        assert!(read_block_devices(&t.path().join("nothing")).is_err());
+    }
+
+    /// Minimal temp dir (no tempfile crate).
+    mod tempdir {
+        pub struct TempDir(std::path::PathBuf);
+        impl TempDir {
+            pub fn new() -> TempDir {
+                use std::sync::atomic::{AtomicUsize, Ordering};
+                static N: AtomicUsize = AtomicUsize::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "evms-sysfs-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
+                std::fs::create_dir_all(&p).unwrap();
+                TempDir(p)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for TempDir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+}
