@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod formats;
+pub mod glob;
 pub mod ids;
 pub mod json;
 pub mod plan;
