@@ -1,7 +1,388 @@
-//! Command line (argh): scan, plan, activate, deactivate, init.
+//! Command line (argh): `scan`, `plan`, `activate`, `deactivate`, `init`. Thin: every command
+//! calls the same library functions `init` uses, with paths from options.
+
+use crate::config::ActivateFilter;
+use crate::engine::{self, Inputs, Settings};
+use crate::plan::build::{build, Selection};
+use argh::FromArgs;
+use std::path::{Path, PathBuf};
+
+/// Native volume discovery and activation: GPT/MBR, MD RAID, LVM2, filesystems, LUKS.
+#[derive(FromArgs, Debug)]
+pub struct Cli {
+    #[argh(subcommand)]
+    pub cmd: Command,
+    /// more output (repeat for debug)
+    #[argh(switch, short = 'v')]
+    pub verbose: u8,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    Scan(ScanCmd),
+    Plan(PlanCmd),
+    Activate(ActivateCmd),
+    Deactivate(DeactivateCmd),
+    Init(InitCmd),
+}
+
+/// Where devices come from (shared options).
+#[derive(FromArgs, Debug, Default)]
+#[argh(subcommand, name = "scan")]
+/// Show every disk, partition, array, volume group and volume found, with states and reasons.
+pub struct ScanCmd {
+    /// read this disk image file instead of the system's devices (repeatable; NAME=FILE names it)
+    #[argh(option)]
+    pub image: Vec<String>,
+    /// print JSON (documented in the README)
+    #[argh(switch)]
+    pub json: bool,
+    /// sysfs root (default /sys)
+    #[argh(option, default = "PathBuf::from(\"/sys\")")]
+    pub sysfs: PathBuf,
+    /// device node directory (default /dev)
+    #[argh(option, default = "PathBuf::from(\"/dev\")")]
+    pub dev: PathBuf,
+    /// mdadm homehost (default: mdadm.conf HOMEHOST, else the host name)
+    #[argh(option)]
+    pub homehost: Option<String>,
+    /// lvm local system id (default: none, so VGs with a system_id are foreign)
+    #[argh(option)]
+    pub system_id: Option<String>,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "plan")]
+/// Print the steps activation would take: arrays with members, DM devices with their tables.
+pub struct PlanCmd {
+    /// volumes to plan for (VG, VG/LV, md name or UUID, /dev path); default: everything
+    #[argh(positional)]
+    pub volumes: Vec<String>,
+    /// read this disk image file instead of the system's devices (repeatable; NAME=FILE names it)
+    #[argh(option)]
+    pub image: Vec<String>,
+    /// print JSON
+    #[argh(switch)]
+    pub json: bool,
+    /// only volumes matching this glob (repeatable)
+    #[argh(option)]
+    pub include: Vec<String>,
+    /// leave out volumes matching this glob and what is built on them (repeatable)
+    #[argh(option)]
+    pub exclude: Vec<String>,
+    /// start arrays with missing members when their level allows it
+    #[argh(switch)]
+    pub degraded: bool,
+    /// activate LVs with missing PVs (missing parts read as errors)
+    #[argh(switch)]
+    pub partial: bool,
+    /// ignore the LV activation-skip flag
+    #[argh(switch, short = 'K')]
+    pub ignore_activation_skip: bool,
+    /// sysfs root (default /sys)
+    #[argh(option, default = "PathBuf::from(\"/sys\")")]
+    pub sysfs: PathBuf,
+    /// device node directory (default /dev)
+    #[argh(option, default = "PathBuf::from(\"/dev\")")]
+    pub dev: PathBuf,
+    /// configuration file (default /etc/evms.conf)
+    #[argh(option, default = "PathBuf::from(\"/etc/evms.conf\")")]
+    pub config: PathBuf,
+    /// mdadm homehost
+    #[argh(option)]
+    pub homehost: Option<String>,
+    /// lvm local system id
+    #[argh(option)]
+    pub system_id: Option<String>,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "activate")]
+/// Assemble arrays and load DM tables for the selected volumes (all eligible by default).
+pub struct ActivateCmd {
+    /// volumes to activate with their whole chain (VG, VG/LV, md name or UUID, /dev path)
+    #[argh(positional)]
+    pub volumes: Vec<String>,
+    /// only volumes matching this glob (repeatable)
+    #[argh(option)]
+    pub include: Vec<String>,
+    /// leave out volumes matching this glob and what is built on them (repeatable)
+    #[argh(option)]
+    pub exclude: Vec<String>,
+    /// start arrays with missing members when their level allows it
+    #[argh(switch)]
+    pub degraded: bool,
+    /// activate LVs with missing PVs (missing parts read as errors)
+    #[argh(switch)]
+    pub partial: bool,
+    /// ignore the LV activation-skip flag
+    #[argh(switch, short = 'K')]
+    pub ignore_activation_skip: bool,
+    /// print what would be done, change nothing
+    #[argh(switch)]
+    pub dry_run: bool,
+    /// sysfs root (default /sys)
+    #[argh(option, default = "PathBuf::from(\"/sys\")")]
+    pub sysfs: PathBuf,
+    /// device node directory (default /dev)
+    #[argh(option, default = "PathBuf::from(\"/dev\")")]
+    pub dev: PathBuf,
+    /// run-time state directory (default /run)
+    #[argh(option, default = "PathBuf::from(\"/run\")")]
+    pub run: PathBuf,
+    /// configuration file (default /etc/evms.conf)
+    #[argh(option, default = "PathBuf::from(\"/etc/evms.conf\")")]
+    pub config: PathBuf,
+    /// mdadm homehost
+    #[argh(option)]
+    pub homehost: Option<String>,
+    /// lvm local system id
+    #[argh(option)]
+    pub system_id: Option<String>,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "deactivate")]
+/// Tear down the selected volumes top-down (all of ours by default); refuses while in use.
+pub struct DeactivateCmd {
+    /// volumes to deactivate with everything built on them
+    #[argh(positional)]
+    pub volumes: Vec<String>,
+    /// sysfs root (default /sys)
+    #[argh(option, default = "PathBuf::from(\"/sys\")")]
+    pub sysfs: PathBuf,
+    /// device node directory (default /dev)
+    #[argh(option, default = "PathBuf::from(\"/dev\")")]
+    pub dev: PathBuf,
+    /// run-time state directory (default /run)
+    #[argh(option, default = "PathBuf::from(\"/run\")")]
+    pub run: PathBuf,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "init")]
+/// Run as the initramfs /init: find root=, activate its chain, mount it and switch_root.
+pub struct InitCmd {}
 
 /// Entry point for the binary; returns the exit status.
 pub fn main() -> i32 {
-    eprintln!("evms-activate: not wired up yet");
-    2
+    if nix::unistd::getpid().as_raw() == 1 {
+        crate::boot::boot_main();
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let prog = Path::new(strs.first().copied().unwrap_or("evms-activate"))
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or("evms-activate")
+        .to_string();
+    let cli = match Cli::from_args(&[&prog], strs.get(1..).unwrap_or(&[])) {
+        Ok(c) => c,
+        Err(e) => {
+            if e.status.is_ok() {
+                print!("{}", e.output);
+                return 0;
+            }
+            eprint!("{}", e.output);
+            return 2;
+        }
+    };
+    StderrLogger::init(cli.verbose);
+    match cli.cmd {
+        Command::Scan(c) => scan(&c),
+        Command::Plan(c) => plan(&c),
+        Command::Activate(c) => activate(&c),
+        Command::Deactivate(c) => deactivate(&c),
+        Command::Init(_) => crate::boot::boot_main(),
+    }
+}
+
+/// `--image NAME=FILE` or `--image FILE` (named by its file name).
+fn parse_images(images: &[String]) -> Vec<(String, PathBuf)> {
+    images
+        .iter()
+        .map(|s| match s.split_once('=') {
+            Some((n, f)) if !n.is_empty() && !n.contains('/') => (n.to_string(), PathBuf::from(f)),
+            _ => {
+                let p = PathBuf::from(s);
+                let n = p.file_name().map_or_else(|| s.clone(), |n| n.to_string_lossy().into_owned());
+                (n, p)
+            }
+        })
+        .collect()
+}
+
+fn inputs(images: &[String], sysfs: &Path, dev: &Path) -> Inputs {
+    if images.is_empty() {
+        Inputs::Live { sys: sysfs.to_path_buf(), dev: dev.to_path_buf() }
+    } else {
+        Inputs::Images(parse_images(images))
+    }
+}
+
+/// mdadm's homehost: the option, else `HOMEHOST` of mdadm.conf (`<system>` means the host name,
+/// `<none>` none), else the host name.
+pub fn homehost(opt: Option<&str>, etc: &Path) -> Option<String> {
+    if let Some(h) = opt {
+        return Some(h.to_string());
+    }
+    let conf = ["mdadm/mdadm.conf", "mdadm.conf"].iter().find_map(|p| std::fs::read_to_string(etc.join(p)).ok());
+    if let Some(line) = conf.as_deref().and_then(|c| c.lines().find(|l| l.trim_start().starts_with("HOMEHOST"))) {
+        match line.split_whitespace().nth(1) {
+            Some("<none>") => return None,
+            Some("<system>") | None => {}
+            Some("<ignore>") => {}
+            Some(h) => return Some(h.to_string()),
+        }
+    }
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).filter(|h| !h.is_empty() && h != "(none)")
+}
+
+/// `ARRAY /dev/md/NAME ... UUID=...` lines of mdadm.conf.
+pub fn mdadm_conf_arrays(etc: &Path) -> Vec<(crate::ids::MdUuid, String)> {
+    let conf = ["mdadm/mdadm.conf", "mdadm.conf"].iter().find_map(|p| std::fs::read_to_string(etc.join(p)).ok()).unwrap_or_default();
+    conf.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            if w.next()? != "ARRAY" {
+                return None;
+            }
+            let dev = w.next()?.to_string();
+            let uuid = l.split_whitespace().find_map(|x| x.strip_prefix("UUID=").or_else(|| x.strip_prefix("uuid=")))?;
+            Some((crate::ids::MdUuid::parse(uuid)?, dev))
+        })
+        .collect()
+}
+
+fn settings(homehost_opt: Option<&str>, system_id: Option<&str>, live: bool) -> Settings {
+    let etc = Path::new("/etc");
+    Settings {
+        homehost: homehost(homehost_opt, etc),
+        md_arrays: if live { mdadm_conf_arrays(etc) } else { vec![] },
+        system_id: system_id.map(str::to_string),
+    }
+}
+
+fn scan(c: &ScanCmd) -> i32 {
+    let inp = inputs(&c.image, &c.sysfs, &c.dev);
+    let live = matches!(inp, Inputs::Live { .. });
+    let g = engine::discover(&inp, settings(c.homehost.as_deref(), c.system_id.as_deref(), live));
+    if c.json {
+        print!("{}", crate::report::json(&g).pretty());
+    } else {
+        print!("{}", crate::report::tree(&g));
+    }
+    i32::from(crate::report::anything_broken(&g))
+}
+
+/// Include/exclude from the command line, on top of evms.conf's activate section.
+fn filter(config: &Path, include: &[String], exclude: &[String]) -> Result<Option<ActivateFilter>, String> {
+    let mut f = match std::fs::read_to_string(config) {
+        Ok(text) => crate::config::parse(&text).map_err(|e| format!("{}: {e}", config.display()))?,
+        Err(_) => None,
+    };
+    if !include.is_empty() || !exclude.is_empty() {
+        let base = f.get_or_insert_with(ActivateFilter::default);
+        if !include.is_empty() {
+            base.include = include.to_vec();
+        }
+        base.exclude.extend(exclude.iter().cloned());
+    }
+    Ok(f)
+}
+
+fn plan(c: &PlanCmd) -> i32 {
+    let inp = inputs(&c.image, &c.sysfs, &c.dev);
+    let live = matches!(inp, Inputs::Live { .. });
+    let filt = match filter(&c.config, &c.include, &c.exclude) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("evms-activate: {e}");
+            return 2;
+        }
+    };
+    let g = engine::discover(&inp, settings(c.homehost.as_deref(), c.system_id.as_deref(), live));
+    let sel = Selection {
+        volumes: c.volumes.clone(),
+        filter: filt,
+        degraded: c.degraded,
+        partial: c.partial,
+        ignore_activation_skip: c.ignore_activation_skip,
+    };
+    let p = build(&g, &sel);
+    if c.json {
+        print!("{}", p.to_json().pretty());
+    } else {
+        print!("{p}");
+        let (problems, warnings) = crate::report::problem_lines(&g);
+        for w in problems.iter().chain(warnings.iter()) {
+            println!("warning: {w}");
+        }
+    }
+    i32::from(crate::report::anything_broken(&g) || p.skipped.iter().any(|s| s.reason.starts_with("no such volume")))
+}
+
+fn activate(c: &ActivateCmd) -> i32 {
+    let filt = match filter(&c.config, &c.include, &c.exclude) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("evms-activate: {e}");
+            return 2;
+        }
+    };
+    let sel = Selection {
+        volumes: c.volumes.clone(),
+        filter: filt,
+        degraded: c.degraded,
+        partial: c.partial,
+        ignore_activation_skip: c.ignore_activation_skip,
+    };
+    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone() };
+    let opts = crate::exec::ExecOptions { dry_run: c.dry_run, ..Default::default() };
+    let inp = inputs(&[], &c.sysfs, &c.dev);
+    let st = settings(c.homehost.as_deref(), c.system_id.as_deref(), true);
+    let outcome = crate::activate::run(&inp, &st, &sel, &env, &opts);
+    for line in &outcome.lines {
+        println!("{line}");
+    }
+    i32::from(!outcome.ok)
+}
+
+fn deactivate(c: &DeactivateCmd) -> i32 {
+    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone() };
+    let outcome = crate::activate::deactivate(&env, &c.volumes);
+    for line in &outcome.lines {
+        println!("{line}");
+    }
+    i32::from(!outcome.ok)
+}
+
+/// Messages to stderr for the command line (the boot path logs to /dev/kmsg instead).
+struct StderrLogger {
+    level: log::LevelFilter,
+}
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= self.level
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            eprintln!("evms-activate: {}: {}", r.level().as_str().to_lowercase(), r.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+impl StderrLogger {
+    fn init(verbose: u8) {
+        let level = match verbose {
+            0 => log::LevelFilter::Warn,
+            1 => log::LevelFilter::Info,
+            _ => log::LevelFilter::Debug,
+        };
+        let _ = log::set_boxed_logger(Box::new(StderrLogger { level }));
+        log::set_max_level(level);
+    }
 }

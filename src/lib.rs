@@ -12,6 +12,7 @@
 //! boot/    PID 1: early mounts, cmdline, modules, uevent wait, mount, switch_root
 //! ```
 
+pub mod activate;
 pub mod boot;
 pub mod cli;
 pub mod config;
@@ -24,4 +25,5 @@ pub mod ids;
 pub mod json;
 pub mod plan;
 pub mod probe;
+pub mod report;
 pub mod source;

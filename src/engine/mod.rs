@@ -1,1 +1,496 @@
-//! Grouping and choice, read-only: claims per device → object graph.
+//! Grouping and choice, read-only: devices and what the probes found on them → an object graph
+//! of disks → segments (partitions) → regions (MD arrays, LVs) → volumes (what they hold).
+//!
+//! Call hierarchy:
+//! ```text
+//! discover(inputs)
+//!   ├─ add_base_nodes        live: sysfs records (+ /dev nodes to read); images: files
+//!   └─ loop until nothing new (bounded):
+//!        probe_new_nodes     probe::probe_device on each new node (the ordered registry)
+//!        partitions          image/DM nodes: slices for each table entry (kernel disks have
+//!                            their own partitions in sysfs; those get the table's PARTUUIDs)
+//!        md::group           members by array UUID → arrays with member states and verdicts;
+//!                            startable arrays get a node (the kernel's if running, else one
+//!                            read in user space through source::layout)
+//!        lvm::group          PVs by VG id → newest metadata, missing PVs, LV states; usable LVs
+//!                            get a node the same way
+//! ```
+//! Nodes are keyed by a stable identity ("dev:vda", "md:<uuid>", "lv:<vgid>/<lvid>",
+//! "<parent key>:p<N>") so a kernel device and the object it realises are one node, and a
+//! second discovery of the same thing adds nothing: that is what bounds stacking and makes
+//! cycles (a PV inside its own LV) terminate.
+
+pub mod lvm;
+pub mod md;
+pub mod names;
+
+use crate::error::ProbeError;
+use crate::formats::part::PartTable;
+use crate::probe::{self, Content};
+use crate::source::layout::{Layout, Mapped, Src};
+use crate::source::sysfs::{BlockDev, DevNo};
+use crate::source::{FileDev, ReadAt};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Index of a node in [`Graph::nodes`].
+pub type NodeId = usize;
+
+/// Upper bounds that keep discovery finite on hostile input (documented in the README).
+pub const MAX_NODES: usize = 4096;
+pub const MAX_ROUNDS: usize = 32;
+/// Deepest stack of objects read through one another in user space.
+pub const MAX_DEPTH: usize = 16;
+
+/// A kernel block device a node corresponds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelDev {
+    pub name: String,
+    pub devno: DevNo,
+    pub dm_name: Option<String>,
+    pub dm_uuid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A whole disk (kernel disk or image file).
+    Disk,
+    /// A partition of `parent`: kernel-made (live disks, MD arrays) or a slice we read (images,
+    /// partitions inside DM devices, arrays not running yet).
+    Partition { parent: NodeId, number: u32, start: u64 },
+    /// The object of an MD array (index into [`Graph::arrays`]).
+    Md { array: usize },
+    /// An LV of a VG (index into [`Graph::vgs`]).
+    Lv { vg: usize, lv: String },
+    /// A DM or MD device in the kernel that no metadata we read explains (crypt, multipath...).
+    OtherKernel,
+}
+
+/// One device or assembled object.
+pub struct Node {
+    pub key: String,
+    /// Display name: kernel name, image name, "md127", "vg0/root".
+    pub name: String,
+    pub kind: NodeKind,
+    pub size: u64,
+    pub lbs: u32,
+    /// Set when the object exists in the kernel.
+    pub kernel: Option<KernelDev>,
+    /// Objects this one is built from (members, PVs, the parent disk).
+    pub parents: Vec<NodeId>,
+    pub content: Content,
+    /// Problems found while probing it (a bad copy where a good one was used, ...).
+    pub warnings: Vec<ProbeError>,
+    /// Partition-table entry facts for partitions (PARTUUID, PARTLABEL, type).
+    pub part_entry: Option<crate::formats::part::Partition>,
+    /// Depth of user-space stacking (0 for devices read directly).
+    pub depth: usize,
+    reader: Option<Src>,
+    probed: bool,
+}
+
+impl Node {
+    pub fn reader(&self) -> Option<&Src> {
+        self.reader.as_ref()
+    }
+    pub fn is_active(&self) -> bool {
+        self.kernel.is_some()
+    }
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("key", &self.key).field("name", &self.name).field("kind", &self.kind).finish()
+    }
+}
+
+/// Where devices come from.
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    /// The running system: `sys` is the sysfs root, `dev` the device-node directory.
+    Live { sys: PathBuf, dev: PathBuf },
+    /// Image files as whole disks: (name, path).
+    Images(Vec<(String, PathBuf)>),
+}
+
+/// Site settings that influence names and choices.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// mdadm's homehost (mdadm.conf HOMEHOST, else the host name).
+    pub homehost: Option<String>,
+    /// ARRAY lines of mdadm.conf: uuid → device name.
+    pub md_arrays: Vec<(crate::ids::MdUuid, String)>,
+    /// lvm's local system id (none configured means VGs with a system_id are foreign).
+    pub system_id: Option<String>,
+}
+
+/// The object graph.
+#[derive(Default)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub arrays: Vec<md::Array>,
+    pub vgs: Vec<lvm::VolGroup>,
+    /// Problems not tied to one node (duplicates, limits reached).
+    pub problems: Vec<String>,
+    by_key: HashMap<String, NodeId>,
+    pub settings: Settings,
+    /// Live mode (kernel devices) rather than image files.
+    pub live: bool,
+    /// Live md devices: node → member kernel names (from sysfs `md/dev-*`).
+    pub md_members: HashMap<NodeId, Vec<String>>,
+}
+
+impl Graph {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id]
+    }
+
+    pub fn by_key(&self, key: &str) -> Option<NodeId> {
+        self.by_key.get(key).copied()
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Nodes built directly on `id`.
+    pub fn children(&self, id: NodeId) -> Vec<NodeId> {
+        (0..self.nodes.len()).filter(|&c| self.nodes[c].parents.contains(&id)).collect()
+    }
+
+    /// Every node `id` is built from, transitively (bounded; cycles cannot loop).
+    pub fn ancestors(&self, id: NodeId) -> Vec<NodeId> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack = self.nodes[id].parents.clone();
+        let mut out = Vec::new();
+        while let Some(p) = stack.pop() {
+            if p >= seen.len() || seen[p] {
+                continue;
+            }
+            seen[p] = true;
+            out.push(p);
+            stack.extend(self.nodes[p].parents.iter().copied());
+        }
+        out
+    }
+
+    /// Adds a node unless one with the same key exists; returns its id and whether it is new.
+    fn add(&mut self, mut node: Node) -> Option<(NodeId, bool)> {
+        if let Some(&id) = self.by_key.get(&node.key) {
+            return Some((id, false));
+        }
+        if self.nodes.len() >= MAX_NODES {
+            self.problems.push(format!("more than {MAX_NODES} objects: {} and what follows it were not examined", node.name));
+            return None;
+        }
+        if node.lbs == 0 {
+            node.lbs = 512;
+        }
+        let id = self.nodes.len();
+        self.by_key.insert(node.key.clone(), id);
+        self.nodes.push(node);
+        Some((id, true))
+    }
+
+    /// Builds a node for an object read in user space.
+    fn add_mapped(&mut self, key: String, name: String, kind: NodeKind, parents: Vec<NodeId>, layout: Layout) -> Option<(NodeId, bool)> {
+        if let Some(&id) = self.by_key.get(&key) {
+            return Some((id, false));
+        }
+        let depth = parents.iter().map(|&p| self.nodes[p].depth).max().unwrap_or(0) + 1;
+        let lbs = parents.iter().map(|&p| self.nodes[p].lbs).max().unwrap_or(512);
+        if depth > MAX_DEPTH {
+            self.problems.push(format!("{name}: stacked more than {MAX_DEPTH} levels deep; not examined"));
+            return None;
+        }
+        let size = layout.len();
+        let reader: Src = Arc::new(Mapped::new(layout, lbs));
+        self.add(Node {
+            key,
+            name,
+            kind,
+            size,
+            lbs,
+            kernel: None,
+            parents,
+            content: Content::Unknown,
+            warnings: Vec::new(),
+            part_entry: None,
+            depth,
+            reader: Some(reader),
+            probed: false,
+        })
+    }
+}
+
+impl Graph {
+    /// A node for an object that exists on paper but cannot be read (an LV with missing PVs).
+    fn add_unreadable(&mut self, key: String, name: String, kind: NodeKind, parents: Vec<NodeId>, size: u64) -> Option<(NodeId, bool)> {
+        self.add(Node {
+            key,
+            name,
+            kind,
+            size,
+            lbs: 512,
+            kernel: None,
+            parents,
+            content: Content::Unknown,
+            warnings: Vec::new(),
+            part_entry: None,
+            depth: 0,
+            reader: None,
+            probed: true,
+        })
+    }
+
+    /// Gives node `id` a new identity (a kernel md device recognised as an array).
+    fn rekey(&mut self, id: NodeId, key: String) {
+        self.by_key.retain(|_, v| *v != id);
+        self.by_key.insert(key.clone(), id);
+        self.nodes[id].key = key;
+    }
+}
+
+/// Runs discovery to a fixed point.
+pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
+    let mut g = Graph { settings, ..Graph::default() };
+    match inputs {
+        Inputs::Live { sys, dev } => {
+            g.live = true;
+            add_live(&mut g, sys, dev);
+        }
+        Inputs::Images(files) => {
+            for (name, path) in files {
+                add_image(&mut g, name, path);
+            }
+        }
+    }
+    for _round in 0..MAX_ROUNDS {
+        let before = g.nodes.len();
+        probe_new(&mut g);
+        add_partitions(&mut g);
+        md::group(&mut g);
+        lvm::group(&mut g);
+        if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
+            return g;
+        }
+    }
+    g.problems.push(format!("discovery did not settle after {MAX_ROUNDS} rounds; the result may be incomplete"));
+    g
+}
+
+fn add_image(g: &mut Graph, name: &str, path: &Path) {
+    let key = format!("img:{name}");
+    match FileDev::open(path, 512) {
+        Ok(f) => {
+            let size = f.size();
+            g.add(Node {
+                key,
+                name: name.to_string(),
+                kind: NodeKind::Disk,
+                size,
+                lbs: 512,
+                kernel: None,
+                parents: vec![],
+                content: Content::Unknown,
+                warnings: vec![],
+                part_entry: None,
+                depth: 0,
+                reader: Some(Arc::new(f)),
+                probed: false,
+            });
+        }
+        Err(err) => {
+            g.problems.push(format!("{name}: cannot open {}: {err}", path.display()));
+        }
+    }
+}
+
+/// Adds the kernel's block devices: disks and partitions first (partitions point at their
+/// disk), then MD and DM devices, keyed by what they realise when we can tell.
+fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
+    let devs = match crate::source::sysfs::read_block_devices(sys) {
+        Ok(d) => d,
+        Err(e) => {
+            g.problems.push(format!("cannot read block devices from {}: {e}", sys.display()));
+            return;
+        }
+    };
+    // Parents before children so a partition can refer to its disk's node.
+    let mut order: Vec<&BlockDev> = devs.iter().filter(|d| !d.is_partition()).collect();
+    order.extend(devs.iter().filter(|d| d.is_partition()));
+    for d in order {
+        add_kernel_dev(g, d, dev);
+    }
+}
+
+/// The key a kernel device realises: LVs by DM UUID, arrays are keyed later by their members'
+/// UUID (see md::group), partitions by their parent's key.
+fn kernel_key(g: &Graph, d: &BlockDev) -> String {
+    if let Some(u) = &d.dm_uuid {
+        if let Some(k) = lvm::key_from_dm_uuid(u) {
+            return k;
+        }
+        if let Some((n, parent_uuid)) = names::kpartx_uuid_parts(u) {
+            if let Some(pk) = lvm::key_from_dm_uuid(parent_uuid) {
+                return format!("{pk}:p{n}");
+            }
+        }
+        return format!("dm:{u}");
+    }
+    if let (Some(n), Some(parent)) = (d.partition, &d.parent) {
+        let pk = g.by_name(parent).map(|p| g.nodes[p].key.clone()).unwrap_or_else(|| format!("dev:{parent}"));
+        return format!("{pk}:p{n}");
+    }
+    format!("dev:{}", d.name)
+}
+
+/// Adds (or refreshes) one kernel device; returns its node.
+pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<NodeId> {
+    let key = kernel_key(g, d);
+    let kernel = KernelDev { name: d.name.clone(), devno: d.devno, dm_name: d.dm_name.clone(), dm_uuid: d.dm_uuid.clone() };
+    if let Some(id) = g.by_key(&key) {
+        // The object we read in user space now exists in the kernel: read it there from now on.
+        let n = &mut g.nodes[id];
+        if n.kernel.is_none() {
+            n.kernel = Some(kernel);
+            if let Ok(f) = FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
+                n.reader = Some(Arc::new(f));
+            }
+        }
+        return Some(id);
+    }
+    let parent = d.parent.as_ref().and_then(|p| g.by_name(p));
+    let kind = match (d.partition, parent) {
+        (Some(number), Some(parent)) => NodeKind::Partition { parent, number, start: d.start.unwrap_or(0) },
+        _ if d.dm_uuid.is_some() || d.md.is_some() => NodeKind::OtherKernel,
+        _ => NodeKind::Disk,
+    };
+    let reader: Option<Src> = match FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
+        Ok(f) => Some(Arc::new(f)),
+        Err(e) => {
+            g.problems.push(format!("{}: cannot open {}: {e}", d.name, dev_dir.join(&d.name).display()));
+            None
+        }
+    };
+    let name = match &d.dm_name {
+        Some(n) => n.clone(),
+        None => d.name.clone(),
+    };
+    let parents = parent.into_iter().collect();
+    let md_members = d.md.as_ref().map(|m| m.members.clone());
+    let added = g.add(Node {
+        key,
+        name,
+        kind,
+        size: d.size,
+        lbs: d.logical_block_size,
+        kernel: Some(kernel),
+        parents,
+        content: Content::Unknown,
+        warnings: vec![],
+        part_entry: None,
+        depth: 0,
+        reader,
+        probed: false,
+    });
+    if let (Some((id, _)), Some(m)) = (added, md_members) {
+        g.md_members.insert(id, m);
+    }
+    added.map(|(id, _)| id)
+}
+
+fn probe_new(g: &mut Graph) {
+    for id in 0..g.nodes.len() {
+        if g.nodes[id].probed {
+            continue;
+        }
+        g.nodes[id].probed = true;
+        let Some(reader) = g.nodes[id].reader.clone() else {
+            continue;
+        };
+        let whole_disk = matches!(g.nodes[id].kind, NodeKind::Disk | NodeKind::OtherKernel);
+        let rep = probe::probe_device(&g.nodes[id].name, &*reader, whole_disk);
+        let n = &mut g.nodes[id];
+        n.content = rep.content;
+        n.warnings = rep.warnings;
+    }
+}
+
+/// Partition naming as the kernel does it (`disk_name()`): a 'p' goes between a name ending
+/// in a digit and the number.
+pub fn partition_name(parent: &str, number: u32) -> String {
+    if parent.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{parent}p{number}")
+    } else {
+        format!("{parent}{number}")
+    }
+}
+
+/// For each node holding a partition table: kernel partitions get the table's entry facts;
+/// where the kernel makes no partitions (images, DM devices, arrays we read in user space),
+/// slices are added as nodes.
+fn add_partitions(g: &mut Graph) {
+    for id in 0..g.nodes.len() {
+        let Content::PartTable(pt) = &g.nodes[id].content else {
+            continue;
+        };
+        let pt: PartTable = pt.clone();
+        let parent_key = g.nodes[id].key.clone();
+        let parent_name = g.nodes[id].name.clone();
+        let parent_size = g.nodes[id].size;
+        let kernel_parts = kernel_partitions_expected(g, id);
+        for p in pt.parts.iter().filter(|p| !p.container) {
+            let key = format!("{parent_key}:p{}", p.number);
+            if let Some(existing) = g.by_key(&key) {
+                g.nodes[existing].part_entry = Some(p.clone());
+                continue;
+            }
+            if kernel_parts {
+                // A live disk or running array: the kernel creates its partitions; one that
+                // is absent from sysfs was rejected by the kernel or is not scanned yet.
+                continue;
+            }
+            let Some(end) = p.start.checked_add(p.size).filter(|&e| e <= parent_size) else {
+                g.problems.push(format!("{parent_name}: partition {} lies beyond the end of the device", p.number));
+                continue;
+            };
+            let _ = end;
+            let Some(src) = g.nodes[id].reader.clone() else { continue };
+            let layout = Layout::Slice { src, offset: p.start, len: p.size };
+            let name = partition_name(&display_base(g, id), p.number);
+            if let Some((pid, true)) =
+                g.add_mapped(key, name, NodeKind::Partition { parent: id, number: p.number, start: p.start }, vec![id], layout)
+            {
+                g.nodes[pid].part_entry = Some(p.clone());
+            }
+        }
+    }
+}
+
+/// Whether the kernel itself creates partitions for node `id`: live whole disks and MD arrays
+/// do (kernel partition scan); DM devices do not (kpartx's job) and image files have no kernel.
+fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
+    let n = &g.nodes[id];
+    if !g.live {
+        return false;
+    }
+    match &n.kind {
+        NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
+        NodeKind::Md { .. } => true,
+        NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
+        NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
+    }
+}
+
+/// The name partitions are derived from: the kernel name for disks and arrays (md127 →
+/// md127p1), the DM name for LVs (vg0-data → vg0-data1, as kpartx does).
+fn display_base(g: &Graph, id: NodeId) -> String {
+    let n = &g.nodes[id];
+    match &n.kind {
+        NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+        NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        _ => n.kernel.as_ref().map_or_else(|| n.name.clone(), |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone())),
+    }
+}

@@ -2,6 +2,7 @@
 //! `plan` prints a [`Plan`]; `activate` hands it to `exec/`. Every step says what it needs
 //! (devices of earlier steps are [`DevRef::Planned`]), so the order is the dependency order.
 
+pub mod build;
 pub mod dm;
 
 use crate::ids::MdUuid;

@@ -5,6 +5,11 @@
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
+pub mod fs;
+pub mod lvm;
+pub mod md;
+pub mod part;
+
 /// Reads `len` bytes at `off` of device `name`, bounded by its size and [`source::MAX_READ`].
 pub fn read(name: &str, dev: &dyn ReadAt, off: u64, len: u64) -> Result<Vec<u8>, ProbeError> {
     source::read_vec(dev, off, len).map_err(|err| ProbeError::Io {
@@ -35,4 +40,132 @@ pub fn format_err(name: &str, err: FormatError) -> ProbeError {
         device: name.to_string(),
         err,
     }
+}
+
+/// What a device holds, as decided by [`probe_device`].
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Not probed yet, or nothing recognised.
+    Unknown,
+    PartTable(crate::formats::part::PartTable),
+    MdMember(crate::formats::md::MdSuper),
+    LvmPv(lvm::PvClaim),
+    Fs(crate::formats::fs::FsInfo),
+    Evms(crate::formats::evms::EvmsInfo),
+    /// Something claimed the device but its metadata is unusable: the error says what.
+    Broken(String),
+}
+
+impl Content {
+    /// Short format name for listings ("gpt", "dos", "md 1.2", "LVM2_member", "ext4", ...).
+    pub fn format_name(&self) -> String {
+        match self {
+            Content::Unknown => String::new(),
+            Content::PartTable(pt) => match pt.kind {
+                crate::formats::part::PtKind::Gpt => "gpt".into(),
+                crate::formats::part::PtKind::Dos => "dos".into(),
+            },
+            Content::MdMember(sb) => format!("linux_raid_member {}", sb.version),
+            Content::LvmPv(_) => "LVM2_member".into(),
+            Content::Fs(f) => f.fstype.to_string(),
+            Content::Evms(_) => "evms".into(),
+            Content::Broken(_) => "broken".into(),
+        }
+    }
+}
+
+/// The result of probing one device.
+#[derive(Debug)]
+pub struct DeviceReport {
+    pub content: Content,
+    /// Problems that did not decide the content (a bad copy where a good one was used, a
+    /// broken structure that lost to another format, ...).
+    pub warnings: Vec<ProbeError>,
+}
+
+/// True when byte `off` lies inside one of the table's partitions.
+fn covered_by_partition(pt: &crate::formats::part::PartTable, off: u64) -> bool {
+    pt.parts.iter().any(|p| !p.container && p.start <= off && off < p.start.saturating_add(p.size))
+}
+
+/// The ordered registry. The order and its reasons (libblkid `superblocks.c`, kernel
+/// `check_part[]`):
+/// 1. MD superblocks first: RAID members are never read as what they contain. A 1.1/1.2
+///    superblock (at the start) decides at once.
+/// 2. Partition tables, only on devices that are not partitions themselves (the kernel scans
+///    whole disks and MD arrays, kpartx DM devices). GPT before MBR inside `probe_partitions`.
+/// 3. A 0.90/1.0 superblock (at the end) on a whole disk whose partition table has a partition
+///    covering that spot belongs to that partition (libblkid `linux_raid.c`): the disk is a
+///    partitioned disk. Otherwise the device is a member (and its LVM label, if any, is the
+///    array's content seen through a member: lvm's md filter does the same).
+/// 4. LVM label: a partitioned whole disk is not a PV (lvm's "partitioned" filter).
+/// 5. Filesystems and LUKS (ambiguity between two valid signatures is an error).
+/// 6. EVMS feature headers: reported by name, never activated.
+pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceReport {
+    let mut warnings = Vec::new();
+    let md = match md::probe_md(name, dev) {
+        Ok(v) => v,
+        Err(e) => {
+            warnings.push(e);
+            None
+        }
+    };
+    if let Some(sb) = &md {
+        if !sb.at_end() {
+            return DeviceReport { content: Content::MdMember(sb.clone()), warnings };
+        }
+    }
+    let pt = if whole_disk {
+        match part::probe_partitions(name, dev) {
+            Ok(v) => v,
+            Err(e) => {
+                warnings.push(e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(sb) = md {
+        let sb_byte = sb.super_offset.saturating_mul(512);
+        match &pt {
+            Some(t) if covered_by_partition(t, sb_byte) => {}
+            _ => return DeviceReport { content: Content::MdMember(sb), warnings },
+        }
+    }
+    let pv = match lvm::probe_pv(name, dev) {
+        Ok(v) => v,
+        Err(e) => {
+            warnings.push(e);
+            None
+        }
+    };
+    if let Some(t) = pt {
+        if pv.is_some() {
+            warnings.push(ProbeError::Format {
+                device: name.to_string(),
+                err: FormatError::field("LVM2", 0, "label", "PV label on a partitioned disk", "no partition table (lvm ignores partitioned disks)"),
+            });
+        }
+        return DeviceReport { content: Content::PartTable(t), warnings };
+    }
+    if let Some(c) = pv {
+        return DeviceReport { content: Content::LvmPv(c), warnings };
+    }
+    match fs::probe_filesystem(name, dev) {
+        Ok(Some(f)) => return DeviceReport { content: Content::Fs(f), warnings },
+        Ok(None) => {}
+        Err(e) => warnings.push(e),
+    }
+    match fs::probe_evms(name, dev) {
+        Ok(Some(e)) => return DeviceReport { content: Content::Evms(e), warnings },
+        Ok(None) => {}
+        Err(e) => warnings.push(e),
+    }
+    // Nothing valid: the first structure that identified itself but was broken is the verdict.
+    let content = match warnings.first() {
+        Some(w) => Content::Broken(w.to_string()),
+        None => Content::Unknown,
+    };
+    DeviceReport { content, warnings }
 }

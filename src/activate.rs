@@ -1,0 +1,89 @@
+//! Activation as a loop: discover → plan → execute, then discover again so what the new
+//! devices hold (a PV on a freshly assembled array, partitions inside a new LV) is found and
+//! activated too, until a round creates nothing (bounded). Shared by `activate` and boot.
+
+use crate::engine::{self, Inputs, Settings};
+use crate::exec::{ExecEnv, ExecOptions};
+use crate::plan::build::{build, Selection};
+use crate::plan::Plan;
+
+/// Upper bound on activation rounds: each round must create something to continue, and a stack
+/// deeper than this is refused by discovery anyway.
+pub const MAX_ROUNDS: usize = engine::MAX_DEPTH;
+
+/// What `activate`/`deactivate` report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Lines for the console: what was done, skipped, failed.
+    pub lines: Vec<String>,
+    /// False when any step failed or a named volume was not found.
+    pub ok: bool,
+    /// The last plan (for reports).
+    pub plan: Plan,
+    /// Kernel modules the executed steps needed.
+    pub modules: Vec<&'static str>,
+}
+
+/// Runs the loop.
+pub fn run(inputs: &Inputs, settings: &Settings, sel: &Selection, env: &ExecEnv, opts: &ExecOptions) -> Outcome {
+    let mut out = Outcome { ok: true, ..Outcome::default() };
+    let mut done_keys: Vec<String> = Vec::new();
+    for round in 0..MAX_ROUNDS {
+        let g = engine::discover(inputs, settings.clone());
+        let (problems, warnings) = crate::report::problem_lines(&g);
+        if round == 0 {
+            out.lines.extend(problems.iter().chain(warnings.iter()).map(|w| format!("warning: {w}")));
+        }
+        let plan = build(&g, sel);
+        // Steps we already ran (a dry run creates nothing, so the next round would repeat them).
+        let fresh: Vec<_> = plan.steps.iter().filter(|s| !done_keys.iter().any(|k| k == s.key())).cloned().collect();
+        if round == 0 {
+            for s in &plan.skipped {
+                if s.reason.starts_with("no such volume") {
+                    out.ok = false;
+                }
+            }
+        }
+        if fresh.is_empty() {
+            for s in &plan.skipped {
+                out.lines.push(format!("skipped {}: {}", s.volume, s.reason));
+            }
+            for a in &plan.active {
+                out.lines.push(format!("active: {a}"));
+            }
+            out.plan = plan;
+            return out;
+        }
+        let step_plan = Plan { steps: fresh.clone(), skipped: vec![], active: vec![] };
+        for m in step_plan.modules() {
+            if !out.modules.contains(&m) {
+                out.modules.push(m);
+            }
+        }
+        let report = crate::exec::execute(&step_plan, env, opts);
+        out.lines.extend(report.lines());
+        if !report.ok() {
+            out.ok = false;
+        }
+        done_keys.extend(fresh.iter().map(|s| s.key().to_string()));
+        if opts.dry_run {
+            // Nothing changed in the kernel; what stacks on planned devices is already in this
+            // plan (discovery read through them in user space).
+            out.plan = plan;
+            return out;
+        }
+        if report.created() == 0 {
+            out.plan = plan;
+            return out;
+        }
+    }
+    out.lines.push(format!("stopped after {MAX_ROUNDS} activation rounds"));
+    out.ok = false;
+    out
+}
+
+/// Deactivates the named volumes (or everything we manage) top-down.
+pub fn deactivate(env: &ExecEnv, volumes: &[String]) -> Outcome {
+    let report = crate::exec::deactivate::deactivate_named(env, volumes);
+    Outcome { lines: report.lines(), ok: report.ok(), ..Outcome::default() }
+}

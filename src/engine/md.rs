@@ -1,0 +1,346 @@
+//! MD arrays from member superblocks, choosing as mdadm's `Assemble.c` does: members grouped by
+//! array UUID, the freshest by events, up to date when `events + 1 >= fresh` (the kernel's
+//! margin), one member per slot, and whether the level can start with what is present
+//! (mdadm `util.c: enough()`).
+
+use super::{Graph, KernelDev, NodeId, NodeKind};
+use crate::formats::md::{MdRole, MdSuper};
+use crate::ids::MdUuid;
+use crate::probe::Content;
+use crate::source::layout::Layout;
+use std::collections::BTreeMap;
+
+/// What a member is to its array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberState {
+    /// In sync, holding `slot`.
+    Active(u32),
+    Spare,
+    Journal,
+    /// Marked faulty in its own superblock.
+    Faulty,
+    /// Older than the freshest member (events `events`, freshest `fresh`): never added.
+    Stale { events: u64, fresh: u64 },
+    /// Another up-to-date member holds the same slot.
+    Conflict { slot: u32, other: String },
+    /// Partly rebuilt (recovery_offset set): mdadm adds it and the kernel resumes recovery;
+    /// we add it the same way.
+    Recovering(u32),
+}
+
+impl std::fmt::Display for MemberState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemberState::Active(s) => write!(f, "active slot {s}"),
+            MemberState::Spare => f.write_str("spare"),
+            MemberState::Journal => f.write_str("journal"),
+            MemberState::Faulty => f.write_str("faulty"),
+            MemberState::Stale { events, fresh } => write!(f, "stale (events {events}, array at {fresh})"),
+            MemberState::Conflict { slot, other } => write!(f, "conflict: slot {slot} also claimed by {other}"),
+            MemberState::Recovering(s) => write!(f, "recovering slot {s}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub node: NodeId,
+    pub sb: MdSuper,
+    pub state: MemberState,
+}
+
+/// Whether the array can run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Complete,
+    /// Startable with these slots missing (only with the degraded policy).
+    Degraded { missing: Vec<u32> },
+    NotStartable { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Array {
+    pub key: String,
+    pub uuid: MdUuid,
+    /// The freshest member's superblock: the array's identity and geometry.
+    pub sb: MdSuper,
+    pub members: Vec<Member>,
+    pub verdict: Verdict,
+    /// The array's object: the kernel's device when running, else one read in user space.
+    pub node: Option<NodeId>,
+    /// Kernel name: the running array's, else the one mdadm would pick.
+    pub devnm: String,
+    /// `/dev/md/NAME` name mdadm would create.
+    pub link: Option<String>,
+    pub problems: Vec<String>,
+}
+
+impl Array {
+    pub fn is_running(&self, g: &Graph) -> bool {
+        self.node.is_some_and(|n| g.nodes[n].kernel.is_some())
+    }
+
+    pub fn level_name(&self) -> String {
+        level_name(self.sb.level)
+    }
+}
+
+pub fn level_name(level: i32) -> String {
+    match level {
+        -1 => "linear".into(),
+        -4 => "multipath".into(),
+        -5 => "faulty".into(),
+        l => format!("raid{l}"),
+    }
+}
+
+/// mdadm `util.c: enough()`: can an array of this level and layout run with `avail` slots?
+pub fn enough(level: i32, raid_disks: u32, layout: u32, avail: &[bool]) -> bool {
+    let n = raid_disks as usize;
+    let have = avail.iter().take(n).filter(|&&a| a).count();
+    match level {
+        10 => {
+            let near = (layout & 0xff) as usize;
+            let far = ((layout >> 8) & 0xff) as usize;
+            let copies = near.saturating_mul(far);
+            if n == 0 || near == 0 || copies == 0 {
+                return false;
+            }
+            // Every set of `copies` consecutive slots starting at multiples of `near` must have
+            // one member (mdadm walks `first` around the ring until it returns to 0).
+            let mut first = 0usize;
+            for _ in 0..n.max(1) {
+                let cnt = (0..copies).filter(|k| avail.get((first + k) % n).copied().unwrap_or(false)).count();
+                if cnt == 0 {
+                    return false;
+                }
+                first = (first + near) % n;
+                if first == 0 {
+                    break;
+                }
+            }
+            true
+        }
+        1 => have >= 1,
+        4 | 5 => have + 1 >= n,
+        6 => have + 2 >= n,
+        -1 | 0 => have == n,
+        _ => false,
+    }
+}
+
+/// Regroups every MD member in the graph; keeps array indices stable across rounds.
+pub fn group(g: &mut Graph) {
+    let mut by_uuid: BTreeMap<MdUuid, Vec<(NodeId, MdSuper)>> = BTreeMap::new();
+    for (id, n) in g.nodes.iter().enumerate() {
+        if let Content::MdMember(sb) = &n.content {
+            by_uuid.entry(sb.uuid).or_default().push((id, sb.clone()));
+        }
+    }
+    for (uuid, found) in by_uuid {
+        let idx = match g.arrays.iter().position(|a| a.uuid == uuid) {
+            Some(i) => i,
+            None => {
+                let sb = found[0].1.clone();
+                g.arrays.push(Array {
+                    key: format!("md:{}", uuid.mdadm_str()),
+                    uuid,
+                    sb,
+                    members: vec![],
+                    verdict: Verdict::NotStartable { reason: "not examined".into() },
+                    node: None,
+                    devnm: String::new(),
+                    link: None,
+                    problems: vec![],
+                });
+                g.arrays.len() - 1
+            }
+        };
+        evaluate(g, idx, found);
+    }
+    for idx in 0..g.arrays.len() {
+        attach_node(g, idx);
+    }
+}
+
+fn is_active_role(r: &MdRole) -> Option<u32> {
+    match r {
+        MdRole::Active(s) => Some(*s),
+        _ => None,
+    }
+}
+
+/// Member states and the verdict, as mdadm's Assemble.c decides.
+fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
+    // Stable order: by node name, so messages and plans do not depend on probe order.
+    found.sort_by(|a, b| g.nodes[a.0].name.cmp(&g.nodes[b.0].name));
+    let mut problems = Vec::new();
+    // The freshest among active members (mdadm: most_recent over ACTIVE|SYNC devices).
+    let fresh = found
+        .iter()
+        .filter(|(_, sb)| is_active_role(&sb.role).is_some())
+        .max_by_key(|(_, sb)| sb.events)
+        .or_else(|| found.iter().max_by_key(|(_, sb)| sb.events))
+        .map(|(_, sb)| sb.clone());
+    let Some(fresh) = fresh else { return };
+    // Members must describe the same array (mdadm compare_super: ctime, level, layout, size,
+    // chunk, raid_disks for 1.x); a device that disagrees is reported and left out.
+    let mut members: Vec<Member> = Vec::new();
+    for (node, sb) in found {
+        let name = g.nodes[node].name.clone();
+        if sb.level != fresh.level || sb.raid_disks != fresh.raid_disks || sb.chunk_sectors != fresh.chunk_sectors || sb.layout != fresh.layout {
+            problems.push(format!(
+                "{name}: superblock disagrees with the freshest member on the array's shape (level {} raid_disks {} layout {} chunk {}): left out",
+                sb.level, sb.raid_disks, sb.layout, sb.chunk_sectors
+            ));
+            continue;
+        }
+        let up_to_date = sb.events.saturating_add(1) >= fresh.events && sb.events <= fresh.events;
+        let state = match &sb.role {
+            MdRole::Faulty => MemberState::Faulty,
+            MdRole::Journal => MemberState::Journal,
+            MdRole::Spare => MemberState::Spare,
+            _ if !up_to_date => MemberState::Stale { events: sb.events, fresh: fresh.events },
+            MdRole::Active(s) => match sb.recovery_offset {
+                Some(_) => MemberState::Recovering(*s),
+                None => MemberState::Active(*s),
+            },
+            #[allow(unreachable_patterns)]
+            _ => MemberState::Spare,
+        };
+        members.push(Member { node, sb, state });
+    }
+    // One member per slot: the one with more events; equal events on two devices is a
+    // duplicate we refuse to guess about.
+    for i in 0..members.len() {
+        let Some(slot) = slot_of(&members[i].state) else { continue };
+        for j in (i + 1)..members.len() {
+            if slot_of(&members[j].state) != Some(slot) {
+                continue;
+            }
+            let (a, b) = (members[i].sb.events, members[j].sb.events);
+            let (ni, nj) = (g.nodes[members[i].node].name.clone(), g.nodes[members[j].node].name.clone());
+            if a == b {
+                members[i].state = MemberState::Conflict { slot, other: nj.clone() };
+                members[j].state = MemberState::Conflict { slot, other: ni.clone() };
+                problems.push(format!(
+                    "slot {slot} is claimed by both {ni} and {nj} with equal events {a}: a duplicate (cloned disk or multipath?); not guessing — remove or filter one"
+                ));
+            } else if a > b {
+                members[j].state = MemberState::Stale { events: b, fresh: a };
+            } else {
+                members[i].state = MemberState::Stale { events: a, fresh: b };
+            }
+        }
+    }
+    let n = fresh.raid_disks as usize;
+    let mut avail = vec![false; n];
+    for m in &members {
+        if let MemberState::Active(s) = m.state {
+            if let Some(a) = avail.get_mut(s as usize) {
+                *a = true;
+            }
+        }
+    }
+    let missing: Vec<u32> = (0..fresh.raid_disks).filter(|&s| !avail.get(s as usize).copied().unwrap_or(false)).collect();
+    let conflict = members.iter().any(|m| matches!(m.state, MemberState::Conflict { .. }));
+    let verdict = if conflict {
+        Verdict::NotStartable { reason: "duplicate members (see problems)".into() }
+    } else if fresh.reshape.is_some() {
+        Verdict::NotStartable { reason: "a reshape is in progress; assembling reshaping arrays is not supported yet".into() }
+    } else if missing.is_empty() {
+        Verdict::Complete
+    } else if enough(fresh.level, fresh.raid_disks, fresh.layout, &avail) {
+        Verdict::Degraded { missing: missing.clone() }
+    } else {
+        let stale: Vec<String> = members
+            .iter()
+            .filter(|m| matches!(m.state, MemberState::Stale { .. }))
+            .map(|m| g.nodes[m.node].name.clone())
+            .collect();
+        let mut reason = format!(
+            "{} of {} members present; {} cannot start with slot(s) {} missing",
+            n - missing.len(),
+            n,
+            level_name(fresh.level),
+            missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        );
+        if !stale.is_empty() {
+            reason.push_str(&format!(" (stale: {})", stale.join(", ")));
+        }
+        Verdict::NotStartable { reason }
+    };
+    let a = &mut g.arrays[idx];
+    a.sb = fresh;
+    a.members = members;
+    a.verdict = verdict;
+    a.problems = problems;
+}
+
+fn slot_of(s: &MemberState) -> Option<u32> {
+    match s {
+        MemberState::Active(x) | MemberState::Recovering(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Finds or makes the array's object: the kernel's running array (adopted, and re-keyed to the
+/// array's identity) or, when it can start, one read through its members in user space.
+fn attach_node(g: &mut Graph, idx: usize) {
+    let member_names: Vec<String> =
+        g.arrays[idx].members.iter().filter_map(|m| g.nodes[m.node].kernel.as_ref().map(|k| k.name.clone())).collect();
+    // A running array: an md device in the kernel whose members are ours.
+    if g.arrays[idx].node.is_none() && g.live && !member_names.is_empty() {
+        let running = (0..g.nodes.len()).find(|&id| {
+            let n = &g.nodes[id];
+            matches!(n.kind, NodeKind::OtherKernel)
+                && n.kernel.as_ref().is_some_and(|k| k.name.starts_with("md"))
+                && g.md_members.get(&id).is_some_and(|ms| ms.iter().any(|m| member_names.contains(m)))
+        });
+        if let Some(id) = running {
+            let key = g.arrays[idx].key.clone();
+            g.rekey(id, key);
+            g.nodes[id].kind = NodeKind::Md { array: idx };
+            g.nodes[id].parents = g.arrays[idx].members.iter().map(|m| m.node).collect();
+            g.arrays[idx].node = Some(id);
+            g.arrays[idx].devnm = g.nodes[id].kernel.as_ref().map(|k: &KernelDev| k.name.clone()).unwrap_or_default();
+        }
+    }
+    if g.arrays[idx].devnm.is_empty() {
+        g.arrays[idx].devnm = super::names::md_devnm(g, idx);
+    }
+    if g.arrays[idx].link.is_none() {
+        g.arrays[idx].link = super::names::md_link(&g.settings, &g.arrays[idx].sb);
+    }
+    if g.arrays[idx].node.is_some() || matches!(g.arrays[idx].verdict, Verdict::NotStartable { .. }) {
+        return;
+    }
+    // Read it in user space: members by slot, each from its data offset.
+    let a = &g.arrays[idx];
+    let n = a.sb.raid_disks as usize;
+    let mut by_slot: Vec<Option<Layout>> = vec![None; n];
+    let mut parents = Vec::new();
+    for m in &a.members {
+        let Some(slot) = slot_of(&m.state) else { continue };
+        let Some(src) = g.nodes[m.node].reader().cloned() else { continue };
+        let offset = m.sb.data_offset.saturating_mul(512);
+        let len = a.sb.component_size.saturating_mul(512);
+        if let Some(s) = by_slot.get_mut(slot as usize) {
+            *s = Some(Layout::Slice { src, offset, len });
+            parents.push(m.node);
+        }
+    }
+    let layout = match crate::formats::md::geom_for(&a.sb, by_slot) {
+        Ok(l) => l,
+        Err(e) => {
+            let msg = format!("{}: cannot read the array in user space: {e}", a.devnm);
+            g.arrays[idx].problems.push(msg);
+            return;
+        }
+    };
+    let key = a.key.clone();
+    let name = a.devnm.clone();
+    if let Some((id, _)) = g.add_mapped(key, name, NodeKind::Md { array: idx }, parents, layout) {
+        g.arrays[idx].node = Some(id);
+    }
+}

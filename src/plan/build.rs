@@ -1,0 +1,433 @@
+//! Graph + selection → Plan. Pure: reads the engine's graph, writes nothing.
+//!
+//! Eligible by default, as `mdadm --assemble --scan` followed by `vgchange -ay` would do:
+//! every startable array (degraded ones only with the degraded policy), every visible LV of an
+//! accessible VG that is complete, supported and not activation-skip, and partitions inside DM
+//! devices (kpartx). A named volume brings its whole dependency chain and nothing else; an
+//! include/exclude filter (evms.conf, CLI) drops what it excludes and everything built on it.
+
+use super::{DevRef, DmStep, MdMember, MdStep, MemberRole, Plan, Skipped, Step, TargetLine, Target};
+use crate::config::ActivateFilter;
+use crate::engine::lvm::{Access, LvState};
+use crate::engine::md::{MemberState, Verdict};
+use crate::engine::{names, Graph, NodeId, NodeKind};
+use crate::formats::lvm::vg::{Area, SegKind};
+
+/// What to activate and under which policy.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Volumes named by the user (VG, VG/LV, md name/devnm/UUID, /dev path, evms name); empty
+    /// means everything eligible.
+    pub volumes: Vec<String>,
+    /// Include/exclude globs from the command line and evms.conf.
+    pub filter: Option<ActivateFilter>,
+    /// Start arrays with missing members when their level allows it.
+    pub degraded: bool,
+    /// Activate LVs with missing PVs (missing areas become `error` targets, as lvm --partial).
+    pub partial: bool,
+    /// Ignore lvm's activation-skip flag (lvm -K).
+    pub ignore_activation_skip: bool,
+}
+
+/// The names a node answers to (for selection and filters).
+pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
+    let n = g.node(id);
+    let mut v = vec![n.name.clone()];
+    if let Some(k) = &n.kernel {
+        v.push(k.name.clone());
+        v.push(format!("/dev/{}", k.name));
+        if let Some(d) = &k.dm_name {
+            v.push(d.clone());
+            v.push(format!("/dev/mapper/{d}"));
+        }
+    }
+    match &n.kind {
+        NodeKind::Lv { vg, lv } => {
+            let vgn = &g.vgs[*vg].name;
+            v.push(format!("{vgn}/{lv}"));
+            v.push(format!("/dev/{vgn}/{lv}"));
+            v.push(names::dm_name(vgn, lv));
+            v.push(format!("/dev/mapper/{}", names::dm_name(vgn, lv)));
+        }
+        NodeKind::Md { array } => {
+            let a = &g.arrays[*array];
+            v.push(a.devnm.clone());
+            v.push(format!("/dev/{}", a.devnm));
+            v.push(a.uuid.mdadm_str());
+            if let Some(l) = &a.link {
+                v.push(l.clone());
+                v.push(format!("md/{l}"));
+                v.push(format!("/dev/md/{l}"));
+            }
+        }
+        _ => {}
+    }
+    for e in names::evms_names(g, id) {
+        v.push(format!("/dev/{e}"));
+        v.push(e);
+    }
+    v.dedup();
+    v
+}
+
+/// Nodes a user word names. A VG name selects all its LVs.
+pub fn resolve(g: &Graph, word: &str) -> Vec<NodeId> {
+    let w = word.trim_end_matches('/');
+    if let Some(vg) = g.vgs.iter().position(|v| v.name == w) {
+        return g.vgs[vg].lvs.iter().filter_map(|l| l.node).collect();
+    }
+    (0..g.nodes.len()).filter(|&id| node_names(g, id).iter().any(|n| n == w)).collect()
+}
+
+/// Builds the plan.
+pub fn build(g: &Graph, sel: &Selection) -> Plan {
+    let mut plan = Plan::default();
+    // Targets: named volumes, or every eligible top object.
+    let mut targets: Vec<NodeId> = Vec::new();
+    if sel.volumes.is_empty() {
+        targets.extend(0..g.nodes.len());
+    } else {
+        for w in &sel.volumes {
+            let found = resolve(g, w);
+            if found.is_empty() {
+                plan.skipped.push(Skipped { volume: w.clone(), reason: "no such volume was found".into() });
+            }
+            targets.extend(found);
+        }
+    }
+    // Dependency order: parents before children (post-order DFS over `parents`).
+    let mut order: Vec<NodeId> = Vec::new();
+    let mut state = vec![0u8; g.nodes.len()]; // 0 new, 1 in progress, 2 done
+    for &t in &targets {
+        visit(g, t, &mut state, &mut order, &mut plan);
+    }
+    let explicit = !sel.volumes.is_empty();
+    let mut planned: Vec<NodeId> = Vec::new();
+    let mut blocked: Vec<NodeId> = Vec::new();
+    for id in order {
+        let n = g.node(id);
+        if n.parents.iter().any(|p| blocked.contains(p)) {
+            blocked.push(id);
+            continue;
+        }
+        if let Some(f) = &sel.filter {
+            if !matches!(n.kind, NodeKind::Disk) && !f.allows(&node_names(g, id)) {
+                // Excluded: skip it and whatever is built on it.
+                if is_object(g, id) {
+                    plan.skipped.push(Skipped { volume: n.name.clone(), reason: "excluded by the include/exclude filter".into() });
+                }
+                blocked.push(id);
+                continue;
+            }
+        }
+        match node_step(g, id, sel, explicit, &planned) {
+            NodeStep::Nothing => {}
+            NodeStep::Active => plan.active.push(n.name.clone()),
+            NodeStep::Step(s) => {
+                plan.steps.push(s);
+                planned.push(id);
+            }
+            NodeStep::Skip(reason) => {
+                plan.skipped.push(Skipped { volume: n.name.clone(), reason });
+                blocked.push(id);
+            }
+        }
+    }
+    add_group_notes(g, sel, &targets, &mut plan);
+    plan
+}
+
+fn visit(g: &Graph, id: NodeId, state: &mut [u8], order: &mut Vec<NodeId>, plan: &mut Plan) {
+    // Iterative post-order so deep stacks cannot overflow the stack.
+    let mut stack: Vec<(NodeId, usize)> = vec![(id, 0)];
+    while let Some((n, i)) = stack.pop() {
+        if i == 0 {
+            match state[n] {
+                2 => continue,
+                1 => {
+                    plan.skipped.push(Skipped {
+                        volume: g.node(n).name.clone(),
+                        reason: "it is built on itself (a dependency cycle); not activated".into(),
+                    });
+                    continue;
+                }
+                _ => state[n] = 1,
+            }
+        }
+        let parents = &g.node(n).parents;
+        if let Some(&p) = parents.get(i) {
+            stack.push((n, i + 1));
+            if state[p] == 1 {
+                plan.skipped.push(Skipped {
+                    volume: g.node(n).name.clone(),
+                    reason: format!("it is built on itself through {} (a dependency cycle); not activated", g.node(p).name),
+                });
+                continue;
+            }
+            stack.push((p, 0));
+        } else {
+            state[n] = 2;
+            order.push(n);
+        }
+    }
+}
+
+/// Arrays and LVs are objects users name; disks and kernel partitions are not planned.
+fn is_object(g: &Graph, id: NodeId) -> bool {
+    matches!(g.node(id).kind, NodeKind::Md { .. } | NodeKind::Lv { .. })
+}
+
+enum NodeStep {
+    Nothing,
+    Active,
+    Step(Step),
+    Skip(String),
+}
+
+/// How a step refers to a node: its kernel device, a device an earlier step creates, or (image
+/// mode) its name.
+fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
+    let n = g.node(id);
+    if let Some(k) = &n.kernel {
+        return DevRef::Kernel { devno: k.devno, name: k.name.clone() };
+    }
+    let name = match &n.kind {
+        NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+        _ => n.name.clone(),
+    };
+    let _ = planned;
+    if g.live {
+        DevRef::Planned { name }
+    } else {
+        DevRef::Image { name }
+    }
+}
+
+fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[NodeId]) -> NodeStep {
+    let n = g.node(id);
+    match &n.kind {
+        NodeKind::Disk | NodeKind::OtherKernel => NodeStep::Nothing,
+        NodeKind::Partition { parent, number, start } => {
+            let p = g.node(*parent);
+            // Only partitions inside DM devices need a map (kpartx); the kernel makes the rest.
+            let parent_is_dm = matches!(p.kind, NodeKind::Lv { .. }) || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some());
+            if !parent_is_dm {
+                return NodeStep::Nothing;
+            }
+            if n.kernel.is_some() {
+                return NodeStep::Active;
+            }
+            let parent_name = match &p.kind {
+                NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+                _ => p.kernel.as_ref().and_then(|k| k.dm_name.clone()).unwrap_or_else(|| p.name.clone()),
+            };
+            let parent_uuid = match &p.kind {
+                NodeKind::Lv { vg, lv } => {
+                    let v = &g.vgs[*vg];
+                    v.vg.lv(lv).map(|l| crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None)).unwrap_or_default()
+                }
+                _ => p.kernel.as_ref().and_then(|k| k.dm_uuid.clone()).unwrap_or_default(),
+            };
+            let name = names::kpartx_name(&parent_name, *number);
+            NodeStep::Step(Step::CreateDm(DmStep {
+                key: n.key.clone(),
+                name: name.clone(),
+                uuid: names::kpartx_uuid(*number, &parent_uuid),
+                read_only: false,
+                table: vec![TargetLine {
+                    start: 0,
+                    len: n.size / 512,
+                    target: Target::Linear { dev: dev_ref(g, *parent, planned), offset: start / 512 },
+                }],
+                udev_flags: 0,
+                links: vec![format!("evms/{name}")],
+                volume: name,
+                visible: true,
+                fixed_devno: None,
+            }))
+        }
+        NodeKind::Md { array } => {
+            let a = &g.arrays[*array];
+            if n.kernel.is_some() {
+                return NodeStep::Active;
+            }
+            let degraded = match &a.verdict {
+                Verdict::Complete => false,
+                Verdict::Degraded { missing } => {
+                    if !sel.degraded {
+                        return NodeStep::Skip(format!(
+                            "degraded: slot(s) {} missing; start it with --degraded (evms.degraded= at boot)",
+                            missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    true
+                }
+                Verdict::NotStartable { reason } => return NodeStep::Skip(format!("not startable: {reason}")),
+            };
+            let mut members: Vec<MdMember> = a
+                .members
+                .iter()
+                .filter_map(|m| {
+                    let role = match m.state {
+                        MemberState::Active(s) | MemberState::Recovering(s) => MemberRole::Active(s),
+                        MemberState::Spare => MemberRole::Spare,
+                        MemberState::Journal => MemberRole::Journal,
+                        _ => return None,
+                    };
+                    Some(MdMember { dev: dev_ref(g, m.node, planned), role, events: m.sb.events })
+                })
+                .collect();
+            // mdadm adds the freshest device last (Assemble.c); stable otherwise.
+            members.sort_by_key(|m| m.events);
+            let missing = match &a.verdict {
+                Verdict::Degraded { missing } => missing.clone(),
+                _ => vec![],
+            };
+            NodeStep::Step(Step::AssembleMd(MdStep {
+                key: a.key.clone(),
+                uuid: a.uuid,
+                metadata: a.sb.version.to_string(),
+                devnm: a.devnm.clone(),
+                name: a.link.clone(),
+                level: a.level_name(),
+                raid_disks: a.sb.raid_disks,
+                members,
+                missing,
+                degraded,
+                size: n.size,
+            }))
+        }
+        NodeKind::Lv { vg, lv } => {
+            let v = &g.vgs[*vg];
+            if n.kernel.is_some() {
+                return NodeStep::Active;
+            }
+            match &v.access {
+                Access::Ok => {}
+                Access::Foreign { system_id } => {
+                    return NodeStep::Skip(format!("VG {} belongs to system_id {system_id}, not this host (lvm: foreign VG)", v.name))
+                }
+                Access::Exported => return NodeStep::Skip(format!("VG {} is exported (vgimport it first)", v.name)),
+                Access::Clustered => return NodeStep::Skip(format!("VG {} is clustered (clvmd), skipped as lvm 2.03 does", v.name)),
+                Access::Shared(lt) => return NodeStep::Skip(format!("VG {} is shared (lock_type {lt}): lvmlockd is needed", v.name)),
+                Access::Inconsistent(why) => return NodeStep::Skip(format!("VG {}: {why}", v.name)),
+            }
+            let Some(l) = v.vg.lv(lv) else { return NodeStep::Nothing };
+            match v.lv_info(lv).map(|i| &i.state) {
+                Some(LvState::Ok) => {}
+                Some(LvState::Partial { missing }) if !sel.partial => {
+                    return NodeStep::Skip(format!("uses missing PV(s) {}; activate with --partial", missing.join(", ")))
+                }
+                Some(LvState::Partial { .. }) => {}
+                Some(LvState::Unsupported { segtype }) => return NodeStep::Skip(format!("unsupported yet: {segtype}")),
+                Some(LvState::Broken(e)) => return NodeStep::Skip(format!("metadata problem: {e}")),
+                None => return NodeStep::Nothing,
+            }
+            // lvm skips these whether named or not (`lvchange -ay` needs -K too).
+            let _ = explicit;
+            if l.activation_skip && !sel.ignore_activation_skip {
+                return NodeStep::Skip("activation skip flag set (lvm -K to override)".into());
+            }
+            match lv_table(g, *vg, l, planned) {
+                Ok(table) => NodeStep::Step(Step::CreateDm(DmStep {
+                    key: n.key.clone(),
+                    name: names::dm_name(&v.name, lv),
+                    uuid: crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None),
+                    read_only: l.read_only,
+                    table,
+                    udev_flags: 0,
+                    links: vec![format!("{}/{}", v.name, lv), format!("evms/lvm2/{}/{}", v.name, lv)],
+                    volume: format!("{}/{}", v.name, lv),
+                    visible: l.visible,
+                    fixed_devno: None,
+                })),
+                Err(e) => NodeStep::Skip(e),
+            }
+        }
+    }
+}
+
+/// Table lines for linear/striped LVs (lvm2 `_emit_segment_line`, formats.md §2.3): one target
+/// per segment at `start_extent × extent_size`; `linear` for one stripe (lvm's default
+/// `use_linear_target`), else `striped`; PV offsets `pe_start + pe × extent_size`. With
+/// `--partial`, a segment on a missing PV becomes `error` (lvm's `missing_stripe_filler`).
+fn lv_table(g: &Graph, vg: usize, lv: &crate::formats::lvm::vg::Lv, planned: &[NodeId]) -> Result<Vec<TargetLine>, String> {
+    let v = &g.vgs[vg];
+    let ext = v.vg.extent_size;
+    let mut out = Vec::new();
+    for seg in &lv.segments {
+        let start = seg.start_extent.checked_mul(ext).ok_or("segment start overflows")?;
+        let len = seg.extent_count.checked_mul(ext).ok_or("segment length overflows")?;
+        let SegKind::Striped { stripe_size, areas } = &seg.kind else {
+            return Err(format!("unsupported yet: {}", seg.type_name));
+        };
+        let mut stripes = Vec::new();
+        let mut missing = false;
+        for a in areas {
+            let Area::Pv { pv_key, start_extent } = a else {
+                return Err(format!("unsupported yet: {} on an LV", seg.type_name));
+            };
+            let pv = v.pvs.iter().find(|p| &p.key == pv_key).ok_or_else(|| format!("unknown PV {pv_key}"))?;
+            let off = pv
+                .pe_start
+                .checked_add(start_extent.checked_mul(ext).ok_or("extent offset overflows")?)
+                .ok_or("extent offset overflows")?;
+            match pv.node {
+                Some(node) => stripes.push((dev_ref(g, node, planned), off)),
+                None => missing = true,
+            }
+        }
+        let target = if missing {
+            Target::Error
+        } else if stripes.len() == 1 {
+            let (dev, offset) = stripes.remove(0);
+            Target::Linear { dev, offset }
+        } else {
+            Target::Striped { chunk: stripe_size.ok_or("striped segment without stripe_size")?, stripes }
+        };
+        out.push(TargetLine { start, len, target });
+    }
+    Ok(out)
+}
+
+/// Notes for what the graph knows but no node stands for: arrays that could not start and
+/// inaccessible VGs (their LVs have no nodes when nothing could be read through them).
+fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Plan) {
+    let all = sel.volumes.is_empty();
+    for a in &g.arrays {
+        if a.node.is_none() && (all || a.members.iter().any(|m| targets.contains(&m.node))) {
+            let name = a.link.clone().map(|l| format!("md/{l}")).unwrap_or_else(|| a.devnm.clone());
+            let reason = match &a.verdict {
+                Verdict::NotStartable { reason } => format!("not startable: {reason}"),
+                Verdict::Degraded { .. } => "degraded and cannot be read in user space".into(),
+                Verdict::Complete => "cannot be read in user space".into(),
+            };
+            if !plan.skipped.iter().any(|s| s.volume == name) {
+                plan.skipped.push(Skipped { volume: name, reason });
+            }
+        }
+    }
+    for v in &g.vgs {
+        for l in &v.lvs {
+            if l.node.is_some() {
+                continue;
+            }
+            let Some(lv) = v.vg.lv(&l.name) else { continue };
+            if !lv.visible || !all {
+                continue;
+            }
+            let volume = format!("{}/{}", v.name, l.name);
+            let reason = match (&v.access, &l.state) {
+                (Access::Inconsistent(why), _) => format!("VG {}: {why}", v.name),
+                (_, LvState::Partial { missing }) => format!("uses missing PV(s) {}; activate with --partial", missing.join(", ")),
+                (_, LvState::Unsupported { segtype }) => format!("unsupported yet: {segtype}"),
+                (_, LvState::Broken(e)) => format!("metadata problem: {e}"),
+                (_, LvState::Ok) => continue,
+            };
+            if !plan.skipped.iter().any(|s| s.volume == volume) {
+                plan.skipped.push(Skipped { volume, reason });
+            }
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! What `scan` prints: the graph as a tree for people (like lsblk: disks → segments → regions
+//! → volumes) and as JSON for programs (flat lists, stable keys: documented in the README).
+
+use crate::engine::lvm::{Access, LvState};
+use crate::engine::md::Verdict;
+use crate::engine::{Graph, NodeId, NodeKind};
+use crate::json::Json;
+use crate::probe::Content;
+
+/// Human size with binary units, one decimal (lsblk style).
+pub fn fmt_size(bytes: u64) -> String {
+    const U: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < U.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes}B")
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}{}", U[i])
+    } else {
+        format!("{v:.1}{}", U[i])
+    }
+}
+
+/// The UUID a listing shows for a node's content (blkid's UUID for filesystems, the array
+/// UUID for members, the PV UUID for PVs, the PTUUID for tables).
+pub fn content_uuid(c: &Content) -> Option<String> {
+    match c {
+        Content::PartTable(t) => Some(t.id.clone()),
+        Content::MdMember(sb) => Some(sb.uuid.mdadm_str()),
+        Content::LvmPv(p) => Some(p.label.pv_id.to_string()),
+        Content::Fs(f) => f.uuid.clone(),
+        Content::Evms(_) | Content::Unknown | Content::Broken(_) => None,
+    }
+}
+
+pub fn content_label(c: &Content) -> Option<String> {
+    match c {
+        Content::MdMember(sb) if !sb.name.is_empty() => Some(sb.name.clone()),
+        Content::Fs(f) => f.label.clone(),
+        Content::Evms(e) => Some(e.name()),
+        _ => None,
+    }
+}
+
+/// One line of state for a node: what it is to the objects around it and any verdict.
+pub fn node_state(g: &Graph, id: NodeId) -> String {
+    let n = g.node(id);
+    let mut parts: Vec<String> = Vec::new();
+    match &n.kind {
+        NodeKind::Md { array } => {
+            let a = &g.arrays[*array];
+            let present = a.sb.raid_disks as usize
+                - match &a.verdict {
+                    Verdict::Degraded { missing } => missing.len(),
+                    _ => 0,
+                };
+            parts.push(match &a.verdict {
+                Verdict::Complete => format!("complete ({present}/{})", a.sb.raid_disks),
+                Verdict::Degraded { missing } => format!(
+                    "degraded ({present}/{}, slot(s) {} missing)",
+                    a.sb.raid_disks,
+                    missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                ),
+                Verdict::NotStartable { reason } => format!("not startable: {reason}"),
+            });
+        }
+        NodeKind::Lv { vg, lv } => {
+            let v = &g.vgs[*vg];
+            if let Some(i) = v.lv_info(lv) {
+                match &i.state {
+                    LvState::Ok => {}
+                    LvState::Partial { missing } => parts.push(format!("partial: missing PV {}", missing.join(", "))),
+                    LvState::Unsupported { segtype } => parts.push(format!("unsupported yet: {segtype}")),
+                    LvState::Broken(e) => parts.push(format!("broken: {e}")),
+                }
+            }
+        }
+        _ => {}
+    }
+    // Member of an array?
+    for a in &g.arrays {
+        if let Some(m) = a.members.iter().find(|m| m.node == id) {
+            let name = a.link.as_deref().map_or_else(|| a.devnm.clone(), |l| format!("{} (md/{l})", a.devnm));
+            parts.push(format!("{} of {name}", m.state));
+        }
+    }
+    // PV of a VG?
+    if let Content::LvmPv(p) = &n.content {
+        match g.vgs.iter().find(|v| v.pvs.iter().any(|x| x.node == Some(id))) {
+            Some(v) => {
+                let key = v.pvs.iter().find(|x| x.node == Some(id)).map(|x| x.key.clone()).unwrap_or_default();
+                parts.push(format!("{key} of VG {}", v.name));
+            }
+            None if p.metadata.is_none() => parts.push("PV without metadata (orphan or metadata elsewhere)".into()),
+            None => parts.push("PV not used".into()),
+        }
+    }
+    if let Content::Broken(e) = &n.content {
+        parts.push(format!("broken: {e}"));
+    }
+    parts.push(if n.kernel.is_some() { "active".into() } else if matches!(n.kind, NodeKind::Disk) { String::new() } else { "inactive".into() });
+    parts.retain(|p| !p.is_empty());
+    parts.join("; ")
+}
+
+/// Text tree. A node with several parents (an array) is printed under its first parent and
+/// referred to under the others.
+pub fn tree(g: &Graph) -> String {
+    let mut out = String::new();
+    let rows = tree_rows(g);
+    let w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(4).max(4);
+    let fw = rows.iter().map(|r| r.1.len()).max().unwrap_or(6).max(6);
+    out.push_str(&format!("{:<w$}  {:<fw$}  {:>7}  {:<36}  {:<16}  {}\n", "NAME", "FORMAT", "SIZE", "UUID", "LABEL", "STATE"));
+    for (name, format, size, uuid, label, state) in rows {
+        out.push_str(format!("{name:<w$}  {format:<fw$}  {size:>7}  {uuid:<36}  {label:<16}  {state}").trim_end());
+        out.push('\n');
+    }
+    let (problems, warnings) = problem_lines(g);
+    for p in problems.iter().chain(warnings.iter()) {
+        out.push_str(&format!("warning: {p}\n"));
+    }
+    out
+}
+
+type Row = (String, String, String, String, String, String);
+
+fn tree_rows(g: &Graph) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut printed = vec![false; g.nodes.len()];
+    let roots: Vec<NodeId> = (0..g.nodes.len()).filter(|&i| g.node(i).parents.is_empty()).collect();
+    for r in roots {
+        walk(g, r, String::new(), true, true, &mut printed, &mut rows);
+    }
+    // Anything unreachable from a root (cycles) still gets a line.
+    for i in 0..g.nodes.len() {
+        if !printed[i] {
+            walk(g, i, String::new(), true, true, &mut printed, &mut rows);
+        }
+    }
+    rows
+}
+
+fn walk(g: &Graph, id: NodeId, prefix: String, last: bool, root: bool, printed: &mut [bool], rows: &mut Vec<Row>) {
+    // Iterative would be overkill: depth is bounded by engine::MAX_DEPTH + partition levels.
+    let n = g.node(id);
+    let branch = if root { String::new() } else if last { "└─".into() } else { "├─".into() };
+    let display = match &n.kind {
+        NodeKind::Md { array } => match &g.arrays[*array].link {
+            Some(l) => format!("{} (md/{l})", n.name),
+            None => n.name.clone(),
+        },
+        _ => n.name.clone(),
+    };
+    if printed[id] {
+        rows.push((format!("{prefix}{branch}{display} (see above)"), String::new(), String::new(), String::new(), String::new(), String::new()));
+        return;
+    }
+    printed[id] = true;
+    rows.push((
+        format!("{prefix}{branch}{display}"),
+        n.content.format_name(),
+        fmt_size(n.size),
+        content_uuid(&n.content).unwrap_or_default(),
+        content_label(&n.content).unwrap_or_default(),
+        node_state(g, id),
+    ));
+    let kids = g.children(id);
+    let child_prefix = if root { prefix } else if last { format!("{prefix}  ") } else { format!("{prefix}│ ") };
+    for (i, &k) in kids.iter().enumerate() {
+        walk(g, k, child_prefix.clone(), i + 1 == kids.len(), false, printed, rows);
+    }
+}
+
+/// (problems that make the result incomplete or wrong, warnings about devices).
+pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
+    let mut problems = g.problems.clone();
+    for a in &g.arrays {
+        problems.extend(a.problems.iter().map(|p| format!("md {}: {p}", a.devnm)));
+    }
+    for v in &g.vgs {
+        problems.extend(v.problems.iter().map(|p| format!("VG {}: {p}", v.name)));
+        if let Access::Inconsistent(why) = &v.access {
+            problems.push(format!("VG {}: {why}", v.name));
+        }
+    }
+    let warnings = g.nodes.iter().flat_map(|n| n.warnings.iter().map(|w| w.to_string())).collect();
+    (problems, warnings)
+}
+
+/// True when anything was broken or inconsistent (the exit status of `scan`).
+pub fn anything_broken(g: &Graph) -> bool {
+    let (p, w) = problem_lines(g);
+    !p.is_empty() || !w.is_empty() || g.nodes.iter().any(|n| matches!(n.content, Content::Broken(_)))
+}
+
+/// JSON form of the graph.
+pub fn json(g: &Graph) -> Json {
+    let devices: Vec<Json> = (0..g.nodes.len())
+        .map(|id| {
+            let n = g.node(id);
+            let kind = match &n.kind {
+                NodeKind::Disk => "disk",
+                NodeKind::Partition { .. } => "partition",
+                NodeKind::Md { .. } => "md",
+                NodeKind::Lv { .. } => "lv",
+                NodeKind::OtherKernel => "other",
+            };
+            let mut j = Json::obj()
+                .with("name", &n.name)
+                .with("key", &n.key)
+                .with("kind", kind)
+                .with("size", n.size)
+                .with("active", n.kernel.is_some())
+                .with("kernel_name", n.kernel.as_ref().map(|k| k.name.clone()))
+                .with("devno", n.kernel.as_ref().map(|k| k.devno.to_string()))
+                .with("parents", n.parents.iter().map(|&p| g.node(p).name.clone()).collect::<Vec<_>>())
+                .with("format", n.content.format_name())
+                .with("uuid", content_uuid(&n.content))
+                .with("label", content_label(&n.content))
+                .with("state", node_state(g, id));
+            if let NodeKind::Partition { number, start, .. } = &n.kind {
+                let e = n.part_entry.as_ref();
+                j.push(
+                    "partition",
+                    Json::obj()
+                        .with("number", *number)
+                        .with("start", *start)
+                        .with("partuuid", e.map(|p| p.uuid.clone()))
+                        .with("partlabel", e.and_then(|p| p.name.clone()))
+                        .with("type", e.map(|p| p.type_id.clone())),
+                );
+            }
+            if let Content::Broken(e) = &n.content {
+                j.push("error", e.as_str());
+            }
+            j
+        })
+        .collect();
+    let arrays: Vec<Json> = g
+        .arrays
+        .iter()
+        .map(|a| {
+            let (verdict, reason, missing) = match &a.verdict {
+                Verdict::Complete => ("complete", None, vec![]),
+                Verdict::Degraded { missing } => ("degraded", None, missing.clone()),
+                Verdict::NotStartable { reason } => ("not-startable", Some(reason.clone()), vec![]),
+            };
+            Json::obj()
+                .with("devnm", &a.devnm)
+                .with("name", a.link.clone())
+                .with("uuid", a.uuid.mdadm_str())
+                .with("metadata", a.sb.version.to_string())
+                .with("level", a.level_name())
+                .with("raid_disks", a.sb.raid_disks)
+                .with("events", a.sb.events)
+                .with("active", a.is_running(g))
+                .with("verdict", verdict)
+                .with("reason", reason)
+                .with("missing", missing)
+                .with(
+                    "members",
+                    Json::Arr(
+                        a.members
+                            .iter()
+                            .map(|m| {
+                                Json::obj()
+                                    .with("device", g.node(m.node).name.clone())
+                                    .with("state", m.state.to_string())
+                                    .with("events", m.sb.events)
+                            })
+                            .collect(),
+                    ),
+                )
+        })
+        .collect();
+    let vgs: Vec<Json> = g
+        .vgs
+        .iter()
+        .map(|v| {
+            let access = match &v.access {
+                Access::Ok => "ok".to_string(),
+                Access::Exported => "exported".into(),
+                Access::Clustered => "clustered".into(),
+                Access::Shared(l) => format!("shared ({l})"),
+                Access::Foreign { system_id } => format!("foreign (system_id {system_id})"),
+                Access::Inconsistent(w) => format!("inconsistent: {w}"),
+            };
+            Json::obj()
+                .with("name", &v.name)
+                .with("uuid", v.id.to_string())
+                .with("seqno", v.vg.seqno)
+                .with("extent_size", v.vg.extent_size)
+                .with("access", access)
+                .with(
+                    "pvs",
+                    Json::Arr(
+                        v.pvs
+                            .iter()
+                            .map(|p| {
+                                Json::obj()
+                                    .with("key", &p.key)
+                                    .with("uuid", p.id.to_string())
+                                    .with("device", p.node.map(|n| g.node(n).name.clone()))
+                                    .with("pe_start", p.pe_start)
+                            })
+                            .collect(),
+                    ),
+                )
+                .with(
+                    "lvs",
+                    Json::Arr(
+                        v.vg.lvs
+                            .iter()
+                            .map(|l| {
+                                let info = v.lv_info(&l.name);
+                                let state = match info.map(|i| &i.state) {
+                                    Some(LvState::Ok) | None => "ok".to_string(),
+                                    Some(LvState::Partial { missing }) => format!("partial: missing {}", missing.join(",")),
+                                    Some(LvState::Unsupported { segtype }) => format!("unsupported yet: {segtype}"),
+                                    Some(LvState::Broken(e)) => format!("broken: {e}"),
+                                };
+                                Json::obj()
+                                    .with("name", &l.name)
+                                    .with("uuid", l.id.to_string())
+                                    .with("visible", l.visible)
+                                    .with("read_only", l.read_only)
+                                    .with("activation_skip", l.activation_skip)
+                                    .with("segments", l.segments.iter().map(|s| s.type_name.clone()).collect::<Vec<_>>())
+                                    .with("state", state)
+                                    .with("device", info.and_then(|i| i.node).map(|n| g.node(n).name.clone()))
+                            })
+                            .collect(),
+                    ),
+                )
+        })
+        .collect();
+    let (problems, warnings) = problem_lines(g);
+    Json::obj()
+        .with("devices", Json::Arr(devices))
+        .with("arrays", Json::Arr(arrays))
+        .with("vgs", Json::Arr(vgs))
+        .with("problems", problems)
+        .with("warnings", warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(fmt_size(512), "512B");
+        assert_eq!(fmt_size(64 << 20), "64M");
+        assert_eq!(fmt_size(1536 << 20), "1.5G");
+    }
+}
