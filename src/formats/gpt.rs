@@ -261,6 +261,24 @@ fn entry_name(e: &[u8]) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// The kernel's PARTNAME (`utf16_le_to_7bit`): each of the 36 units masked to 7 bits, a
+/// non-printable result shown as `!`; the C string ends at the first NUL.
+fn kernel_name(e: &[u8]) -> Option<String> {
+    let s: String = (0..E_NAME_UNITS)
+        .map_while(|i| bytes::le16(e, E_NAME + 2 * i))
+        .map(|u| u8::try_from(u & 0x7F).unwrap_or(b'!'))
+        .take_while(|&c| c != 0)
+        .map(|c| {
+            if (0x20..0x7F).contains(&c) {
+                char::from(c)
+            } else {
+                '!'
+            }
+        })
+        .collect();
+    (!s.is_empty()).then_some(s)
+}
+
 /// Checks the entry array read from [`GptHeader::entries_region`] and returns the partitions
 /// (numbered by entry index + 1) and warnings for entries that are skipped: beyond the last
 /// LBA (`is_pte_valid`), ending before they start, or past the kernel's partition limit.
@@ -366,6 +384,7 @@ pub fn parse_entries(
             type_id: type_guid.to_string(),
             uuid: Guid(bytes::arr::<16>(e, E_UNIQUE_GUID).unwrap_or([0; 16])).to_string(),
             name: entry_name(e),
+            kernel_name: kernel_name(e),
             container: false,
             flags: bytes::le64(e, E_ATTRIBUTES).unwrap_or(0),
             entry_offset: eoff,
@@ -541,6 +560,7 @@ mod tests {
             e[0x38 + 2 * i..0x3A + 2 * i].copy_from_slice(&u.to_le_bytes());
         }
         assert_eq!(entry_name(&e).as_deref(), Some("ab\u{e9}"));
+        assert_eq!(kernel_name(&e).as_deref(), Some("abi  "));
         assert_eq!(entry_name(&[0u8; 128]), None);
         // 36 units without NUL: all of them.
         let full: Vec<u8> = (0..128)

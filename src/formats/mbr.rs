@@ -202,6 +202,7 @@ fn dos_part(
         type_id: format!("{:#x}", e.sys_ind),
         uuid: format!("{disk_sig:08x}-{number:02x}"),
         name: None,
+        kernel_name: None,
         container: false,
         flags: u64::from(e.boot_ind),
         entry_offset,

@@ -30,7 +30,7 @@ impl PtKind {
 pub struct PartTable {
     pub kind: PtKind,
     /// PTUUID exactly as `blkid -p` prints it: the GPT disk GUID in lowercase, the DOS disk
-    /// signature as `%08x`.
+    /// signature as `%08x` (empty for a zero signature, for which blkid prints no PTUUID).
     pub id: String,
     /// In partition-number order.
     pub parts: Vec<Partition>,
@@ -62,11 +62,18 @@ pub struct Partition {
     /// (`0x83`, and `0x5` for an extended partition, as blkid prints it).
     pub type_id: String,
     /// PARTUUID as blkid prints it (PART_ENTRY_UUID): the GPT unique GUID in lowercase, or
-    /// `%08x-%02x` of the DOS disk signature and the partition number.
+    /// `%08x-%02x` of the DOS disk signature and the partition number. (With a zero DOS disk
+    /// signature blkid prints none, while the kernel still matches `root=PARTUUID=00000000-NN`;
+    /// this field keeps the kernel's form.)
     pub uuid: String,
     /// PARTLABEL (GPT only): the UTF-16LE name converted to UTF-8 and right-trimmed as blkid
-    /// does; `None` when empty. (The kernel's own PARTNAME keeps only 7 bits per character.)
+    /// does (udev's ID_PART_ENTRY_NAME, /dev/disk/by-partlabel); `None` when empty.
     pub name: Option<String>,
+    /// The kernel's PARTNAME (GPT only): the low 7 bits of each UTF-16 unit, non-printable
+    /// characters as `!` (`efi.c` `utf16_le_to_7bit`). The kernel itself matches
+    /// `root=PARTLABEL=` against this form, which differs from [`Partition::name`] for
+    /// non-ASCII names ("données" becomes "donnies").
+    pub kernel_name: Option<String>,
     /// A DOS extended partition: the kernel registers only a 1-2 sector stub for it (room for
     /// LILO, and so that nobody runs mkfs on the whole area); never probed for content.
     pub container: bool,
@@ -124,6 +131,7 @@ mod tests {
             type_id: "0x83".into(),
             uuid: String::new(),
             name: None,
+            kernel_name: None,
             container: false,
             flags: 0,
             entry_offset: 446,

@@ -502,6 +502,8 @@ mod tests {
         sfdisk: &'static str,
         blkid: &'static str,
         parts: &'static str,
+        /// What the real kernel created (kernel.sh), for the 512-byte fixtures.
+        kernel: Option<&'static str>,
     }
 
     macro_rules! fixture {
@@ -515,6 +517,27 @@ mod tests {
                 )),
                 blkid: include_str!(concat!("../../tests/fixtures/part/", $d, "/expected.blkid")),
                 parts: include_str!(concat!("../../tests/fixtures/part/", $d, "/expected.parts")),
+                kernel: Some(include_str!(concat!(
+                    "../../tests/fixtures/part/",
+                    $d,
+                    "/expected.kernel"
+                ))),
+            }
+        };
+    }
+
+    macro_rules! fixture_no_kernel {
+        ($d:literal) => {
+            Fixture {
+                disk: include_bytes!(concat!("../../tests/fixtures/part/", $d, "/disk.spr")),
+                sfdisk: include_str!(concat!(
+                    "../../tests/fixtures/part/",
+                    $d,
+                    "/expected.sfdisk.json"
+                )),
+                blkid: include_str!(concat!("../../tests/fixtures/part/", $d, "/expected.blkid")),
+                parts: include_str!(concat!("../../tests/fixtures/part/", $d, "/expected.parts")),
+                kernel: None,
             }
         };
     }
@@ -523,7 +546,7 @@ mod tests {
     const GPT: Fixture = fixture!("gpt");
     const GPT_BAD: Fixture = fixture!("gpt-primary-bad");
     const GPT_HYBRID: Fixture = fixture!("gpt-hybrid");
-    const GPT_4K: Fixture = fixture!("gpt-4k");
+    const GPT_4K: Fixture = fixture_no_kernel!("gpt-4k");
 
     fn dev(f: &Fixture) -> SparseDev {
         SparseDev::parse(f.disk).unwrap()
@@ -586,6 +609,28 @@ mod tests {
             }
             if let Some(ty) = s.str("type").filter(|_| t.kind == PtKind::Gpt) {
                 assert_eq!(ty.to_lowercase(), p.type_id);
+            }
+        }
+        // The real kernel: the same partition devices (numbers, start, size in 512-byte
+        // sectors, PARTNAME), or none at all when kernel_sees is false.
+        if let Some(k) = f.kernel {
+            let k = kv_blocks(k);
+            if !t.kernel_sees {
+                assert!(k.is_empty(), "the kernel created {k:?}");
+            } else {
+                assert_eq!(k.len(), t.parts.len());
+                for (p, e) in t.parts.iter().zip(&k) {
+                    assert_eq!(p.number.to_string(), e["KERNEL_PARTITION"]);
+                    assert_eq!(
+                        p.start.to_string(),
+                        (e["KERNEL_START"].parse::<u64>().unwrap() * 512).to_string()
+                    );
+                    assert_eq!(p.size, e["KERNEL_SIZE"].parse::<u64>().unwrap() * 512);
+                    assert_eq!(
+                        p.kernel_name.as_deref(),
+                        e.get("PARTNAME").map(|s| s.as_str())
+                    );
+                }
             }
         }
         t
@@ -651,6 +696,27 @@ mod tests {
             }
         ));
         assert_eq!(t.warnings.len(), 1);
+        // Booted with `gpt`, the real kernel reads the same backup and creates these.
+        let k = kv_blocks(include_str!(
+            "../../tests/fixtures/part/gpt-primary-bad/expected.kernel-gpt-option"
+        ));
+        let kernel: Vec<(String, u64, u64)> = k
+            .iter()
+            .map(|e| {
+                let n = |key: &str| e[key].parse::<u64>().unwrap() * 512;
+                (
+                    e["KERNEL_PARTITION"].clone(),
+                    n("KERNEL_START"),
+                    n("KERNEL_SIZE"),
+                )
+            })
+            .collect();
+        let ours: Vec<(String, u64, u64)> = t
+            .parts
+            .iter()
+            .map(|p| (p.number.to_string(), p.start, p.size))
+            .collect();
+        assert_eq!(ours, kernel);
     }
 
     #[test]
@@ -829,6 +895,17 @@ mod tests {
         let mut d = dev(&DOS);
         d.patch(0x1CE, &[0x01]);
         assert_eq!(probe(&d, 512).unwrap(), None, "boot_ind 0x01 in slot 2");
+        let mut d = dev(&DOS);
+        d.patch(0x1FE, &[0x55, 0xAB]);
+        assert_eq!(probe(&d, 512).unwrap(), None, "no 55 AA");
+        // A zero disk signature: no PTUUID (blkid), the kernel's PARTUUID form stays.
+        let mut d = dev(&DOS);
+        d.patch(0x1B8, &[0; 4]);
+        let t = probe(&d, 512).unwrap().unwrap();
+        assert_eq!(
+            (t.id.as_str(), t.parts[0].uuid.as_str()),
+            ("", "00000000-01")
+        );
         for ty in [0x0F, 0x85] {
             let mut d = dev(&DOS);
             d.patch(0x1EE + 4, &[ty]);
