@@ -459,6 +459,35 @@ mod tests {
     }
 
     #[test]
+    fn random_damage_never_panics() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let next = |s: &mut u64| crate::probe::part::tests::xorshift(s);
+        for (name, img, _) in FIXTURES {
+            let clean = SparseDev::parse(img).unwrap();
+            // Damage only where the probes read: the stored (non-zero) sectors.
+            let mut hot = Vec::new();
+            let mut off = 0u64;
+            while off < clean.size().min(4 << 20) {
+                if clean.get(off, 512).iter().any(|&b| b != 0) {
+                    hot.push(off);
+                }
+                off += 512;
+            }
+            hot.push(0x10000);
+            for _ in 0..300 {
+                let mut d = clean.clone();
+                for _ in 0..1 + next(&mut seed) % 6 {
+                    let i = usize::try_from(next(&mut seed) % hot.len() as u64).unwrap();
+                    let at = hot[i] + next(&mut seed) % 512;
+                    d.patch(at, &[u8::try_from(next(&mut seed) & 0xFF).unwrap()]);
+                }
+                let _ = probe(&d);
+                let _ = probe_evms(name, &d);
+            }
+        }
+    }
+
+    #[test]
     fn small_devices() {
         assert_eq!(
             probe_filesystem("m", &MemDev::new(vec![0; 1024])).unwrap(),

@@ -477,7 +477,7 @@ pub(crate) mod golden {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::golden::{json, kv_blocks};
     use super::*;
     use crate::error::ErrorKind;
@@ -959,6 +959,46 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A small deterministic generator for the damage test (no rand crate).
+    pub(crate) fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn random_damage_never_panics() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for f in [&DOS, &GPT, &GPT_HYBRID, &GPT_4K] {
+            let clean = dev(f);
+            // The metadata sectors of each fixture: sector 0, the GPT headers and entries,
+            // the EBRs.
+            let hot = [
+                0u64,
+                512,
+                1024,
+                4096,
+                8192,
+                43008 * 512,
+                55296 * 512,
+                LAST,
+                LAST - 16384,
+            ];
+            for _ in 0..400 {
+                let mut d = clean.clone();
+                for _ in 0..1 + xorshift(&mut seed) % 8 {
+                    let base = hot[usize::try_from(xorshift(&mut seed) % 9).unwrap()];
+                    let off = base + xorshift(&mut seed) % 512;
+                    d.patch(off, &[u8::try_from(xorshift(&mut seed) & 0xFF).unwrap()]);
+                }
+                for lbs in [512, 4096] {
+                    let _ = probe(&d, lbs);
+                }
+            }
+        }
     }
 
     #[test]
