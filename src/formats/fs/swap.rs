@@ -1,0 +1,91 @@
+//! Linux swap signature: util-linux `libblkid/src/superblocks/swap.c`.
+//!
+//! The magic sits in the last 10 bytes of the first page, so its offset depends on the page
+//! size of the system that ran mkswap (4 KiB to 64 KiB); the header with UUID and label is
+//! always at 1024.
+
+use super::{FsInfo, Usage};
+use crate::error::FormatError;
+use crate::formats::bytes;
+
+const FORMAT: &str = "swap";
+
+/// Bytes read from the start of the device: the largest page (64 KiB).
+pub const READ_LEN: usize = 0x10000;
+/// blkid's `minsz` for swap: 10 pages of 4 KiB.
+pub const MIN_DEVICE_SIZE: u64 = 10 * 4096;
+/// Magic offsets (`PAGESIZE_MIN` 0xff6 .. `PAGESIZE_MAX` 0xfff6), in blkid's order.
+pub const MAGIC_OFFSETS: [usize; 5] = [0xFF6, 0x1FF6, 0x3FF6, 0x7FF6, 0xFFF6];
+
+/// `struct swap_header_v1_2` at 1024.
+const HDR: usize = 1024;
+const VERSION: usize = HDR;
+const LASTPAGE: usize = HDR + 4;
+const UUID: usize = HDR + 12;
+const VOLUME: usize = HDR + 28;
+/// `padding[32]` and `padding[33]` (padding starts at HDR + 44).
+const PADDING_32: usize = HDR + 44 + 32 * 4;
+/// TuxOnIce keeps a valid swap header behind its own magic at 0.
+const TOI_MAGIC: [u8; 8] = [0xed, 0xc3, 0x02, 0xe9, 0x98, 0x56, 0xe5, 0x0c];
+
+/// Parses the start of the device (up to [`READ_LEN`] bytes; a shorter buffer is searched as
+/// far as it goes). `Ok(None)`: no swap magic (or TuxOnIce); `Err`: "SWAPSPACE2" with a bad
+/// version or a zero last page, which blkid rejects.
+pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
+    let mut found = None;
+    for off in MAGIC_OFFSETS {
+        match bytes::arr::<10>(buf, off).as_ref() {
+            Some(b"SWAP-SPACE") => {
+                found = Some((off, 0));
+                break;
+            }
+            Some(b"SWAPSPACE2") => {
+                found = Some((off, 1));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some((_, version)) = found else {
+        return Ok(None);
+    };
+    if bytes::arr::<8>(buf, 0) == Some(TOI_MAGIC) {
+        return Ok(None);
+    }
+    let mut info = FsInfo::new("swap", Usage::Other);
+    if version == 0 {
+        // "swap v0 doesn't support LABEL or UUID"
+        info.version = Some("0".into());
+        return Ok(Some(info));
+    }
+    let raw_version = bytes::le32(buf, VERSION).unwrap_or(0);
+    if raw_version != 1 && raw_version.swap_bytes() != 1 {
+        return Err(FormatError::field(
+            FORMAT,
+            VERSION as u64,
+            "version",
+            raw_version,
+            "1 (either byte order)",
+        ));
+    }
+    if bytes::le32(buf, LASTPAGE).unwrap_or(0) == 0 {
+        return Err(FormatError::field(
+            FORMAT,
+            LASTPAGE as u64,
+            "lastpage",
+            0,
+            "not 0",
+        ));
+    }
+    // "arbitrary sanity check.. is there any garbage down there?"
+    let clean =
+        bytes::le32(buf, PADDING_32) == Some(0) && bytes::le32(buf, PADDING_32 + 4) == Some(0);
+    if clean {
+        if bytes::u8_at(buf, VOLUME).is_some_and(|c| c != 0) {
+            info.label = super::label(buf.get(VOLUME..VOLUME + 16).unwrap_or(&[]));
+        }
+        info.uuid = bytes::arr::<16>(buf, UUID).and_then(|u| super::uuid(&u));
+    }
+    info.version = Some("1".into());
+    Ok(Some(info))
+}
