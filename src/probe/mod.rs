@@ -2,9 +2,6 @@
 //! performing the follow-up reads they ask for, and turns read failures into
 //! [`ProbeError::Io`] with the device name.
 
-pub mod fs;
-pub mod part;
-
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
