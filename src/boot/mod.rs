@@ -4,5 +4,6 @@ pub mod cmdline;
 pub mod early;
 mod env;
 pub mod kmsg;
+pub mod modules;
 
 pub use env::BootEnv;
