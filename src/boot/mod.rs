@@ -5,5 +5,6 @@ pub mod early;
 mod env;
 pub mod kmsg;
 pub mod modules;
+pub mod uevent;
 
 pub use env::BootEnv;
