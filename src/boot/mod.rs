@@ -2,9 +2,12 @@
 
 pub mod cmdline;
 pub mod early;
+pub mod emergency;
 mod env;
 pub mod kmsg;
 pub mod modules;
+pub mod mount;
+pub mod switch_root;
 pub mod uevent;
 
 pub use env::BootEnv;
