@@ -1,8 +1,6 @@
-//! The `evms-activate` binary: PID 1 → init mode, otherwise the command line.
+//! The `evms-activate` binary: PID 1 → init mode (so it can be /init itself), otherwise the
+//! command line (`cli::main` checks the PID).
 
 fn main() {
-    if nix::unistd::getpid().as_raw() == 1 {
-        evms_activate::boot::boot_main();
-    }
     std::process::exit(evms_activate::cli::main());
 }
