@@ -39,6 +39,7 @@ pub mod mount;
 pub mod simple_root;
 pub mod switch_root;
 pub mod uevent;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -132,7 +133,7 @@ pub trait RootFinder {
 }
 
 /// CLOCK_MONOTONIC in seconds, the clock of the kernel's own log timestamps.
-fn monotonic() -> f64 {
+pub(crate) fn monotonic() -> f64 {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
         .map(|t| Duration::from(t).as_secs_f64())
         .unwrap_or(0.0)
@@ -261,9 +262,9 @@ pub fn boot_main_with(finder: &mut dyn RootFinder) -> ! {
     run(BootEnv::system(), finder)
 }
 
-/// PID 1 entry with the sysfs-only finder (`root=/dev/NAME`, `MAJ:MIN`, DM names).
+/// PID 1 entry: volume discovery and activation find root.
 pub fn boot_main() -> ! {
-    boot_main_with(&mut simple_root::SysfsRootFinder)
+    boot_main_with(&mut volumes::VolumeRootFinder::new())
 }
 
 /// How often "still waiting" is repeated.

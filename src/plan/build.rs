@@ -32,7 +32,7 @@ pub struct Selection {
 /// The names a node answers to (for selection and filters).
 pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
     let n = g.node(id);
-    let mut v = vec![n.name.clone()];
+    let mut v = vec![n.name.clone(), n.key.clone()];
     if let Some(k) = &n.kernel {
         v.push(k.name.clone());
         v.push(format!("/dev/{}", k.name));

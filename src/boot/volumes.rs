@@ -1,0 +1,243 @@
+//! The [`RootFinder`] that does the real work at boot: discovery over the kernel's devices,
+//! root= resolved against what discovery found (filesystem UUID/LABEL, PARTUUID/PARTLABEL,
+//! LVM and MD names, /dev/evms names, kernel names), then root's chain (plus resume= and the
+//! rd.lvm/rd.md lists, or everything with rd.auto / evms.activate=all) planned and executed,
+//! loading the modules the plan needs first.
+//!
+//! Each call looks at the whole system again; a call happens only when a block device
+//! appeared or changed (uevent) or a policy timer fired, so nothing polls.
+
+use super::cmdline::{ActivateScope, BootSpec, DeviceRef, MdRef};
+use super::{Discovery, FoundRoot, RootFinder, Round};
+use crate::config::ActivateFilter;
+use crate::engine::{self, Graph, Inputs, NodeId, NodeKind, Settings};
+use crate::exec::{ExecEnv, ExecOptions};
+use crate::plan::build::{build, node_names, Selection};
+use crate::probe::Content;
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct VolumeRootFinder {
+    /// Set once the root chain was activated (for the stage log line).
+    activated: bool,
+    /// Modules already requested (so each is loaded once).
+    loaded: Vec<String>,
+}
+
+impl VolumeRootFinder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Finds the node root= names. Err when the reference names something that can never be a
+/// root filesystem (a PV, an array member, a LUKS header): precise, so the user can fix it.
+pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> {
+    let fs_match = |pred: &dyn Fn(&Content) -> bool| (0..g.nodes.len()).find(|&i| pred(&g.node(i).content));
+    let found = match r {
+        DeviceRef::Uuid(u) => {
+            let u_l = u.to_ascii_lowercase();
+            let hit = fs_match(&|c| matches!(c, Content::Fs(f) if f.uuid.as_deref().map(str::to_ascii_lowercase) == Some(u_l.clone())));
+            if let Some(i) = hit {
+                if let Content::Fs(f) = &g.node(i).content {
+                    if f.fstype == "crypto_LUKS" {
+                        return Err(format!(
+                            "root=UUID={u} is the LUKS header on {}, not a filesystem: unlocking LUKS is not supported yet; root= must name the filesystem inside",
+                            g.node(i).name
+                        ));
+                    }
+                    if f.fstype == "swap" {
+                        return Err(format!("root=UUID={u} is swap space on {}, not a filesystem", g.node(i).name));
+                    }
+                }
+                return Ok(Some(i));
+            }
+            // Common mistakes: a PV or an array UUID.
+            for (i, n) in g.nodes.iter().enumerate() {
+                match &n.content {
+                    Content::LvmPv(p) if p.label.pv_id.to_string().eq_ignore_ascii_case(u) || p.label.pv_id.as_str().eq_ignore_ascii_case(u) => {
+                        return Err(format!("root=UUID={u} names the LVM PV on {}, not a filesystem: use the UUID of the filesystem on the LV (or root=/dev/VG/LV)", g.node(i).name));
+                    }
+                    Content::MdMember(sb) if crate::ids::MdUuid::parse(u).is_some_and(|x| x == sb.uuid) => {
+                        return Err(format!("root=UUID={u} names MD array {}, not a filesystem: use the filesystem's UUID (blkid) or root=/dev/md/NAME", sb.uuid));
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        DeviceRef::Label(l) => fs_match(&|c| matches!(c, Content::Fs(f) if f.label.as_deref() == Some(l.as_str()))),
+        DeviceRef::PartUuid { uuid, partnroff } => {
+            let u = uuid.to_ascii_lowercase();
+            let base = (0..g.nodes.len()).find(|&i| g.node(i).part_entry.as_ref().is_some_and(|p| p.uuid.to_ascii_lowercase() == u));
+            match base {
+                Some(b) if *partnroff != 0 => {
+                    let NodeKind::Partition { parent, number, .. } = g.node(b).kind else { return Ok(None) };
+                    let want = i64::from(number) + i64::from(*partnroff);
+                    (0..g.nodes.len()).find(|&i| matches!(g.node(i).kind, NodeKind::Partition { parent: p, number: n, .. } if p == parent && i64::from(n) == want))
+                }
+                other => other,
+            }
+        }
+        DeviceRef::PartLabel(l) => (0..g.nodes.len()).find(|&i| g.node(i).part_entry.as_ref().is_some_and(|p| p.name.as_deref() == Some(l.as_str()))),
+        DeviceRef::Devno { major, minor } => {
+            (0..g.nodes.len()).find(|&i| g.node(i).kernel.as_ref().is_some_and(|k| k.devno.major == *major && k.devno.minor == *minor))
+        }
+        DeviceRef::Path(p) => by_names(g, &[p.clone(), p.trim_start_matches("/dev/").to_string()]),
+        DeviceRef::DmName(n) => by_names(g, &[format!("/dev/mapper/{n}")]),
+        DeviceRef::Lv { vg, lv } => by_names(g, &[format!("{vg}/{lv}")]),
+        DeviceRef::Md(MdRef::Name(n)) => by_names(g, &[format!("/dev/md/{n}")]),
+        DeviceRef::Md(MdRef::Number(n)) => by_names(g, &[format!("/dev/md{n}")]),
+        DeviceRef::Evms(p) => by_names(g, &[format!("/dev/evms/{p}")]),
+    };
+    if let Some(i) = found {
+        match &g.node(i).content {
+            Content::LvmPv(_) => return Err(format!("root= names {}, which is an LVM PV, not a filesystem", g.node(i).name)),
+            Content::MdMember(_) => return Err(format!("root= names {}, which is an MD array member, not a filesystem", g.node(i).name)),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+fn by_names(g: &Graph, want: &[String]) -> Option<NodeId> {
+    (0..g.nodes.len()).find(|&i| {
+        let names = node_names(g, i);
+        want.iter().any(|w| names.iter().any(|n| n == w))
+    })
+}
+
+/// The volumes to activate besides root's chain: resume=, rd.lvm.vg/lv, rd.md.uuid.
+fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(r) = &spec.resume {
+        if let Ok(Some(i)) = resolve_root(g, r) {
+            v.push(g.node(i).key.clone());
+        }
+    }
+    if spec.lvm_enabled {
+        v.extend(spec.lvm_vgs.iter().cloned());
+        v.extend(spec.lvm_lvs.iter().map(|(vg, lv)| format!("{vg}/{lv}")));
+    }
+    if spec.md_enabled {
+        v.extend(spec.md_uuids.iter().map(|u| u.mdadm_str()));
+    }
+    v
+}
+
+/// What was found, what is missing, and why: for the waiting notice and the failure report.
+pub fn explain(g: &Graph, spec: &BootSpec) -> String {
+    let root = spec.root.as_ref().map_or_else(|| "(no root=)".to_string(), |r| r.to_string());
+    let mut s = format!("root={root} not found yet.");
+    let mut why = Vec::new();
+    for a in &g.arrays {
+        let name = a.link.as_deref().map_or_else(|| a.devnm.clone(), |l| format!("md/{l}"));
+        match &a.verdict {
+            engine::md::Verdict::Complete => {}
+            engine::md::Verdict::Degraded { missing } => why.push(format!(
+                "{name} ({}) is missing slot(s) {}: waiting for them, then degraded start per evms.degraded=",
+                a.level_name(),
+                missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            )),
+            engine::md::Verdict::NotStartable { reason } => why.push(format!("{name} cannot start: {reason}")),
+        }
+    }
+    for v in &g.vgs {
+        for pv in v.missing_pvs() {
+            why.push(format!("VG {} needs PV {} ({}), not seen", v.name, pv.id, pv.key));
+        }
+    }
+    if !why.is_empty() {
+        s.push_str(&format!(" Missing: {}.", why.join("; ")));
+    }
+    let seen: Vec<String> = (0..g.nodes.len())
+        .filter(|&i| !matches!(g.node(i).content, Content::Unknown))
+        .map(|i| format!("{} ({})", g.node(i).name, crate::report::node_state(g, i).trim().trim_end_matches("; active")))
+        .map(|s| if s.ends_with(" ()") { s.trim_end_matches(" ()").to_string() } else { s })
+        .collect();
+    if seen.is_empty() {
+        s.push_str(" Seen: no volumes on any block device.");
+    } else {
+        s.push_str(&format!(" Seen: {}.", seen.join(", ")));
+    }
+    s
+}
+
+impl RootFinder for VolumeRootFinder {
+    fn discover(&mut self, round: &mut Round<'_>) -> Discovery {
+        let spec = round.spec;
+        let Some(root) = spec.root.clone() else {
+            return Discovery::Failed { report: "No root= on the kernel command line: nothing to mount".into() };
+        };
+        let env = round.env;
+        let inputs = Inputs::Live { sys: env.sys_dir.clone(), dev: env.dev_dir.clone() };
+        let settings = Settings {
+            homehost: crate::cli::homehost(None, &env.initramfs_root.join("etc")),
+            md_arrays: crate::cli::mdadm_conf_arrays(&env.initramfs_root.join("etc")),
+            system_id: None,
+        };
+        let g = engine::discover(&inputs, settings.clone());
+        let target = match resolve_root(&g, &root) {
+            Err(report) => return Discovery::Failed { report },
+            Ok(t) => t,
+        };
+        // Root's chain, or everything when asked to (rd.auto, evms.activate=all).
+        let all = spec.auto || matches!(spec.activate, ActivateScope::All);
+        let mut volumes = Vec::new();
+        if !all {
+            match target {
+                Some(i) => volumes.push(g.node(i).key.clone()),
+                None => {
+                    let extra = extra_volumes(&g, spec);
+                    if extra.is_empty() {
+                        return Discovery::Waiting { what: explain(&g, spec) };
+                    }
+                }
+            }
+            volumes.extend(extra_volumes(&g, spec));
+        }
+        let filter = (!spec.include.is_empty() || !spec.exclude.is_empty()).then(|| ActivateFilter {
+            include: if spec.include.is_empty() { vec!["*".into()] } else { spec.include.clone() },
+            exclude: spec.exclude.clone(),
+        });
+        let sel = Selection { volumes, filter, degraded: round.degraded_ok, partial: false, ignore_activation_skip: false };
+        let plan = build(&g, &sel);
+        if !plan.steps.is_empty() {
+            for m in plan.modules() {
+                if !self.loaded.iter().any(|x| x == m) {
+                    self.loaded.push(m.to_string());
+                    if let Err(e) = round.load_module(m, "the volumes root needs") {
+                        log::error!("{e}");
+                    }
+                }
+            }
+            let exec_env = ExecEnv { sys: env.sys_dir.clone(), dev: env.dev_dir.clone(), run: env.run_dir.clone() };
+            let out = crate::activate::run(&inputs, &settings, &sel, &exec_env, &ExecOptions::default());
+            for l in &out.lines {
+                log::info!("{l}");
+            }
+            if !self.activated {
+                self.activated = true;
+                log::debug!("stage root-chain-active t={:.3}", super::monotonic());
+            }
+        }
+        // Root resolves now? Look again: the chain may have just appeared.
+        let g2 = if plan.steps.is_empty() { g } else { engine::discover(&inputs, settings) };
+        match resolve_root(&g2, &root) {
+            Err(report) => Discovery::Failed { report },
+            Ok(Some(i)) => {
+                let n = g2.node(i);
+                let Some(k) = &n.kernel else {
+                    return Discovery::Waiting { what: format!("{} was planned but is not active yet: {}", n.name, explain(&g2, spec)) };
+                };
+                let fstype = match &n.content {
+                    Content::Fs(f) => Some(f.fstype.to_string()),
+                    _ => None,
+                };
+                let module = fstype.as_ref().map(|t| vec![format!("fs-{t}")]).unwrap_or_default();
+                Discovery::Found(FoundRoot { devnode: env.dev_dir.join(&k.name), fstype, modules: module })
+            }
+            Ok(None) => Discovery::Waiting { what: explain(&g2, spec) },
+        }
+    }
+}
