@@ -564,6 +564,12 @@ pub fn execute(plan: &Plan, env: &ExecEnv, opts: &ExecOptions) -> ExecReport {
                 }
             },
         };
+        match &outcome {
+            Outcome::Failed(e) => log::error!("{e}"),
+            Outcome::Conflict { message, .. } => log::warn!("{name}: {message}"),
+            Outcome::Skipped { reason } => log::warn!("{name}: skipped: {reason}"),
+            _ => {}
+        }
         let avail = match &outcome {
             Outcome::Created { devno, .. } | Outcome::Present { devno, .. } => Avail::Dev(*devno),
             Outcome::WouldCreate { .. } => Avail::Dry,
