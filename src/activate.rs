@@ -61,7 +61,7 @@ pub fn run(inputs: &Inputs, settings: &Settings, sel: &Selection, env: &ExecEnv,
             }
         }
         let report = crate::exec::execute(&step_plan, env, opts);
-        out.lines.extend(report.lines());
+        out.lines.extend(report.to_string().lines().map(str::to_string));
         if !report.ok() {
             out.ok = false;
         }
@@ -72,7 +72,7 @@ pub fn run(inputs: &Inputs, settings: &Settings, sel: &Selection, env: &ExecEnv,
             out.plan = plan;
             return out;
         }
-        if report.created() == 0 {
+        if report.created().count() == 0 {
             out.plan = plan;
             return out;
         }
@@ -82,8 +82,28 @@ pub fn run(inputs: &Inputs, settings: &Settings, sel: &Selection, env: &ExecEnv,
     out
 }
 
-/// Deactivates the named volumes (or everything we manage) top-down.
-pub fn deactivate(env: &ExecEnv, volumes: &[String]) -> Outcome {
-    let report = crate::exec::deactivate::deactivate_named(env, volumes);
-    Outcome { lines: report.lines(), ok: report.ok(), ..Outcome::default() }
+/// Deactivates the named volumes (a VG means all its LVs) with everything built on them,
+/// top-down; with no names, every DM device and array we manage (LVM-/kpartx UUIDs, md).
+pub fn deactivate(inputs: &Inputs, settings: &Settings, env: &ExecEnv, volumes: &[String]) -> Outcome {
+    let opts = ExecOptions::default();
+    let mut lines = Vec::new();
+    let mut ok = true;
+    let report = if volumes.is_empty() {
+        crate::exec::deactivate::deactivate_all_ours(env, &opts)
+    } else {
+        let g = engine::discover(inputs, settings.clone());
+        let mut names: Vec<String> = Vec::new();
+        for w in volumes {
+            let found = crate::plan::build::resolve(&g, w);
+            let active: Vec<String> = found.iter().filter_map(|&i| g.node(i).kernel.as_ref().map(|k| k.name.clone())).collect();
+            if active.is_empty() {
+                lines.push(format!("{w}: no such active volume"));
+                ok = false;
+            }
+            names.extend(active);
+        }
+        crate::exec::deactivate::deactivate(&names, env, &opts)
+    };
+    lines.extend(report.to_string().lines().map(str::to_string));
+    Outcome { lines, ok: ok && report.ok(), ..Outcome::default() }
 }

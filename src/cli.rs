@@ -338,7 +338,7 @@ fn activate(c: &ActivateCmd) -> i32 {
         partial: c.partial,
         ignore_activation_skip: c.ignore_activation_skip,
     };
-    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone() };
+    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone(), proc: PathBuf::from("/proc") };
     let opts = crate::exec::ExecOptions { dry_run: c.dry_run, ..Default::default() };
     let inp = inputs(&[], &c.sysfs, &c.dev);
     let st = settings(c.homehost.as_deref(), c.system_id.as_deref(), true);
@@ -350,8 +350,9 @@ fn activate(c: &ActivateCmd) -> i32 {
 }
 
 fn deactivate(c: &DeactivateCmd) -> i32 {
-    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone() };
-    let outcome = crate::activate::deactivate(&env, &c.volumes);
+    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone(), proc: PathBuf::from("/proc") };
+    let inp = inputs(&[], &c.sysfs, &c.dev);
+    let outcome = crate::activate::deactivate(&inp, &settings(None, None, true), &env, &c.volumes);
     for line in &outcome.lines {
         println!("{line}");
     }

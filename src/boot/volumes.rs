@@ -211,7 +211,7 @@ impl RootFinder for VolumeRootFinder {
                     }
                 }
             }
-            let exec_env = ExecEnv { sys: env.sys_dir.clone(), dev: env.dev_dir.clone(), run: env.run_dir.clone() };
+            let exec_env = ExecEnv { sys: env.sys_dir.clone(), dev: env.dev_dir.clone(), run: env.run_dir.clone(), proc: env.proc_dir.clone() };
             let out = crate::activate::run(&inputs, &settings, &sel, &exec_env, &ExecOptions::default());
             for l in &out.lines {
                 log::info!("{l}");

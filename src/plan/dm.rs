@@ -115,9 +115,9 @@ impl Target {
     /// The kernel module that provides this target.
     pub fn module(&self) -> &'static str {
         match self {
-            Target::Linear { .. } | Target::Striped { .. } | Target::Error | Target::Zero => {
-                "dm-mod"
-            }
+            Target::Linear { .. } | Target::Striped { .. } | Target::Error => "dm-mod",
+            // `zero` is its own module (dm-zero.ko); without it the load fails with EINVAL.
+            Target::Zero => "dm-zero",
             Target::Raid { .. } => "dm-raid",
             Target::ThinPool { .. } | Target::Thin { .. } => "dm-thin-pool",
             Target::SnapshotOrigin { .. } | Target::Snapshot { .. } => "dm-snapshot",
