@@ -395,6 +395,8 @@ pub enum SegKind {
     },
     /// Legacy `mirror` (and pvmove).
     Mirror {
+        /// `mirror_count` (= `images.len()`).
+        mirror_count: u32,
         region_size: Option<u32>,
         log: Option<String>,
         /// `extents_moved` of a pvmove.
@@ -1104,6 +1106,7 @@ impl<'a> Importer<'a> {
                 let log = self.opt_lv(c, "mirror_log")?;
                 let images = self.areas(c, "mirrors", count, extent_count, pvs)?;
                 SegKind::Mirror {
+                    mirror_count: u32::try_from(count).unwrap_or(u32::MAX),
                     region_size,
                     log,
                     extents_moved,

@@ -565,7 +565,13 @@ fn segtypes_fixture_details() {
         k => panic!("{k:?}"),
     }
     match &lv("mircore").segments[0].kind {
-        SegKind::Mirror { log, images, .. } => {
+        SegKind::Mirror {
+            log,
+            images,
+            mirror_count,
+            ..
+        } => {
+            assert_eq!(*mirror_count, 2);
             assert!(log.is_none());
             assert_eq!(images.len(), 2);
         }
