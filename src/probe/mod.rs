@@ -2,8 +2,6 @@
 //! performing the follow-up reads they ask for, and turns read failures into
 //! [`ProbeError::Io`] with the device name.
 
-pub mod lvm;
-
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
