@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit demo bench fuzz clean
+.PHONY: all deps build test unit demo bench fuzz clean md-fixtures md-data
 
 all: build
 
@@ -24,6 +24,19 @@ unit: deps
 	cargo test --quiet
 
 test: build unit
+
+# MD arrays made by mdadm and the kernel md driver in a VM (root, qemu; a few minutes once):
+# full disk images in .cache/md-fixtures, read back by tests/md_data.rs. The stamp is remade
+# when the generator changes. `tests/vm/md-fixtures.sh --update-fixtures` also refreshes the
+# committed superblock fixtures (tests/fixtures/md/scenarios).
+md-fixtures: $(CACHE)/md-fixtures/ready
+$(CACHE)/md-fixtures/ready: tests/vm/md-fixtures.sh tests/vm/lib.sh tests/vm/guest-init.sh
+	tests/vm/md-fixtures.sh $(CACHE)/md-fixtures
+
+# Whole arrays read through our parser and RAID mapping vs. the kernel's sha256 (not part of a
+# plain `cargo test`: it needs the images above).
+md-data: deps md-fixtures
+	MD_FIXTURES_DIR=$(CACHE)/md-fixtures cargo test --quiet --test md_data
 
 clean:
 	cargo clean

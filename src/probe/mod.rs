@@ -2,6 +2,8 @@
 //! performing the follow-up reads they ask for, and turns read failures into
 //! [`ProbeError::Io`] with the device name.
 
+pub mod md;
+
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 

@@ -27,7 +27,12 @@ pub enum Layout {
 /// MD RAID level with its layout parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaidLevel {
+    /// Striping; with members of different sizes, zones as `RAID0_ORIG_LAYOUT` (kernels before
+    /// 3.14; the only layout with one zone). Zones come from each member's length rounded down
+    /// to the chunk.
     Raid0,
+    /// Striping over zones as `RAID0_ALT_MULTIZONE_LAYOUT` (Linux 3.14 and later).
+    Raid0AltMultizone,
     Raid1,
     /// Dedicated parity on the last member.
     Raid4,
@@ -139,6 +144,8 @@ impl Layout {
                 let (m, moff, run) = super::raid::locate(g, pos)?;
                 match g.members.get(m).and_then(Option::as_ref) {
                     Some(l) => Ok((Target::Layout(l), moff, run)),
+                    // RAID4/5/6: rebuilt from the other members (the offset is the array's).
+                    None if super::raid::can_rebuild(g) => Ok((Target::Rebuild(g), pos, run)),
                     None => Err(io::Error::new(
                         io::ErrorKind::NotFound,
                         format!("data at array byte {pos} lies on missing member {m}"),
@@ -152,6 +159,8 @@ impl Layout {
 enum Target<'a> {
     Src(&'a Src),
     Layout(&'a Layout),
+    /// A chunk on a missing RAID4/5/6 member, read at an array offset by parity.
+    Rebuild(&'a RaidGeom),
 }
 
 impl Target<'_> {
@@ -159,6 +168,7 @@ impl Target<'_> {
         match self {
             Target::Src(s) => s.read_exact_at(off, buf),
             Target::Layout(l) => l.read_exact_at(off, buf),
+            Target::Rebuild(g) => super::raid::reconstruct(g, off, buf),
         }
     }
 }
