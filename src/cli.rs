@@ -206,7 +206,9 @@ fn parse_images(images: &[String]) -> Vec<(String, PathBuf)> {
             Some((n, f)) if !n.is_empty() && !n.contains('/') => (n.to_string(), PathBuf::from(f)),
             _ => {
                 let p = PathBuf::from(s);
-                let n = p.file_name().map_or_else(|| s.clone(), |n| n.to_string_lossy().into_owned());
+                let n = p
+                    .file_name()
+                    .map_or_else(|| s.clone(), |n| n.to_string_lossy().into_owned());
                 (n, p)
             }
         })
@@ -215,7 +217,10 @@ fn parse_images(images: &[String]) -> Vec<(String, PathBuf)> {
 
 fn inputs(images: &[String], sysfs: &Path, dev: &Path) -> Inputs {
     if images.is_empty() {
-        Inputs::Live { sys: sysfs.to_path_buf(), dev: dev.to_path_buf() }
+        Inputs::Live {
+            sys: sysfs.to_path_buf(),
+            dev: dev.to_path_buf(),
+        }
     } else {
         Inputs::Images(parse_images(images))
     }
@@ -227,8 +232,13 @@ pub fn homehost(opt: Option<&str>, etc: &Path) -> Option<String> {
     if let Some(h) = opt {
         return Some(h.to_string());
     }
-    let conf = ["mdadm/mdadm.conf", "mdadm.conf"].iter().find_map(|p| std::fs::read_to_string(etc.join(p)).ok());
-    if let Some(line) = conf.as_deref().and_then(|c| c.lines().find(|l| l.trim_start().starts_with("HOMEHOST"))) {
+    let conf = ["mdadm/mdadm.conf", "mdadm.conf"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(etc.join(p)).ok());
+    if let Some(line) = conf
+        .as_deref()
+        .and_then(|c| c.lines().find(|l| l.trim_start().starts_with("HOMEHOST")))
+    {
         match line.split_whitespace().nth(1) {
             Some("<none>") => return None,
             Some("<system>") | None => {}
@@ -236,12 +246,18 @@ pub fn homehost(opt: Option<&str>, etc: &Path) -> Option<String> {
             Some(h) => return Some(h.to_string()),
         }
     }
-    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).filter(|h| !h.is_empty() && h != "(none)")
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty() && h != "(none)")
 }
 
 /// `ARRAY /dev/md/NAME ... UUID=...` lines of mdadm.conf.
 pub fn mdadm_conf_arrays(etc: &Path) -> Vec<(crate::ids::MdUuid, String)> {
-    let conf = ["mdadm/mdadm.conf", "mdadm.conf"].iter().find_map(|p| std::fs::read_to_string(etc.join(p)).ok()).unwrap_or_default();
+    let conf = ["mdadm/mdadm.conf", "mdadm.conf"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(etc.join(p)).ok())
+        .unwrap_or_default();
     conf.lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
@@ -249,7 +265,9 @@ pub fn mdadm_conf_arrays(etc: &Path) -> Vec<(crate::ids::MdUuid, String)> {
                 return None;
             }
             let dev = w.next()?.to_string();
-            let uuid = l.split_whitespace().find_map(|x| x.strip_prefix("UUID=").or_else(|| x.strip_prefix("uuid=")))?;
+            let uuid = l
+                .split_whitespace()
+                .find_map(|x| x.strip_prefix("UUID=").or_else(|| x.strip_prefix("uuid=")))?;
             Some((crate::ids::MdUuid::parse(uuid)?, dev))
         })
         .collect()
@@ -267,7 +285,10 @@ fn settings(homehost_opt: Option<&str>, system_id: Option<&str>, live: bool) -> 
 fn scan(c: &ScanCmd) -> i32 {
     let inp = inputs(&c.image, &c.sysfs, &c.dev);
     let live = matches!(inp, Inputs::Live { .. });
-    let g = engine::discover(&inp, settings(c.homehost.as_deref(), c.system_id.as_deref(), live));
+    let g = engine::discover(
+        &inp,
+        settings(c.homehost.as_deref(), c.system_id.as_deref(), live),
+    );
     if c.json {
         print!("{}", crate::report::json(&g).pretty());
     } else {
@@ -277,9 +298,15 @@ fn scan(c: &ScanCmd) -> i32 {
 }
 
 /// Include/exclude from the command line, on top of evms.conf's activate section.
-fn filter(config: &Path, include: &[String], exclude: &[String]) -> Result<Option<ActivateFilter>, String> {
+fn filter(
+    config: &Path,
+    include: &[String],
+    exclude: &[String],
+) -> Result<Option<ActivateFilter>, String> {
     let mut f = match std::fs::read_to_string(config) {
-        Ok(text) => crate::config::parse(&text).map_err(|e| format!("{}: {e}", config.display()))?,
+        Ok(text) => {
+            crate::config::parse(&text).map_err(|e| format!("{}: {e}", config.display()))?
+        }
         Err(_) => None,
     };
     if !include.is_empty() || !exclude.is_empty() {
@@ -302,7 +329,10 @@ fn plan(c: &PlanCmd) -> i32 {
             return 2;
         }
     };
-    let g = engine::discover(&inp, settings(c.homehost.as_deref(), c.system_id.as_deref(), live));
+    let g = engine::discover(
+        &inp,
+        settings(c.homehost.as_deref(), c.system_id.as_deref(), live),
+    );
     let sel = Selection {
         volumes: c.volumes.clone(),
         filter: filt,
@@ -320,7 +350,12 @@ fn plan(c: &PlanCmd) -> i32 {
             println!("warning: {w}");
         }
     }
-    i32::from(crate::report::anything_broken(&g) || p.skipped.iter().any(|s| s.reason.starts_with("no such volume")))
+    i32::from(
+        crate::report::anything_broken(&g)
+            || p.skipped
+                .iter()
+                .any(|s| s.reason.starts_with("no such volume")),
+    )
 }
 
 fn activate(c: &ActivateCmd) -> i32 {
@@ -338,8 +373,16 @@ fn activate(c: &ActivateCmd) -> i32 {
         partial: c.partial,
         ignore_activation_skip: c.ignore_activation_skip,
     };
-    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone(), proc: PathBuf::from("/proc") };
-    let opts = crate::exec::ExecOptions { dry_run: c.dry_run, ..Default::default() };
+    let env = crate::exec::ExecEnv {
+        sys: c.sysfs.clone(),
+        dev: c.dev.clone(),
+        run: c.run.clone(),
+        proc: PathBuf::from("/proc"),
+    };
+    let opts = crate::exec::ExecOptions {
+        dry_run: c.dry_run,
+        ..Default::default()
+    };
     let inp = inputs(&[], &c.sysfs, &c.dev);
     let st = settings(c.homehost.as_deref(), c.system_id.as_deref(), true);
     let outcome = crate::activate::run(&inp, &st, &sel, &env, &opts);
@@ -350,7 +393,12 @@ fn activate(c: &ActivateCmd) -> i32 {
 }
 
 fn deactivate(c: &DeactivateCmd) -> i32 {
-    let env = crate::exec::ExecEnv { sys: c.sysfs.clone(), dev: c.dev.clone(), run: c.run.clone(), proc: PathBuf::from("/proc") };
+    let env = crate::exec::ExecEnv {
+        sys: c.sysfs.clone(),
+        dev: c.dev.clone(),
+        run: c.run.clone(),
+        proc: PathBuf::from("/proc"),
+    };
     let inp = inputs(&[], &c.sysfs, &c.dev);
     let outcome = crate::activate::deactivate(&inp, &settings(None, None, true), &env, &c.volumes);
     for line in &outcome.lines {
@@ -370,7 +418,11 @@ impl log::Log for StderrLogger {
     }
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
-            eprintln!("evms-activate: {}: {}", r.level().as_str().to_lowercase(), r.args());
+            eprintln!(
+                "evms-activate: {}: {}",
+                r.level().as_str().to_lowercase(),
+                r.args()
+            );
         }
     }
     fn flush(&self) {}

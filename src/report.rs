@@ -41,7 +41,11 @@ pub fn content_label(c: &Content) -> Option<String> {
     match c {
         Content::MdMember(sb) if !sb.name.is_empty() => Some(sb.name.clone()),
         Content::Fs(f) => f.label.clone(),
-        Content::Evms(e) => Some(e.name()),
+        Content::Evms(e) => Some(if e.volume_name.is_empty() {
+            e.object_name.clone()
+        } else {
+            e.volume_name.clone()
+        }),
         _ => None,
     }
 }
@@ -63,7 +67,11 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
                 Verdict::Degraded { missing } => format!(
                     "degraded ({present}/{}, slot(s) {} missing)",
                     a.sb.raid_disks,
-                    missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                    missing
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
                 Verdict::NotStartable { reason } => format!("not startable: {reason}"),
             });
@@ -73,8 +81,12 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
             if let Some(i) = v.lv_info(lv) {
                 match &i.state {
                     LvState::Ok => {}
-                    LvState::Partial { missing } => parts.push(format!("partial: missing PV {}", missing.join(", "))),
-                    LvState::Unsupported { segtype } => parts.push(format!("unsupported yet: {segtype}")),
+                    LvState::Partial { missing } => {
+                        parts.push(format!("partial: missing PV {}", missing.join(", ")))
+                    }
+                    LvState::Unsupported { segtype } => {
+                        parts.push(format!("unsupported yet: {segtype}"))
+                    }
                     LvState::Broken(e) => parts.push(format!("broken: {e}")),
                 }
             }
@@ -84,25 +96,45 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
     // Member of an array?
     for a in &g.arrays {
         if let Some(m) = a.members.iter().find(|m| m.node == id) {
-            let name = a.link.as_deref().map_or_else(|| a.devnm.clone(), |l| format!("{} (md/{l})", a.devnm));
+            let name = a
+                .link
+                .as_deref()
+                .map_or_else(|| a.devnm.clone(), |l| format!("{} (md/{l})", a.devnm));
             parts.push(format!("{} of {name}", m.state));
         }
     }
     // PV of a VG?
     if let Content::LvmPv(p) = &n.content {
-        match g.vgs.iter().find(|v| v.pvs.iter().any(|x| x.node == Some(id))) {
+        match g
+            .vgs
+            .iter()
+            .find(|v| v.pvs.iter().any(|x| x.node == Some(id)))
+        {
             Some(v) => {
-                let key = v.pvs.iter().find(|x| x.node == Some(id)).map(|x| x.key.clone()).unwrap_or_default();
+                let key = v
+                    .pvs
+                    .iter()
+                    .find(|x| x.node == Some(id))
+                    .map(|x| x.key.clone())
+                    .unwrap_or_default();
                 parts.push(format!("{key} of VG {}", v.name));
             }
-            None if p.metadata.is_none() => parts.push("PV without metadata (orphan or metadata elsewhere)".into()),
+            None if p.metadata.is_none() => {
+                parts.push("PV without metadata (orphan or metadata elsewhere)".into())
+            }
             None => parts.push("PV not used".into()),
         }
     }
     if let Content::Broken(e) = &n.content {
         parts.push(format!("broken: {e}"));
     }
-    parts.push(if n.kernel.is_some() { "active".into() } else if matches!(n.kind, NodeKind::Disk) { String::new() } else { "inactive".into() });
+    parts.push(if n.kernel.is_some() {
+        "active".into()
+    } else if matches!(n.kind, NodeKind::Disk) {
+        String::new()
+    } else {
+        "inactive".into()
+    });
     parts.retain(|p| !p.is_empty());
     parts.join("; ")
 }
@@ -112,11 +144,22 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
 pub fn tree(g: &Graph) -> String {
     let mut out = String::new();
     let rows = tree_rows(g);
-    let w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(4).max(4);
+    let w = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let fw = rows.iter().map(|r| r.1.len()).max().unwrap_or(6).max(6);
-    out.push_str(&format!("{:<w$}  {:<fw$}  {:>7}  {:<36}  {:<16}  {}\n", "NAME", "FORMAT", "SIZE", "UUID", "LABEL", "STATE"));
+    out.push_str(&format!(
+        "{:<w$}  {:<fw$}  {:>7}  {:<36}  {:<16}  {}\n",
+        "NAME", "FORMAT", "SIZE", "UUID", "LABEL", "STATE"
+    ));
     for (name, format, size, uuid, label, state) in rows {
-        out.push_str(format!("{name:<w$}  {format:<fw$}  {size:>7}  {uuid:<36}  {label:<16}  {state}").trim_end());
+        out.push_str(
+            format!("{name:<w$}  {format:<fw$}  {size:>7}  {uuid:<36}  {label:<16}  {state}")
+                .trim_end(),
+        );
         out.push('\n');
     }
     let (problems, warnings) = problem_lines(g);
@@ -131,7 +174,9 @@ type Row = (String, String, String, String, String, String);
 fn tree_rows(g: &Graph) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut printed = vec![false; g.nodes.len()];
-    let roots: Vec<NodeId> = (0..g.nodes.len()).filter(|&i| g.node(i).parents.is_empty()).collect();
+    let roots: Vec<NodeId> = (0..g.nodes.len())
+        .filter(|&i| g.node(i).parents.is_empty())
+        .collect();
     for r in roots {
         walk(g, r, String::new(), true, true, &mut printed, &mut rows);
     }
@@ -144,10 +189,24 @@ fn tree_rows(g: &Graph) -> Vec<Row> {
     rows
 }
 
-fn walk(g: &Graph, id: NodeId, prefix: String, last: bool, root: bool, printed: &mut [bool], rows: &mut Vec<Row>) {
+fn walk(
+    g: &Graph,
+    id: NodeId,
+    prefix: String,
+    last: bool,
+    root: bool,
+    printed: &mut [bool],
+    rows: &mut Vec<Row>,
+) {
     // Iterative would be overkill: depth is bounded by engine::MAX_DEPTH + partition levels.
     let n = g.node(id);
-    let branch = if root { String::new() } else if last { "└─".into() } else { "├─".into() };
+    let branch = if root {
+        String::new()
+    } else if last {
+        "└─".into()
+    } else {
+        "├─".into()
+    };
     let display = match &n.kind {
         NodeKind::Md { array } => match &g.arrays[*array].link {
             Some(l) => format!("{} (md/{l})", n.name),
@@ -156,7 +215,14 @@ fn walk(g: &Graph, id: NodeId, prefix: String, last: bool, root: bool, printed: 
         _ => n.name.clone(),
     };
     if printed[id] {
-        rows.push((format!("{prefix}{branch}{display} (see above)"), String::new(), String::new(), String::new(), String::new(), String::new()));
+        rows.push((
+            format!("{prefix}{branch}{display} (see above)"),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ));
         return;
     }
     printed[id] = true;
@@ -169,9 +235,23 @@ fn walk(g: &Graph, id: NodeId, prefix: String, last: bool, root: bool, printed: 
         node_state(g, id),
     ));
     let kids = g.children(id);
-    let child_prefix = if root { prefix } else if last { format!("{prefix}  ") } else { format!("{prefix}│ ") };
+    let child_prefix = if root {
+        prefix
+    } else if last {
+        format!("{prefix}  ")
+    } else {
+        format!("{prefix}│ ")
+    };
     for (i, &k) in kids.iter().enumerate() {
-        walk(g, k, child_prefix.clone(), i + 1 == kids.len(), false, printed, rows);
+        walk(
+            g,
+            k,
+            child_prefix.clone(),
+            i + 1 == kids.len(),
+            false,
+            printed,
+            rows,
+        );
     }
 }
 
@@ -187,14 +267,22 @@ pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
             problems.push(format!("VG {}: {why}", v.name));
         }
     }
-    let warnings = g.nodes.iter().flat_map(|n| n.warnings.iter().map(|w| w.to_string())).collect();
+    let warnings = g
+        .nodes
+        .iter()
+        .flat_map(|n| n.warnings.iter().map(|w| w.to_string()))
+        .collect();
     (problems, warnings)
 }
 
 /// True when anything was broken or inconsistent (the exit status of `scan`).
 pub fn anything_broken(g: &Graph) -> bool {
     let (p, w) = problem_lines(g);
-    !p.is_empty() || !w.is_empty() || g.nodes.iter().any(|n| matches!(n.content, Content::Broken(_)))
+    !p.is_empty()
+        || !w.is_empty()
+        || g.nodes
+            .iter()
+            .any(|n| matches!(n.content, Content::Broken(_)))
 }
 
 /// JSON form of the graph.
@@ -217,7 +305,13 @@ pub fn json(g: &Graph) -> Json {
                 .with("active", n.kernel.is_some())
                 .with("kernel_name", n.kernel.as_ref().map(|k| k.name.clone()))
                 .with("devno", n.kernel.as_ref().map(|k| k.devno.to_string()))
-                .with("parents", n.parents.iter().map(|&p| g.node(p).name.clone()).collect::<Vec<_>>())
+                .with(
+                    "parents",
+                    n.parents
+                        .iter()
+                        .map(|&p| g.node(p).name.clone())
+                        .collect::<Vec<_>>(),
+                )
                 .with("format", n.content.format_name())
                 .with("uuid", content_uuid(&n.content))
                 .with("label", content_label(&n.content))
@@ -319,8 +413,12 @@ pub fn json(g: &Graph) -> Json {
                                 let info = v.lv_info(&l.name);
                                 let state = match info.map(|i| &i.state) {
                                     Some(LvState::Ok) | None => "ok".to_string(),
-                                    Some(LvState::Partial { missing }) => format!("partial: missing {}", missing.join(",")),
-                                    Some(LvState::Unsupported { segtype }) => format!("unsupported yet: {segtype}"),
+                                    Some(LvState::Partial { missing }) => {
+                                        format!("partial: missing {}", missing.join(","))
+                                    }
+                                    Some(LvState::Unsupported { segtype }) => {
+                                        format!("unsupported yet: {segtype}")
+                                    }
                                     Some(LvState::Broken(e)) => format!("broken: {e}"),
                                 };
                                 Json::obj()
@@ -329,9 +427,18 @@ pub fn json(g: &Graph) -> Json {
                                     .with("visible", l.visible)
                                     .with("read_only", l.read_only)
                                     .with("activation_skip", l.activation_skip)
-                                    .with("segments", l.segments.iter().map(|s| s.type_name.clone()).collect::<Vec<_>>())
+                                    .with(
+                                        "segments",
+                                        l.segments
+                                            .iter()
+                                            .map(|s| s.type_name.clone())
+                                            .collect::<Vec<_>>(),
+                                    )
                                     .with("state", state)
-                                    .with("device", info.and_then(|i| i.node).map(|n| g.node(n).name.clone()))
+                                    .with(
+                                        "device",
+                                        info.and_then(|i| i.node).map(|n| g.node(n).name.clone()),
+                                    )
                             })
                             .collect(),
                     ),

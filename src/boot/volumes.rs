@@ -33,11 +33,14 @@ impl VolumeRootFinder {
 /// Finds the node root= names. Err when the reference names something that can never be a
 /// root filesystem (a PV, an array member, a LUKS header): precise, so the user can fix it.
 pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> {
-    let fs_match = |pred: &dyn Fn(&Content) -> bool| (0..g.nodes.len()).find(|&i| pred(&g.node(i).content));
+    let fs_match =
+        |pred: &dyn Fn(&Content) -> bool| (0..g.nodes.len()).find(|&i| pred(&g.node(i).content));
     let found = match r {
         DeviceRef::Uuid(u) => {
             let u_l = u.to_ascii_lowercase();
-            let hit = fs_match(&|c| matches!(c, Content::Fs(f) if f.uuid.as_deref().map(str::to_ascii_lowercase) == Some(u_l.clone())));
+            let hit = fs_match(
+                &|c| matches!(c, Content::Fs(f) if f.uuid.as_deref().map(str::to_ascii_lowercase) == Some(u_l.clone())),
+            );
             if let Some(i) = hit {
                 if let Content::Fs(f) = &g.node(i).content {
                     if f.fstype == "crypto_LUKS" {
@@ -47,7 +50,10 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
                         ));
                     }
                     if f.fstype == "swap" {
-                        return Err(format!("root=UUID={u} is swap space on {}, not a filesystem", g.node(i).name));
+                        return Err(format!(
+                            "root=UUID={u} is swap space on {}, not a filesystem",
+                            g.node(i).name
+                        ));
                     }
                 }
                 return Ok(Some(i));
@@ -55,10 +61,15 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
             // Common mistakes: a PV or an array UUID.
             for (i, n) in g.nodes.iter().enumerate() {
                 match &n.content {
-                    Content::LvmPv(p) if p.label.pv_id.to_string().eq_ignore_ascii_case(u) || p.label.pv_id.as_str().eq_ignore_ascii_case(u) => {
+                    Content::LvmPv(p)
+                        if p.label.pv_id.to_string().eq_ignore_ascii_case(u)
+                            || p.label.pv_id.as_str().eq_ignore_ascii_case(u) =>
+                    {
                         return Err(format!("root=UUID={u} names the LVM PV on {}, not a filesystem: use the UUID of the filesystem on the LV (or root=/dev/VG/LV)", g.node(i).name));
                     }
-                    Content::MdMember(sb) if crate::ids::MdUuid::parse(u).is_some_and(|x| x == sb.uuid) => {
+                    Content::MdMember(sb)
+                        if crate::ids::MdUuid::parse(u).is_some_and(|x| x == sb.uuid) =>
+                    {
                         return Err(format!("root=UUID={u} names MD array {}, not a filesystem: use the filesystem's UUID (blkid) or root=/dev/md/NAME", sb.uuid));
                     }
                     _ => {}
@@ -66,23 +77,40 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
             }
             None
         }
-        DeviceRef::Label(l) => fs_match(&|c| matches!(c, Content::Fs(f) if f.label.as_deref() == Some(l.as_str()))),
+        DeviceRef::Label(l) => {
+            fs_match(&|c| matches!(c, Content::Fs(f) if f.label.as_deref() == Some(l.as_str())))
+        }
         DeviceRef::PartUuid { uuid, partnroff } => {
             let u = uuid.to_ascii_lowercase();
-            let base = (0..g.nodes.len()).find(|&i| g.node(i).part_entry.as_ref().is_some_and(|p| p.uuid.to_ascii_lowercase() == u));
+            let base = (0..g.nodes.len()).find(|&i| {
+                g.node(i)
+                    .part_entry
+                    .as_ref()
+                    .is_some_and(|p| p.uuid.to_ascii_lowercase() == u)
+            });
             match base {
                 Some(b) if *partnroff != 0 => {
-                    let NodeKind::Partition { parent, number, .. } = g.node(b).kind else { return Ok(None) };
+                    let NodeKind::Partition { parent, number, .. } = g.node(b).kind else {
+                        return Ok(None);
+                    };
                     let want = i64::from(number) + i64::from(*partnroff);
                     (0..g.nodes.len()).find(|&i| matches!(g.node(i).kind, NodeKind::Partition { parent: p, number: n, .. } if p == parent && i64::from(n) == want))
                 }
                 other => other,
             }
         }
-        DeviceRef::PartLabel(l) => (0..g.nodes.len()).find(|&i| g.node(i).part_entry.as_ref().is_some_and(|p| p.name.as_deref() == Some(l.as_str()))),
-        DeviceRef::Devno { major, minor } => {
-            (0..g.nodes.len()).find(|&i| g.node(i).kernel.as_ref().is_some_and(|k| k.devno.major == *major && k.devno.minor == *minor))
-        }
+        DeviceRef::PartLabel(l) => (0..g.nodes.len()).find(|&i| {
+            g.node(i)
+                .part_entry
+                .as_ref()
+                .is_some_and(|p| p.name.as_deref() == Some(l.as_str()))
+        }),
+        DeviceRef::Devno { major, minor } => (0..g.nodes.len()).find(|&i| {
+            g.node(i)
+                .kernel
+                .as_ref()
+                .is_some_and(|k| k.devno.major == *major && k.devno.minor == *minor)
+        }),
         DeviceRef::Path(p) => by_names(g, &[p.clone(), p.trim_start_matches("/dev/").to_string()]),
         DeviceRef::DmName(n) => by_names(g, &[format!("/dev/mapper/{n}")]),
         DeviceRef::Lv { vg, lv } => by_names(g, &[format!("{vg}/{lv}")]),
@@ -92,8 +120,18 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
     };
     if let Some(i) = found {
         match &g.node(i).content {
-            Content::LvmPv(_) => return Err(format!("root= names {}, which is an LVM PV, not a filesystem", g.node(i).name)),
-            Content::MdMember(_) => return Err(format!("root= names {}, which is an MD array member, not a filesystem", g.node(i).name)),
+            Content::LvmPv(_) => {
+                return Err(format!(
+                    "root= names {}, which is an LVM PV, not a filesystem",
+                    g.node(i).name
+                ))
+            }
+            Content::MdMember(_) => {
+                return Err(format!(
+                    "root= names {}, which is an MD array member, not a filesystem",
+                    g.node(i).name
+                ))
+            }
             _ => {}
         }
     }
@@ -127,11 +165,17 @@ fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
 
 /// What was found, what is missing, and why: for the waiting notice and the failure report.
 pub fn explain(g: &Graph, spec: &BootSpec) -> String {
-    let root = spec.root.as_ref().map_or_else(|| "(no root=)".to_string(), |r| r.to_string());
+    let root = spec
+        .root
+        .as_ref()
+        .map_or_else(|| "(no root=)".to_string(), |r| r.to_string());
     let mut s = format!("root={root} not found yet.");
     let mut why = Vec::new();
     for a in &g.arrays {
-        let name = a.link.as_deref().map_or_else(|| a.devnm.clone(), |l| format!("md/{l}"));
+        let name = a
+            .link
+            .as_deref()
+            .map_or_else(|| a.devnm.clone(), |l| format!("md/{l}"));
         match &a.verdict {
             engine::md::Verdict::Complete => {}
             engine::md::Verdict::Degraded { missing } => why.push(format!(
@@ -144,7 +188,10 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
     }
     for v in &g.vgs {
         for pv in v.missing_pvs() {
-            why.push(format!("VG {} needs PV {} ({}), not seen", v.name, pv.id, pv.key));
+            why.push(format!(
+                "VG {} needs PV {} ({}), not seen",
+                v.name, pv.id, pv.key
+            ));
         }
     }
     if !why.is_empty() {
@@ -152,8 +199,22 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
     }
     let seen: Vec<String> = (0..g.nodes.len())
         .filter(|&i| !matches!(g.node(i).content, Content::Unknown))
-        .map(|i| format!("{} ({})", g.node(i).name, crate::report::node_state(g, i).trim().trim_end_matches("; active")))
-        .map(|s| if s.ends_with(" ()") { s.trim_end_matches(" ()").to_string() } else { s })
+        .map(|i| {
+            format!(
+                "{} ({})",
+                g.node(i).name,
+                crate::report::node_state(g, i)
+                    .trim()
+                    .trim_end_matches("; active")
+            )
+        })
+        .map(|s| {
+            if s.ends_with(" ()") {
+                s.trim_end_matches(" ()").to_string()
+            } else {
+                s
+            }
+        })
         .collect();
     if seen.is_empty() {
         s.push_str(" Seen: no volumes on any block device.");
@@ -167,10 +228,15 @@ impl RootFinder for VolumeRootFinder {
     fn discover(&mut self, round: &mut Round<'_>) -> Discovery {
         let spec = round.spec;
         let Some(root) = spec.root.clone() else {
-            return Discovery::Failed { report: "No root= on the kernel command line: nothing to mount".into() };
+            return Discovery::Failed {
+                report: "No root= on the kernel command line: nothing to mount".into(),
+            };
         };
         let env = round.env;
-        let inputs = Inputs::Live { sys: env.sys_dir.clone(), dev: env.dev_dir.clone() };
+        let inputs = Inputs::Live {
+            sys: env.sys_dir.clone(),
+            dev: env.dev_dir.clone(),
+        };
         let settings = Settings {
             homehost: crate::cli::homehost(None, &env.initramfs_root.join("etc")),
             md_arrays: crate::cli::mdadm_conf_arrays(&env.initramfs_root.join("etc")),
@@ -190,17 +256,30 @@ impl RootFinder for VolumeRootFinder {
                 None => {
                     let extra = extra_volumes(&g, spec);
                     if extra.is_empty() {
-                        return Discovery::Waiting { what: explain(&g, spec) };
+                        return Discovery::Waiting {
+                            what: explain(&g, spec),
+                        };
                     }
                 }
             }
             volumes.extend(extra_volumes(&g, spec));
         }
-        let filter = (!spec.include.is_empty() || !spec.exclude.is_empty()).then(|| ActivateFilter {
-            include: if spec.include.is_empty() { vec!["*".into()] } else { spec.include.clone() },
-            exclude: spec.exclude.clone(),
-        });
-        let sel = Selection { volumes, filter, degraded: round.degraded_ok, partial: false, ignore_activation_skip: false };
+        let filter =
+            (!spec.include.is_empty() || !spec.exclude.is_empty()).then(|| ActivateFilter {
+                include: if spec.include.is_empty() {
+                    vec!["*".into()]
+                } else {
+                    spec.include.clone()
+                },
+                exclude: spec.exclude.clone(),
+            });
+        let sel = Selection {
+            volumes,
+            filter,
+            degraded: round.degraded_ok,
+            partial: false,
+            ignore_activation_skip: false,
+        };
         let plan = build(&g, &sel);
         if !plan.steps.is_empty() {
             for m in plan.modules() {
@@ -211,8 +290,14 @@ impl RootFinder for VolumeRootFinder {
                     }
                 }
             }
-            let exec_env = ExecEnv { sys: env.sys_dir.clone(), dev: env.dev_dir.clone(), run: env.run_dir.clone(), proc: env.proc_dir.clone() };
-            let out = crate::activate::run(&inputs, &settings, &sel, &exec_env, &ExecOptions::default());
+            let exec_env = ExecEnv {
+                sys: env.sys_dir.clone(),
+                dev: env.dev_dir.clone(),
+                run: env.run_dir.clone(),
+                proc: env.proc_dir.clone(),
+            };
+            let out =
+                crate::activate::run(&inputs, &settings, &sel, &exec_env, &ExecOptions::default());
             for l in &out.lines {
                 log::info!("{l}");
             }
@@ -222,22 +307,41 @@ impl RootFinder for VolumeRootFinder {
             }
         }
         // Root resolves now? Look again: the chain may have just appeared.
-        let g2 = if plan.steps.is_empty() { g } else { engine::discover(&inputs, settings) };
+        let g2 = if plan.steps.is_empty() {
+            g
+        } else {
+            engine::discover(&inputs, settings)
+        };
         match resolve_root(&g2, &root) {
             Err(report) => Discovery::Failed { report },
             Ok(Some(i)) => {
                 let n = g2.node(i);
                 let Some(k) = &n.kernel else {
-                    return Discovery::Waiting { what: format!("{} was planned but is not active yet: {}", n.name, explain(&g2, spec)) };
+                    return Discovery::Waiting {
+                        what: format!(
+                            "{} was planned but is not active yet: {}",
+                            n.name,
+                            explain(&g2, spec)
+                        ),
+                    };
                 };
                 let fstype = match &n.content {
                     Content::Fs(f) => Some(f.fstype.to_string()),
                     _ => None,
                 };
-                let module = fstype.as_ref().map(|t| vec![format!("fs-{t}")]).unwrap_or_default();
-                Discovery::Found(FoundRoot { devnode: env.dev_dir.join(&k.name), fstype, modules: module })
+                let module = fstype
+                    .as_ref()
+                    .map(|t| vec![format!("fs-{t}")])
+                    .unwrap_or_default();
+                Discovery::Found(FoundRoot {
+                    devnode: env.dev_dir.join(&k.name),
+                    fstype,
+                    modules: module,
+                })
             }
-            Ok(None) => Discovery::Waiting { what: explain(&g2, spec) },
+            Ok(None) => Discovery::Waiting {
+                what: explain(&g2, spec),
+            },
         }
     }
 }

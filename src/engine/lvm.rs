@@ -20,7 +20,9 @@ pub enum Access {
     /// lvmlockd (sanlock/dlm/idm) is needed.
     Shared(String),
     /// Owned by another host.
-    Foreign { system_id: String },
+    Foreign {
+        system_id: String,
+    },
     /// Copies with equal seqno but different contents, or duplicate PVs.
     Inconsistent(String),
 }
@@ -99,13 +101,19 @@ pub fn group(g: &mut Graph) {
         if let Content::LvmPv(c) = &n.content {
             labels.push((id, c.label.pv_id.clone()));
             if let Some((vg, csum, size)) = &c.metadata {
-                copies.entry(vg.id.as_str().to_string()).or_default().push((id, vg.clone(), *csum, *size));
+                copies.entry(vg.id.as_str().to_string()).or_default().push((
+                    id,
+                    vg.clone(),
+                    *csum,
+                    *size,
+                ));
             }
         }
     }
     for (vgid, cs) in copies {
         let newest = cs.iter().map(|c| c.1.seqno).max().unwrap_or(0);
-        let best: Vec<&(NodeId, Vg, u32, u64)> = cs.iter().filter(|c| c.1.seqno == newest).collect();
+        let best: Vec<&(NodeId, Vg, u32, u64)> =
+            cs.iter().filter(|c| c.1.seqno == newest).collect();
         let vg = best[0].1.clone();
         let mut problems = Vec::new();
         let mut access = Access::Ok;
@@ -125,12 +133,17 @@ pub fn group(g: &mut Graph) {
         // PVs of the newest copy → devices, by PV id.
         let mut pvs = Vec::new();
         for pv in &vg.pvs {
-            let found: Vec<NodeId> = labels.iter().filter(|(_, id)| *id == pv.id).map(|(n, _)| *n).collect();
+            let found: Vec<NodeId> = labels
+                .iter()
+                .filter(|(_, id)| *id == pv.id)
+                .map(|(n, _)| *n)
+                .collect();
             let node = match found.as_slice() {
                 [] => None,
                 [one] => Some(*one),
                 many => {
-                    let names: Vec<String> = many.iter().map(|&n| g.nodes[n].name.clone()).collect();
+                    let names: Vec<String> =
+                        many.iter().map(|&n| g.nodes[n].name.clone()).collect();
                     access = Access::Inconsistent(format!(
                         "duplicate PV {} on {}: not guessing which is real; exclude all but one (--exclude or evms.conf)",
                         pv.id,
@@ -139,13 +152,21 @@ pub fn group(g: &mut Graph) {
                     None
                 }
             };
-            pvs.push(VgPv { key: pv.key.clone(), id: pv.id.clone(), node, pe_start: pv.pe_start });
+            pvs.push(VgPv {
+                key: pv.key.clone(),
+                id: pv.id.clone(),
+                node,
+                pe_start: pv.pe_start,
+            });
         }
         // Devices claiming this VG with an id the newest copy does not list are outdated.
         for c in &cs {
             if let Content::LvmPv(claim) = &g.nodes[c.0].content {
                 if !vg.pvs.iter().any(|p| p.id == claim.label.pv_id) {
-                    problems.push(format!("{}: outdated PV of {} (not in the newest metadata); ignored", g.nodes[c.0].name, vg.name));
+                    problems.push(format!(
+                        "{}: outdated PV of {} (not in the newest metadata); ignored",
+                        g.nodes[c.0].name, vg.name
+                    ));
                 }
             }
         }
@@ -179,10 +200,11 @@ pub fn group(g: &mut Graph) {
 }
 
 fn access_of(vg: &Vg, local_system_id: Option<&str>) -> Access {
-    if vg.has_status("EXPORTED") {
+    use crate::formats::lvm::vg::Flags;
+    if vg.status.contains(Flags::EXPORTED) {
         return Access::Exported;
     }
-    if vg.has_status("CLUSTERED") {
+    if vg.status.contains(Flags::CLUSTERED) {
         return Access::Clustered;
     }
     if let Some(lt) = vg.lock_type.as_deref().filter(|l| *l != "none") {
@@ -190,7 +212,9 @@ fn access_of(vg: &Vg, local_system_id: Option<&str>) -> Access {
     }
     if let Some(sid) = vg.system_id.as_deref().filter(|s| !s.is_empty()) {
         if local_system_id != Some(sid) {
-            return Access::Foreign { system_id: sid.to_string() };
+            return Access::Foreign {
+                system_id: sid.to_string(),
+            };
         }
     }
     Access::Ok
@@ -210,7 +234,9 @@ pub fn lv_pvs(vg: &Vg, lv: &Lv) -> Result<Vec<String>, String> {
             return Err("LV references form a cycle".into());
         }
         seen.push(name.clone());
-        let l = vg.lv(&name).ok_or_else(|| format!("refers to LV {name}, which does not exist"))?;
+        let l = vg
+            .lv(&name)
+            .ok_or_else(|| format!("refers to LV {name}, which does not exist"))?;
         for seg in &l.segments {
             for r in seg.kind.references() {
                 match r {
@@ -240,9 +266,46 @@ impl SegKind {
             Area::Pv { pv_key, .. } => SegRef::Pv(pv_key.clone()),
             Area::Lv { lv, .. } => SegRef::Lv(lv.clone()),
         };
+        let lvs = |names: Vec<&String>| {
+            names
+                .into_iter()
+                .map(|n| SegRef::Lv(n.clone()))
+                .collect::<Vec<_>>()
+        };
         match self {
             SegKind::Striped { areas, .. } => areas.iter().map(area).collect(),
-            _ => self.lv_names().into_iter().map(SegRef::Lv).collect(),
+            SegKind::Mirror { images, log, .. } => {
+                let mut v: Vec<SegRef> = images.iter().map(area).collect();
+                v.extend(lvs(log.iter().collect()));
+                v
+            }
+            SegKind::Raid { metas, images, .. } | SegKind::Raid0 { metas, images, .. } => {
+                lvs(metas.iter().flatten().chain(images.iter()).collect())
+            }
+            SegKind::ThinPool { metadata, pool, .. } => lvs(vec![metadata, pool]),
+            SegKind::Thin {
+                pool,
+                origin,
+                external_origin,
+                ..
+            } => lvs(std::iter::once(pool)
+                .chain(origin.iter())
+                .chain(external_origin.iter())
+                .collect()),
+            SegKind::Snapshot {
+                origin, cow_store, ..
+            } => lvs(vec![origin, cow_store]),
+            SegKind::Cache { pool, origin, .. } => lvs(vec![pool, origin]),
+            SegKind::CachePool { data, metadata, .. } => lvs(vec![data, metadata]),
+            SegKind::Writecache {
+                origin, cachevol, ..
+            } => lvs(vec![origin, cachevol]),
+            SegKind::Integrity {
+                origin, meta_dev, ..
+            } => lvs(std::iter::once(origin).chain(meta_dev.iter()).collect()),
+            SegKind::Vdo { pool, .. } => lvs(vec![pool]),
+            SegKind::VdoPool { data, .. } => lvs(vec![data]),
+            SegKind::Error | SegKind::Zero | SegKind::Unknown { .. } => vec![],
         }
     }
 }
@@ -250,11 +313,17 @@ impl SegKind {
 /// Whether the segments can be planned today (linear and striped; other types come with the
 /// segment-types work and are reported "unsupported yet").
 fn unsupported_segtype(vg: &Vg, lv: &Lv) -> Option<String> {
-    lv.segments.iter().find_map(|s| match &s.kind {
-        SegKind::Striped { areas, .. } if areas.iter().all(|a| matches!(a, Area::Pv { .. })) => None,
-        _ => Some(s.type_name.clone()),
-    })
-    .or_else(|| (lv.segments.is_empty() || vg.extent_size == 0).then(|| "empty".to_string()))
+    lv.segments
+        .iter()
+        .find_map(|s| match &s.kind {
+            SegKind::Striped { areas, .. }
+                if areas.iter().all(|a| matches!(a, Area::Pv { .. })) =>
+            {
+                None
+            }
+            _ => Some(s.type_name.clone()),
+        })
+        .or_else(|| (lv.segments.is_empty() || vg.extent_size == 0).then(|| "empty".to_string()))
 }
 
 fn evaluate_lvs(g: &mut Graph, idx: usize) {
@@ -264,8 +333,11 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
         let state = match lv_pvs(&vg, lv) {
             Err(e) => LvState::Broken(e),
             Ok(keys) => {
-                let missing: Vec<String> =
-                    keys.iter().filter(|k| g.vgs[idx].pv_node(k).is_none()).cloned().collect();
+                let missing: Vec<String> = keys
+                    .iter()
+                    .filter(|k| g.vgs[idx].pv_node(k).is_none())
+                    .cloned()
+                    .collect();
                 if !missing.is_empty() {
                     LvState::Partial { missing }
                 } else if let Some(segtype) = unsupported_segtype(&vg, lv) {
@@ -275,8 +347,16 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
                 }
             }
         };
-        let node = g.vgs[idx].lvs.iter().find(|l| l.name == lv.name).and_then(|l| l.node);
-        infos.push(LvInfo { name: lv.name.clone(), state, node });
+        let node = g.vgs[idx]
+            .lvs
+            .iter()
+            .find(|l| l.name == lv.name)
+            .and_then(|l| l.node);
+        infos.push(LvInfo {
+            name: lv.name.clone(),
+            state,
+            node,
+        });
     }
     g.vgs[idx].lvs = infos;
     // Objects for usable top-level LVs: the kernel's device when active, else read in user space.
@@ -298,7 +378,10 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
         if let Some(id) = g.by_key(&key) {
             // Active in the kernel (keyed by its DM UUID) or added in an earlier round.
             let n = &mut g.nodes[id];
-            n.kind = NodeKind::Lv { vg: idx, lv: name.clone() };
+            n.kind = NodeKind::Lv {
+                vg: idx,
+                lv: name.clone(),
+            };
             if n.parents.is_empty() {
                 n.parents = parents;
             }
@@ -312,8 +395,22 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
         if let LvState::Partial { .. } = g.vgs[idx].lvs[i].state {
             // No bytes to read, but --partial may still activate it (missing areas → error).
             let disp = format!("{}/{}", vg.name, name);
-            let size = lv.segments.iter().fold(0u64, |a, s| a.saturating_add(s.extent_count)).saturating_mul(vg.extent_size).saturating_mul(512);
-            if let Some((id, _)) = g.add_unreadable(key, disp, NodeKind::Lv { vg: idx, lv: name.clone() }, parents, size) {
+            let size = lv
+                .segments
+                .iter()
+                .fold(0u64, |a, s| a.saturating_add(s.extent_count))
+                .saturating_mul(vg.extent_size)
+                .saturating_mul(512);
+            if let Some((id, _)) = g.add_unreadable(
+                key,
+                disp,
+                NodeKind::Lv {
+                    vg: idx,
+                    lv: name.clone(),
+                },
+                parents,
+                size,
+            ) {
                 g.vgs[idx].lvs[i].node = Some(id);
             }
             continue;
@@ -324,7 +421,16 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
         match lv_layout(g, idx, lv) {
             Ok(layout) => {
                 let disp = format!("{}/{}", vg.name, name);
-                if let Some((id, _)) = g.add_mapped(key, disp, NodeKind::Lv { vg: idx, lv: name.clone() }, parents, layout) {
+                if let Some((id, _)) = g.add_mapped(
+                    key,
+                    disp,
+                    NodeKind::Lv {
+                        vg: idx,
+                        lv: name.clone(),
+                    },
+                    parents,
+                    layout,
+                ) {
                     g.vgs[idx].lvs[i].node = Some(id);
                 }
             }
@@ -338,41 +444,84 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
 /// The LV's bytes as a layout over its PVs (linear and striped segments).
 fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
     let v = &g.vgs[idx];
-    let ext = v.vg.extent_size.checked_mul(512).ok_or("extent size overflows")?;
+    let ext =
+        v.vg.extent_size
+            .checked_mul(512)
+            .ok_or("extent size overflows")?;
     let mut parts = Vec::new();
     for seg in &lv.segments {
         let SegKind::Striped { stripe_size, areas } = &seg.kind else {
-            return Err(format!("segment type {} cannot be read in user space yet", seg.type_name));
+            return Err(format!(
+                "segment type {} cannot be read in user space yet",
+                seg.type_name
+            ));
         };
         let n = u64::try_from(areas.len()).map_err(|_| "too many stripes")?;
         if n == 0 || seg.extent_count % n != 0 {
-            return Err(format!("{} extents do not divide into {n} stripes", seg.extent_count));
+            return Err(format!(
+                "{} extents do not divide into {n} stripes",
+                seg.extent_count
+            ));
         }
-        let per = (seg.extent_count / n).checked_mul(ext).ok_or("segment size overflows")?;
+        let per = (seg.extent_count / n)
+            .checked_mul(ext)
+            .ok_or("segment size overflows")?;
         let mut stripes = Vec::new();
         for a in areas {
-            let Area::Pv { pv_key, start_extent } = a else {
+            let Area::Pv {
+                pv_key,
+                start_extent,
+            } = a
+            else {
                 return Err("striped segment on an LV cannot be read in user space yet".into());
             };
-            let pv = v.pvs.iter().find(|p| &p.key == pv_key).ok_or_else(|| format!("unknown PV {pv_key}"))?;
+            let pv = v
+                .pvs
+                .iter()
+                .find(|p| &p.key == pv_key)
+                .ok_or_else(|| format!("unknown PV {pv_key}"))?;
             let node = pv.node.ok_or_else(|| format!("PV {pv_key} is missing"))?;
-            let src = g.nodes[node].reader().cloned().ok_or_else(|| format!("PV {pv_key} cannot be read"))?;
+            let src = g.nodes[node]
+                .reader()
+                .cloned()
+                .ok_or_else(|| format!("PV {pv_key} cannot be read"))?;
             let offset = pv
                 .pe_start
-                .checked_add(start_extent.checked_mul(v.vg.extent_size).ok_or("extent offset overflows")?)
+                .checked_add(
+                    start_extent
+                        .checked_mul(v.vg.extent_size)
+                        .ok_or("extent offset overflows")?,
+                )
                 .and_then(|s| s.checked_mul(512))
                 .ok_or("extent offset overflows")?;
-            if offset.checked_add(per).is_none_or(|e| e > g.nodes[node].size) {
-                return Err(format!("extents on PV {pv_key} lie beyond the end of {}", g.nodes[node].name));
+            if offset
+                .checked_add(per)
+                .is_none_or(|e| e > g.nodes[node].size)
+            {
+                return Err(format!(
+                    "extents on PV {pv_key} lie beyond the end of {}",
+                    g.nodes[node].name
+                ));
             }
-            stripes.push(Layout::Slice { src, offset, len: per });
+            stripes.push(Layout::Slice {
+                src,
+                offset,
+                len: per,
+            });
         }
         if stripes.len() == 1 {
             parts.push(stripes.pop().ok_or("no stripe")?);
         } else {
-            let chunk = stripe_size.ok_or("striped segment without stripe_size")?.checked_mul(512).ok_or("stripe size overflows")?;
+            let chunk = stripe_size
+                .ok_or("striped segment without stripe_size")?
+                .checked_mul(512)
+                .ok_or("stripe size overflows")?;
             parts.push(Layout::Striped { chunk, stripes });
         }
     }
-    Ok(if parts.len() == 1 { parts.pop().ok_or("no segment")? } else { Layout::Concat(parts) })
+    Ok(if parts.len() == 1 {
+        parts.pop().ok_or("no segment")?
+    } else {
+        Layout::Concat(parts)
+    })
 }

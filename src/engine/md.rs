@@ -20,9 +20,15 @@ pub enum MemberState {
     /// Marked faulty in its own superblock.
     Faulty,
     /// Older than the freshest member (events `events`, freshest `fresh`): never added.
-    Stale { events: u64, fresh: u64 },
+    Stale {
+        events: u64,
+        fresh: u64,
+    },
     /// Another up-to-date member holds the same slot.
-    Conflict { slot: u32, other: String },
+    Conflict {
+        slot: u32,
+        other: String,
+    },
     /// Partly rebuilt (recovery_offset set): mdadm adds it and the kernel resumes recovery;
     /// we add it the same way.
     Recovering(u32),
@@ -35,8 +41,12 @@ impl std::fmt::Display for MemberState {
             MemberState::Spare => f.write_str("spare"),
             MemberState::Journal => f.write_str("journal"),
             MemberState::Faulty => f.write_str("faulty"),
-            MemberState::Stale { events, fresh } => write!(f, "stale (events {events}, array at {fresh})"),
-            MemberState::Conflict { slot, other } => write!(f, "conflict: slot {slot} also claimed by {other}"),
+            MemberState::Stale { events, fresh } => {
+                write!(f, "stale (events {events}, array at {fresh})")
+            }
+            MemberState::Conflict { slot, other } => {
+                write!(f, "conflict: slot {slot} also claimed by {other}")
+            }
             MemberState::Recovering(s) => write!(f, "recovering slot {s}"),
         }
     }
@@ -54,8 +64,12 @@ pub struct Member {
 pub enum Verdict {
     Complete,
     /// Startable with these slots missing (only with the degraded policy).
-    Degraded { missing: Vec<u32> },
-    NotStartable { reason: String },
+    Degraded {
+        missing: Vec<u32>,
+    },
+    NotStartable {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +124,9 @@ pub fn enough(level: i32, raid_disks: u32, layout: u32, avail: &[bool]) -> bool 
             // one member (mdadm walks `first` around the ring until it returns to 0).
             let mut first = 0usize;
             for _ in 0..n.max(1) {
-                let cnt = (0..copies).filter(|k| avail.get((first + k) % n).copied().unwrap_or(false)).count();
+                let cnt = (0..copies)
+                    .filter(|k| avail.get((first + k) % n).copied().unwrap_or(false))
+                    .count();
                 if cnt == 0 {
                     return false;
                 }
@@ -147,7 +163,9 @@ pub fn group(g: &mut Graph) {
                     uuid,
                     sb,
                     members: vec![],
-                    verdict: Verdict::NotStartable { reason: "not examined".into() },
+                    verdict: Verdict::NotStartable {
+                        reason: "not examined".into(),
+                    },
                     node: None,
                     devnm: String::new(),
                     link: None,
@@ -188,7 +206,11 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     let mut members: Vec<Member> = Vec::new();
     for (node, sb) in found {
         let name = g.nodes[node].name.clone();
-        if sb.level != fresh.level || sb.raid_disks != fresh.raid_disks || sb.chunk_sectors != fresh.chunk_sectors || sb.layout != fresh.layout {
+        if sb.level != fresh.level
+            || sb.raid_disks != fresh.raid_disks
+            || sb.chunk_sectors != fresh.chunk_sectors
+            || sb.layout != fresh.layout
+        {
             problems.push(format!(
                 "{name}: superblock disagrees with the freshest member on the array's shape (level {} raid_disks {} layout {} chunk {}): left out",
                 sb.level, sb.raid_disks, sb.layout, sb.chunk_sectors
@@ -200,7 +222,10 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             MdRole::Faulty => MemberState::Faulty,
             MdRole::Journal => MemberState::Journal,
             MdRole::Spare => MemberState::Spare,
-            _ if !up_to_date => MemberState::Stale { events: sb.events, fresh: fresh.events },
+            _ if !up_to_date => MemberState::Stale {
+                events: sb.events,
+                fresh: fresh.events,
+            },
             MdRole::Active(s) => match sb.recovery_offset {
                 Some(_) => MemberState::Recovering(*s),
                 None => MemberState::Active(*s),
@@ -213,23 +238,40 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     // One member per slot: the one with more events; equal events on two devices is a
     // duplicate we refuse to guess about.
     for i in 0..members.len() {
-        let Some(slot) = slot_of(&members[i].state) else { continue };
+        let Some(slot) = slot_of(&members[i].state) else {
+            continue;
+        };
         for j in (i + 1)..members.len() {
             if slot_of(&members[j].state) != Some(slot) {
                 continue;
             }
             let (a, b) = (members[i].sb.events, members[j].sb.events);
-            let (ni, nj) = (g.nodes[members[i].node].name.clone(), g.nodes[members[j].node].name.clone());
+            let (ni, nj) = (
+                g.nodes[members[i].node].name.clone(),
+                g.nodes[members[j].node].name.clone(),
+            );
             if a == b {
-                members[i].state = MemberState::Conflict { slot, other: nj.clone() };
-                members[j].state = MemberState::Conflict { slot, other: ni.clone() };
+                members[i].state = MemberState::Conflict {
+                    slot,
+                    other: nj.clone(),
+                };
+                members[j].state = MemberState::Conflict {
+                    slot,
+                    other: ni.clone(),
+                };
                 problems.push(format!(
                     "slot {slot} is claimed by both {ni} and {nj} with equal events {a}: a duplicate (cloned disk or multipath?); not guessing — remove or filter one"
                 ));
             } else if a > b {
-                members[j].state = MemberState::Stale { events: b, fresh: a };
+                members[j].state = MemberState::Stale {
+                    events: b,
+                    fresh: a,
+                };
             } else {
-                members[i].state = MemberState::Stale { events: a, fresh: b };
+                members[i].state = MemberState::Stale {
+                    events: a,
+                    fresh: b,
+                };
             }
         }
     }
@@ -242,16 +284,27 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             }
         }
     }
-    let missing: Vec<u32> = (0..fresh.raid_disks).filter(|&s| !avail.get(s as usize).copied().unwrap_or(false)).collect();
-    let conflict = members.iter().any(|m| matches!(m.state, MemberState::Conflict { .. }));
+    let missing: Vec<u32> = (0..fresh.raid_disks)
+        .filter(|&s| !avail.get(s as usize).copied().unwrap_or(false))
+        .collect();
+    let conflict = members
+        .iter()
+        .any(|m| matches!(m.state, MemberState::Conflict { .. }));
     let verdict = if conflict {
-        Verdict::NotStartable { reason: "duplicate members (see problems)".into() }
+        Verdict::NotStartable {
+            reason: "duplicate members (see problems)".into(),
+        }
     } else if fresh.reshape.is_some() {
-        Verdict::NotStartable { reason: "a reshape is in progress; assembling reshaping arrays is not supported yet".into() }
+        Verdict::NotStartable {
+            reason: "a reshape is in progress; assembling reshaping arrays is not supported yet"
+                .into(),
+        }
     } else if missing.is_empty() {
         Verdict::Complete
     } else if enough(fresh.level, fresh.raid_disks, fresh.layout, &avail) {
-        Verdict::Degraded { missing: missing.clone() }
+        Verdict::Degraded {
+            missing: missing.clone(),
+        }
     } else {
         let stale: Vec<String> = members
             .iter()
@@ -263,7 +316,11 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             n - missing.len(),
             n,
             level_name(fresh.level),
-            missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         if !stale.is_empty() {
             reason.push_str(&format!(" (stale: {})", stale.join(", ")));
@@ -287,15 +344,20 @@ fn slot_of(s: &MemberState) -> Option<u32> {
 /// Finds or makes the array's object: the kernel's running array (adopted, and re-keyed to the
 /// array's identity) or, when it can start, one read through its members in user space.
 fn attach_node(g: &mut Graph, idx: usize) {
-    let member_names: Vec<String> =
-        g.arrays[idx].members.iter().filter_map(|m| g.nodes[m.node].kernel.as_ref().map(|k| k.name.clone())).collect();
+    let member_names: Vec<String> = g.arrays[idx]
+        .members
+        .iter()
+        .filter_map(|m| g.nodes[m.node].kernel.as_ref().map(|k| k.name.clone()))
+        .collect();
     // A running array: an md device in the kernel whose members are ours.
     if g.arrays[idx].node.is_none() && g.live && !member_names.is_empty() {
         let running = (0..g.nodes.len()).find(|&id| {
             let n = &g.nodes[id];
             matches!(n.kind, NodeKind::OtherKernel)
                 && n.kernel.as_ref().is_some_and(|k| k.name.starts_with("md"))
-                && g.md_members.get(&id).is_some_and(|ms| ms.iter().any(|m| member_names.contains(m)))
+                && g.md_members
+                    .get(&id)
+                    .is_some_and(|ms| ms.iter().any(|m| member_names.contains(m)))
         });
         if let Some(id) = running {
             let key = g.arrays[idx].key.clone();
@@ -303,7 +365,11 @@ fn attach_node(g: &mut Graph, idx: usize) {
             g.nodes[id].kind = NodeKind::Md { array: idx };
             g.nodes[id].parents = g.arrays[idx].members.iter().map(|m| m.node).collect();
             g.arrays[idx].node = Some(id);
-            g.arrays[idx].devnm = g.nodes[id].kernel.as_ref().map(|k: &KernelDev| k.name.clone()).unwrap_or_default();
+            g.arrays[idx].devnm = g.nodes[id]
+                .kernel
+                .as_ref()
+                .map(|k: &KernelDev| k.name.clone())
+                .unwrap_or_default();
         }
     }
     if g.arrays[idx].devnm.is_empty() {
@@ -312,7 +378,8 @@ fn attach_node(g: &mut Graph, idx: usize) {
     if g.arrays[idx].link.is_none() {
         g.arrays[idx].link = super::names::md_link(&g.settings, &g.arrays[idx].sb);
     }
-    if g.arrays[idx].node.is_some() || matches!(g.arrays[idx].verdict, Verdict::NotStartable { .. }) {
+    if g.arrays[idx].node.is_some() || matches!(g.arrays[idx].verdict, Verdict::NotStartable { .. })
+    {
         return;
     }
     // Read it in user space: members by slot, each from its data offset.
@@ -321,8 +388,12 @@ fn attach_node(g: &mut Graph, idx: usize) {
     let mut by_slot: Vec<Option<Layout>> = vec![None; n];
     let mut parents = Vec::new();
     for m in &a.members {
-        let Some(slot) = slot_of(&m.state) else { continue };
-        let Some(src) = g.nodes[m.node].reader().cloned() else { continue };
+        let Some(slot) = slot_of(&m.state) else {
+            continue;
+        };
+        let Some(src) = g.nodes[m.node].reader().cloned() else {
+            continue;
+        };
         let offset = m.sb.data_offset.saturating_mul(512);
         let len = a.sb.component_size.saturating_mul(512);
         if let Some(s) = by_slot.get_mut(slot as usize) {

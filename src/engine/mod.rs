@@ -58,7 +58,11 @@ pub enum NodeKind {
     Disk,
     /// A partition of `parent`: kernel-made (live disks, MD arrays) or a slice we read (images,
     /// partitions inside DM devices, arrays not running yet).
-    Partition { parent: NodeId, number: u32, start: u64 },
+    Partition {
+        parent: NodeId,
+        number: u32,
+        start: u64,
+    },
     /// The object of an MD array (index into [`Graph::arrays`]).
     Md { array: usize },
     /// An LV of a VG (index into [`Graph::vgs`]).
@@ -101,7 +105,11 @@ impl Node {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("key", &self.key).field("name", &self.name).field("kind", &self.kind).finish()
+        f.debug_struct("Node")
+            .field("key", &self.key)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish()
     }
 }
 
@@ -156,7 +164,9 @@ impl Graph {
 
     /// Nodes built directly on `id`.
     pub fn children(&self, id: NodeId) -> Vec<NodeId> {
-        (0..self.nodes.len()).filter(|&c| self.nodes[c].parents.contains(&id)).collect()
+        (0..self.nodes.len())
+            .filter(|&c| self.nodes[c].parents.contains(&id))
+            .collect()
     }
 
     /// Every node `id` is built from, transitively (bounded; cycles cannot loop).
@@ -181,7 +191,10 @@ impl Graph {
             return Some((id, false));
         }
         if self.nodes.len() >= MAX_NODES {
-            self.problems.push(format!("more than {MAX_NODES} objects: {} and what follows it were not examined", node.name));
+            self.problems.push(format!(
+                "more than {MAX_NODES} objects: {} and what follows it were not examined",
+                node.name
+            ));
             return None;
         }
         if node.lbs == 0 {
@@ -194,14 +207,32 @@ impl Graph {
     }
 
     /// Builds a node for an object read in user space.
-    fn add_mapped(&mut self, key: String, name: String, kind: NodeKind, parents: Vec<NodeId>, layout: Layout) -> Option<(NodeId, bool)> {
+    fn add_mapped(
+        &mut self,
+        key: String,
+        name: String,
+        kind: NodeKind,
+        parents: Vec<NodeId>,
+        layout: Layout,
+    ) -> Option<(NodeId, bool)> {
         if let Some(&id) = self.by_key.get(&key) {
             return Some((id, false));
         }
-        let depth = parents.iter().map(|&p| self.nodes[p].depth).max().unwrap_or(0) + 1;
-        let lbs = parents.iter().map(|&p| self.nodes[p].lbs).max().unwrap_or(512);
+        let depth = parents
+            .iter()
+            .map(|&p| self.nodes[p].depth)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let lbs = parents
+            .iter()
+            .map(|&p| self.nodes[p].lbs)
+            .max()
+            .unwrap_or(512);
         if depth > MAX_DEPTH {
-            self.problems.push(format!("{name}: stacked more than {MAX_DEPTH} levels deep; not examined"));
+            self.problems.push(format!(
+                "{name}: stacked more than {MAX_DEPTH} levels deep; not examined"
+            ));
             return None;
         }
         let size = layout.len();
@@ -226,7 +257,14 @@ impl Graph {
 
 impl Graph {
     /// A node for an object that exists on paper but cannot be read (an LV with missing PVs).
-    fn add_unreadable(&mut self, key: String, name: String, kind: NodeKind, parents: Vec<NodeId>, size: u64) -> Option<(NodeId, bool)> {
+    fn add_unreadable(
+        &mut self,
+        key: String,
+        name: String,
+        kind: NodeKind,
+        parents: Vec<NodeId>,
+        size: u64,
+    ) -> Option<(NodeId, bool)> {
         self.add(Node {
             key,
             name,
@@ -254,7 +292,10 @@ impl Graph {
 
 /// Runs discovery to a fixed point.
 pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
-    let mut g = Graph { settings, ..Graph::default() };
+    let mut g = Graph {
+        settings,
+        ..Graph::default()
+    };
     match inputs {
         Inputs::Live { sys, dev } => {
             g.live = true;
@@ -276,7 +317,9 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
             return g;
         }
     }
-    g.problems.push(format!("discovery did not settle after {MAX_ROUNDS} rounds; the result may be incomplete"));
+    g.problems.push(format!(
+        "discovery did not settle after {MAX_ROUNDS} rounds; the result may be incomplete"
+    ));
     g
 }
 
@@ -302,7 +345,8 @@ fn add_image(g: &mut Graph, name: &str, path: &Path) {
             });
         }
         Err(err) => {
-            g.problems.push(format!("{name}: cannot open {}: {err}", path.display()));
+            g.problems
+                .push(format!("{name}: cannot open {}: {err}", path.display()));
         }
     }
 }
@@ -313,7 +357,10 @@ fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
     let devs = match crate::source::sysfs::read_block_devices(sys) {
         Ok(d) => d,
         Err(e) => {
-            g.problems.push(format!("cannot read block devices from {}: {e}", sys.display()));
+            g.problems.push(format!(
+                "cannot read block devices from {}: {e}",
+                sys.display()
+            ));
             return;
         }
     };
@@ -340,7 +387,10 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
         return format!("dm:{u}");
     }
     if let (Some(n), Some(parent)) = (d.partition, &d.parent) {
-        let pk = g.by_name(parent).map(|p| g.nodes[p].key.clone()).unwrap_or_else(|| format!("dev:{parent}"));
+        let pk = g
+            .by_name(parent)
+            .map(|p| g.nodes[p].key.clone())
+            .unwrap_or_else(|| format!("dev:{parent}"));
         return format!("{pk}:p{n}");
     }
     format!("dev:{}", d.name)
@@ -349,7 +399,12 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
 /// Adds (or refreshes) one kernel device; returns its node.
 pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<NodeId> {
     let key = kernel_key(g, d);
-    let kernel = KernelDev { name: d.name.clone(), devno: d.devno, dm_name: d.dm_name.clone(), dm_uuid: d.dm_uuid.clone() };
+    let kernel = KernelDev {
+        name: d.name.clone(),
+        devno: d.devno,
+        dm_name: d.dm_name.clone(),
+        dm_uuid: d.dm_uuid.clone(),
+    };
     if let Some(id) = g.by_key(&key) {
         // The object we read in user space now exists in the kernel: read it there from now on.
         let n = &mut g.nodes[id];
@@ -363,14 +418,22 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     }
     let parent = d.parent.as_ref().and_then(|p| g.by_name(p));
     let kind = match (d.partition, parent) {
-        (Some(number), Some(parent)) => NodeKind::Partition { parent, number, start: d.start.unwrap_or(0) },
+        (Some(number), Some(parent)) => NodeKind::Partition {
+            parent,
+            number,
+            start: d.start.unwrap_or(0),
+        },
         _ if d.dm_uuid.is_some() || d.md.is_some() => NodeKind::OtherKernel,
         _ => NodeKind::Disk,
     };
     let reader: Option<Src> = match FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
         Ok(f) => Some(Arc::new(f)),
         Err(e) => {
-            g.problems.push(format!("{}: cannot open {}: {e}", d.name, dev_dir.join(&d.name).display()));
+            g.problems.push(format!(
+                "{}: cannot open {}: {e}",
+                d.name,
+                dev_dir.join(&d.name).display()
+            ));
             None
         }
     };
@@ -453,16 +516,33 @@ fn add_partitions(g: &mut Graph) {
                 continue;
             }
             let Some(end) = p.start.checked_add(p.size).filter(|&e| e <= parent_size) else {
-                g.problems.push(format!("{parent_name}: partition {} lies beyond the end of the device", p.number));
+                g.problems.push(format!(
+                    "{parent_name}: partition {} lies beyond the end of the device",
+                    p.number
+                ));
                 continue;
             };
             let _ = end;
-            let Some(src) = g.nodes[id].reader.clone() else { continue };
-            let layout = Layout::Slice { src, offset: p.start, len: p.size };
+            let Some(src) = g.nodes[id].reader.clone() else {
+                continue;
+            };
+            let layout = Layout::Slice {
+                src,
+                offset: p.start,
+                len: p.size,
+            };
             let name = partition_name(&display_base(g, id), p.number);
-            if let Some((pid, true)) =
-                g.add_mapped(key, name, NodeKind::Partition { parent: id, number: p.number, start: p.start }, vec![id], layout)
-            {
+            if let Some((pid, true)) = g.add_mapped(
+                key,
+                name,
+                NodeKind::Partition {
+                    parent: id,
+                    number: p.number,
+                    start: p.start,
+                },
+                vec![id],
+                layout,
+            ) {
                 g.nodes[pid].part_entry = Some(p.clone());
             }
         }
@@ -491,6 +571,9 @@ fn display_base(g: &Graph, id: NodeId) -> String {
     match &n.kind {
         NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
-        _ => n.kernel.as_ref().map_or_else(|| n.name.clone(), |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone())),
+        _ => n.kernel.as_ref().map_or_else(
+            || n.name.clone(),
+            |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone()),
+        ),
     }
 }

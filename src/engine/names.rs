@@ -5,7 +5,10 @@
 use super::{Graph, NodeKind};
 use crate::formats::md::{MdSuper, MdVersion};
 
-pub use crate::formats::lvm::names::dm_name;
+/// lvm2's DM name of a top-level LV (`dm_build_dm_name` without a layer).
+pub fn dm_name(vg: &str, lv: &str) -> String {
+    crate::formats::lvm::names::dm_name(vg, lv, None)
+}
 
 /// kpartx's DM UUID for partition `n` of the DM device with UUID `parent`: "part<n>-<parent>".
 pub fn kpartx_uuid(n: u32, parent_uuid: &str) -> String {
@@ -32,7 +35,10 @@ pub fn kpartx_name(parent: &str, n: u32) -> String {
 /// arrays carry no name: mdadm uses the preferred minor.
 pub fn md_link(settings: &super::Settings, sb: &MdSuper) -> Option<String> {
     if let Some((_, dev)) = settings.md_arrays.iter().find(|(u, _)| *u == sb.uuid) {
-        let n = dev.strip_prefix("/dev/md/").or_else(|| dev.strip_prefix("/dev/")).unwrap_or(dev);
+        let n = dev
+            .strip_prefix("/dev/md/")
+            .or_else(|| dev.strip_prefix("/dev/"))
+            .unwrap_or(dev);
         return Some(n.to_string());
     }
     if matches!(sb.version, MdVersion::V090 { .. }) {
@@ -47,12 +53,21 @@ pub fn md_link(settings: &super::Settings, sb: &MdSuper) -> Option<String> {
         (Some(_), None) => false,
         (None, _) => true,
     };
-    let chosen = if local { name.split_once(':').map_or(name, |(_, n)| n) } else { name };
-    Some(chosen.chars().map(|c| match c {
-        '/' => '-',
-        ' ' | '\t' => '_',
-        c => c,
-    }).collect())
+    let chosen = if local {
+        name.split_once(':').map_or(name, |(_, n)| n)
+    } else {
+        name
+    };
+    Some(
+        chosen
+            .chars()
+            .map(|c| match c {
+                '/' => '-',
+                ' ' | '\t' => '_',
+                c => c,
+            })
+            .collect(),
+    )
 }
 
 /// The kernel name mdadm would give the array: a 0.90 array its preferred minor when free, a
@@ -60,8 +75,13 @@ pub fn md_link(settings: &super::Settings, sb: &MdSuper) -> Option<String> {
 /// md128 (mdopen.c `find_free_devnm`), skipping names running arrays and earlier plans hold.
 pub fn md_devnm(g: &Graph, idx: usize) -> String {
     let taken = |name: &str| {
-        g.nodes.iter().any(|n| n.kernel.as_ref().is_some_and(|k| k.name == name))
-            || g.arrays.iter().enumerate().any(|(i, a)| i != idx && a.devnm == name)
+        g.nodes
+            .iter()
+            .any(|n| n.kernel.as_ref().is_some_and(|k| k.name == name))
+            || g.arrays
+                .iter()
+                .enumerate()
+                .any(|(i, a)| i != idx && a.devnm == name)
     };
     let a = &g.arrays[idx];
     if let (MdVersion::V090 { .. }, Some(minor)) = (&a.sb.version, a.sb.md_minor) {
@@ -94,7 +114,10 @@ pub fn evms_names(g: &Graph, id: usize) -> Vec<String> {
         NodeKind::Lv { vg, lv } => vec![format!("evms/lvm2/{}/{}", g.vgs[*vg].name, lv)],
         NodeKind::Md { array } => {
             let a = &g.arrays[*array];
-            vec![format!("evms/md/{}", a.link.clone().unwrap_or_else(|| a.devnm.clone()))]
+            vec![format!(
+                "evms/md/{}",
+                a.link.clone().unwrap_or_else(|| a.devnm.clone())
+            )]
         }
         _ => vec![format!("evms/{}", n.name)],
     }

@@ -213,6 +213,15 @@ pub struct MdSuper {
 }
 
 impl MdSuper {
+    /// True for the formats whose superblock sits at the end of the device (0.90, 1.0): the
+    /// data starts at sector 0, so the device also looks like what the array holds.
+    pub fn at_end(&self) -> bool {
+        matches!(
+            self.version,
+            MdVersion::V090 { .. } | MdVersion::V1 { minor: 0 }
+        )
+    }
+
     /// `ctime` as mdadm compares it when several superblocks are found on one device
     /// (`guess_super_type` keeps `info.array.ctime`, an int: the low 32 bits).
     pub fn ctime_low32(&self) -> u32 {

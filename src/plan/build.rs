@@ -6,7 +6,9 @@
 //! devices (kpartx). A named volume brings its whole dependency chain and nothing else; an
 //! include/exclude filter (evms.conf, CLI) drops what it excludes and everything built on it.
 
-use super::{DevRef, DmStep, MdMember, MdStep, MemberRole, Plan, Skipped, Step, TargetLine, Target};
+use super::{
+    DevRef, DmStep, MdMember, MdStep, MemberRole, Plan, Skipped, Step, Target, TargetLine,
+};
 use crate::config::ActivateFilter;
 use crate::engine::lvm::{Access, LvState};
 use crate::engine::md::{MemberState, Verdict};
@@ -76,7 +78,9 @@ pub fn resolve(g: &Graph, word: &str) -> Vec<NodeId> {
     if let Some(vg) = g.vgs.iter().position(|v| v.name == w) {
         return g.vgs[vg].lvs.iter().filter_map(|l| l.node).collect();
     }
-    (0..g.nodes.len()).filter(|&id| node_names(g, id).iter().any(|n| n == w)).collect()
+    (0..g.nodes.len())
+        .filter(|&id| node_names(g, id).iter().any(|n| n == w))
+        .collect()
 }
 
 /// Builds the plan.
@@ -90,7 +94,10 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
         for w in &sel.volumes {
             let found = resolve(g, w);
             if found.is_empty() {
-                plan.skipped.push(Skipped { volume: w.clone(), reason: "no such volume was found".into() });
+                plan.skipped.push(Skipped {
+                    volume: w.clone(),
+                    reason: "no such volume was found".into(),
+                });
             }
             targets.extend(found);
         }
@@ -114,7 +121,10 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
             if !matches!(n.kind, NodeKind::Disk) && !f.allows(&node_names(g, id)) {
                 // Excluded: skip it and whatever is built on it.
                 if is_object(g, id) {
-                    plan.skipped.push(Skipped { volume: n.name.clone(), reason: "excluded by the include/exclude filter".into() });
+                    plan.skipped.push(Skipped {
+                        volume: n.name.clone(),
+                        reason: "excluded by the include/exclude filter".into(),
+                    });
                 }
                 blocked.push(id);
                 continue;
@@ -128,7 +138,10 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
                 planned.push(id);
             }
             NodeStep::Skip(reason) => {
-                plan.skipped.push(Skipped { volume: n.name.clone(), reason });
+                plan.skipped.push(Skipped {
+                    volume: n.name.clone(),
+                    reason,
+                });
                 blocked.push(id);
             }
         }
@@ -160,7 +173,10 @@ fn visit(g: &Graph, id: NodeId, state: &mut [u8], order: &mut Vec<NodeId>, plan:
             if state[p] == 1 {
                 plan.skipped.push(Skipped {
                     volume: g.node(n).name.clone(),
-                    reason: format!("it is built on itself through {} (a dependency cycle); not activated", g.node(p).name),
+                    reason: format!(
+                        "it is built on itself through {} (a dependency cycle); not activated",
+                        g.node(p).name
+                    ),
                 });
                 continue;
             }
@@ -189,7 +205,10 @@ enum NodeStep {
 fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
     let n = g.node(id);
     if let Some(k) = &n.kernel {
-        return DevRef::Kernel { devno: k.devno, name: k.name.clone() };
+        return DevRef::Kernel {
+            devno: k.devno,
+            name: k.name.clone(),
+        };
     }
     let name = match &n.kind {
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
@@ -204,14 +223,25 @@ fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
     }
 }
 
-fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[NodeId]) -> NodeStep {
+fn node_step(
+    g: &Graph,
+    id: NodeId,
+    sel: &Selection,
+    explicit: bool,
+    planned: &[NodeId],
+) -> NodeStep {
     let n = g.node(id);
     match &n.kind {
         NodeKind::Disk | NodeKind::OtherKernel => NodeStep::Nothing,
-        NodeKind::Partition { parent, number, start } => {
+        NodeKind::Partition {
+            parent,
+            number,
+            start,
+        } => {
             let p = g.node(*parent);
             // Only partitions inside DM devices need a map (kpartx); the kernel makes the rest.
-            let parent_is_dm = matches!(p.kind, NodeKind::Lv { .. }) || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some());
+            let parent_is_dm = matches!(p.kind, NodeKind::Lv { .. })
+                || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some());
             if !parent_is_dm {
                 return NodeStep::Nothing;
             }
@@ -220,14 +250,24 @@ fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[
             }
             let parent_name = match &p.kind {
                 NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
-                _ => p.kernel.as_ref().and_then(|k| k.dm_name.clone()).unwrap_or_else(|| p.name.clone()),
+                _ => p
+                    .kernel
+                    .as_ref()
+                    .and_then(|k| k.dm_name.clone())
+                    .unwrap_or_else(|| p.name.clone()),
             };
             let parent_uuid = match &p.kind {
                 NodeKind::Lv { vg, lv } => {
                     let v = &g.vgs[*vg];
-                    v.vg.lv(lv).map(|l| crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None)).unwrap_or_default()
+                    v.vg.lv(lv)
+                        .map(|l| crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None))
+                        .unwrap_or_default()
                 }
-                _ => p.kernel.as_ref().and_then(|k| k.dm_uuid.clone()).unwrap_or_default(),
+                _ => p
+                    .kernel
+                    .as_ref()
+                    .and_then(|k| k.dm_uuid.clone())
+                    .unwrap_or_default(),
             };
             let name = names::kpartx_name(&parent_name, *number);
             NodeStep::Step(Step::CreateDm(DmStep {
@@ -238,7 +278,10 @@ fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[
                 table: vec![TargetLine {
                     start: 0,
                     len: n.size / 512,
-                    target: Target::Linear { dev: dev_ref(g, *parent, planned), offset: start / 512 },
+                    target: Target::Linear {
+                        dev: dev_ref(g, *parent, planned),
+                        offset: start / 512,
+                    },
                 }],
                 udev_flags: 0,
                 links: vec![format!("evms/{name}")],
@@ -263,19 +306,27 @@ fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[
                     }
                     true
                 }
-                Verdict::NotStartable { reason } => return NodeStep::Skip(format!("not startable: {reason}")),
+                Verdict::NotStartable { reason } => {
+                    return NodeStep::Skip(format!("not startable: {reason}"))
+                }
             };
             let mut members: Vec<MdMember> = a
                 .members
                 .iter()
                 .filter_map(|m| {
                     let role = match m.state {
-                        MemberState::Active(s) | MemberState::Recovering(s) => MemberRole::Active(s),
+                        MemberState::Active(s) | MemberState::Recovering(s) => {
+                            MemberRole::Active(s)
+                        }
                         MemberState::Spare => MemberRole::Spare,
                         MemberState::Journal => MemberRole::Journal,
                         _ => return None,
                     };
-                    Some(MdMember { dev: dev_ref(g, m.node, planned), role, events: m.sb.events })
+                    Some(MdMember {
+                        dev: dev_ref(g, m.node, planned),
+                        role,
+                        events: m.sb.events,
+                    })
                 })
                 .collect();
             // mdadm adds the freshest device last (Assemble.c); stable otherwise.
@@ -306,22 +357,48 @@ fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[
             match &v.access {
                 Access::Ok => {}
                 Access::Foreign { system_id } => {
-                    return NodeStep::Skip(format!("VG {} belongs to system_id {system_id}, not this host (lvm: foreign VG)", v.name))
+                    return NodeStep::Skip(format!(
+                        "VG {} belongs to system_id {system_id}, not this host (lvm: foreign VG)",
+                        v.name
+                    ))
                 }
-                Access::Exported => return NodeStep::Skip(format!("VG {} is exported (vgimport it first)", v.name)),
-                Access::Clustered => return NodeStep::Skip(format!("VG {} is clustered (clvmd), skipped as lvm 2.03 does", v.name)),
-                Access::Shared(lt) => return NodeStep::Skip(format!("VG {} is shared (lock_type {lt}): lvmlockd is needed", v.name)),
-                Access::Inconsistent(why) => return NodeStep::Skip(format!("VG {}: {why}", v.name)),
+                Access::Exported => {
+                    return NodeStep::Skip(format!("VG {} is exported (vgimport it first)", v.name))
+                }
+                Access::Clustered => {
+                    return NodeStep::Skip(format!(
+                        "VG {} is clustered (clvmd), skipped as lvm 2.03 does",
+                        v.name
+                    ))
+                }
+                Access::Shared(lt) => {
+                    return NodeStep::Skip(format!(
+                        "VG {} is shared (lock_type {lt}): lvmlockd is needed",
+                        v.name
+                    ))
+                }
+                Access::Inconsistent(why) => {
+                    return NodeStep::Skip(format!("VG {}: {why}", v.name))
+                }
             }
-            let Some(l) = v.vg.lv(lv) else { return NodeStep::Nothing };
+            let Some(l) = v.vg.lv(lv) else {
+                return NodeStep::Nothing;
+            };
             match v.lv_info(lv).map(|i| &i.state) {
                 Some(LvState::Ok) => {}
                 Some(LvState::Partial { missing }) if !sel.partial => {
-                    return NodeStep::Skip(format!("uses missing PV(s) {}; activate with --partial", missing.join(", ")))
+                    return NodeStep::Skip(format!(
+                        "uses missing PV(s) {}; activate with --partial",
+                        missing.join(", ")
+                    ))
                 }
                 Some(LvState::Partial { .. }) => {}
-                Some(LvState::Unsupported { segtype }) => return NodeStep::Skip(format!("unsupported yet: {segtype}")),
-                Some(LvState::Broken(e)) => return NodeStep::Skip(format!("metadata problem: {e}")),
+                Some(LvState::Unsupported { segtype }) => {
+                    return NodeStep::Skip(format!("unsupported yet: {segtype}"))
+                }
+                Some(LvState::Broken(e)) => {
+                    return NodeStep::Skip(format!("metadata problem: {e}"))
+                }
                 None => return NodeStep::Nothing,
             }
             // lvm skips these whether named or not (`lvchange -ay` needs -K too).
@@ -337,7 +414,10 @@ fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[
                     read_only: l.read_only,
                     table,
                     udev_flags: 0,
-                    links: vec![format!("{}/{}", v.name, lv), format!("evms/lvm2/{}/{}", v.name, lv)],
+                    links: vec![
+                        format!("{}/{}", v.name, lv),
+                        format!("evms/lvm2/{}/{}", v.name, lv),
+                    ],
                     volume: format!("{}/{}", v.name, lv),
                     visible: l.visible,
                     fixed_devno: None,
@@ -352,26 +432,49 @@ fn node_step(g: &Graph, id: NodeId, sel: &Selection, explicit: bool, planned: &[
 /// per segment at `start_extent × extent_size`; `linear` for one stripe (lvm's default
 /// `use_linear_target`), else `striped`; PV offsets `pe_start + pe × extent_size`. With
 /// `--partial`, a segment on a missing PV becomes `error` (lvm's `missing_stripe_filler`).
-fn lv_table(g: &Graph, vg: usize, lv: &crate::formats::lvm::vg::Lv, planned: &[NodeId]) -> Result<Vec<TargetLine>, String> {
+fn lv_table(
+    g: &Graph,
+    vg: usize,
+    lv: &crate::formats::lvm::vg::Lv,
+    planned: &[NodeId],
+) -> Result<Vec<TargetLine>, String> {
     let v = &g.vgs[vg];
     let ext = v.vg.extent_size;
     let mut out = Vec::new();
     for seg in &lv.segments {
-        let start = seg.start_extent.checked_mul(ext).ok_or("segment start overflows")?;
-        let len = seg.extent_count.checked_mul(ext).ok_or("segment length overflows")?;
+        let start = seg
+            .start_extent
+            .checked_mul(ext)
+            .ok_or("segment start overflows")?;
+        let len = seg
+            .extent_count
+            .checked_mul(ext)
+            .ok_or("segment length overflows")?;
         let SegKind::Striped { stripe_size, areas } = &seg.kind else {
             return Err(format!("unsupported yet: {}", seg.type_name));
         };
         let mut stripes = Vec::new();
         let mut missing = false;
         for a in areas {
-            let Area::Pv { pv_key, start_extent } = a else {
+            let Area::Pv {
+                pv_key,
+                start_extent,
+            } = a
+            else {
                 return Err(format!("unsupported yet: {} on an LV", seg.type_name));
             };
-            let pv = v.pvs.iter().find(|p| &p.key == pv_key).ok_or_else(|| format!("unknown PV {pv_key}"))?;
+            let pv = v
+                .pvs
+                .iter()
+                .find(|p| &p.key == pv_key)
+                .ok_or_else(|| format!("unknown PV {pv_key}"))?;
             let off = pv
                 .pe_start
-                .checked_add(start_extent.checked_mul(ext).ok_or("extent offset overflows")?)
+                .checked_add(
+                    start_extent
+                        .checked_mul(ext)
+                        .ok_or("extent offset overflows")?,
+                )
                 .ok_or("extent offset overflows")?;
             match pv.node {
                 Some(node) => stripes.push((dev_ref(g, node, planned), off)),
@@ -384,7 +487,10 @@ fn lv_table(g: &Graph, vg: usize, lv: &crate::formats::lvm::vg::Lv, planned: &[N
             let (dev, offset) = stripes.remove(0);
             Target::Linear { dev, offset }
         } else {
-            Target::Striped { chunk: stripe_size.ok_or("striped segment without stripe_size")?, stripes }
+            Target::Striped {
+                chunk: stripe_size.ok_or("striped segment without stripe_size")?,
+                stripes,
+            }
         };
         out.push(TargetLine { start, len, target });
     }
@@ -397,14 +503,21 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
     let all = sel.volumes.is_empty();
     for a in &g.arrays {
         if a.node.is_none() && (all || a.members.iter().any(|m| targets.contains(&m.node))) {
-            let name = a.link.clone().map(|l| format!("md/{l}")).unwrap_or_else(|| a.devnm.clone());
+            let name = a
+                .link
+                .clone()
+                .map(|l| format!("md/{l}"))
+                .unwrap_or_else(|| a.devnm.clone());
             let reason = match &a.verdict {
                 Verdict::NotStartable { reason } => format!("not startable: {reason}"),
                 Verdict::Degraded { .. } => "degraded and cannot be read in user space".into(),
                 Verdict::Complete => "cannot be read in user space".into(),
             };
             if !plan.skipped.iter().any(|s| s.volume == name) {
-                plan.skipped.push(Skipped { volume: name, reason });
+                plan.skipped.push(Skipped {
+                    volume: name,
+                    reason,
+                });
             }
         }
     }
@@ -420,7 +533,10 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
             let volume = format!("{}/{}", v.name, l.name);
             let reason = match (&v.access, &l.state) {
                 (Access::Inconsistent(why), _) => format!("VG {}: {why}", v.name),
-                (_, LvState::Partial { missing }) => format!("uses missing PV(s) {}; activate with --partial", missing.join(", ")),
+                (_, LvState::Partial { missing }) => format!(
+                    "uses missing PV(s) {}; activate with --partial",
+                    missing.join(", ")
+                ),
                 (_, LvState::Unsupported { segtype }) => format!("unsupported yet: {segtype}"),
                 (_, LvState::Broken(e)) => format!("metadata problem: {e}"),
                 (_, LvState::Ok) => continue,

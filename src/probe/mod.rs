@@ -2,8 +2,6 @@
 //! performing the follow-up reads they ask for, and turns read failures into
 //! [`ProbeError::Io`] with the device name.
 
-pub mod md;
-
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
@@ -87,7 +85,9 @@ pub struct DeviceReport {
 
 /// True when byte `off` lies inside one of the table's partitions.
 fn covered_by_partition(pt: &crate::formats::part::PartTable, off: u64) -> bool {
-    pt.parts.iter().any(|p| !p.container && p.start <= off && off < p.start.saturating_add(p.size))
+    pt.parts
+        .iter()
+        .any(|p| !p.container && p.start <= off && off < p.start.saturating_add(p.size))
 }
 
 /// The ordered registry. The order and its reasons (libblkid `superblocks.c`, kernel
@@ -114,7 +114,10 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
     };
     if let Some(sb) = &md {
         if !sb.at_end() {
-            return DeviceReport { content: Content::MdMember(sb.clone()), warnings };
+            return DeviceReport {
+                content: Content::MdMember(sb.clone()),
+                warnings,
+            };
         }
     }
     let pt = if whole_disk {
@@ -132,7 +135,12 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
         let sb_byte = sb.super_offset.saturating_mul(512);
         match &pt {
             Some(t) if covered_by_partition(t, sb_byte) => {}
-            _ => return DeviceReport { content: Content::MdMember(sb), warnings },
+            _ => {
+                return DeviceReport {
+                    content: Content::MdMember(sb),
+                    warnings,
+                }
+            }
         }
     }
     let pv = match lvm::probe_pv(name, dev) {
@@ -146,21 +154,43 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
         if pv.is_some() {
             warnings.push(ProbeError::Format {
                 device: name.to_string(),
-                err: FormatError::field("LVM2", 0, "label", "PV label on a partitioned disk", "no partition table (lvm ignores partitioned disks)"),
+                err: FormatError::field(
+                    "LVM2",
+                    0,
+                    "label",
+                    "PV label on a partitioned disk",
+                    "no partition table (lvm ignores partitioned disks)",
+                ),
             });
         }
-        return DeviceReport { content: Content::PartTable(t), warnings };
+        return DeviceReport {
+            content: Content::PartTable(t),
+            warnings,
+        };
     }
     if let Some(c) = pv {
-        return DeviceReport { content: Content::LvmPv(c), warnings };
+        return DeviceReport {
+            content: Content::LvmPv(c),
+            warnings,
+        };
     }
     match fs::probe_filesystem(name, dev) {
-        Ok(Some(f)) => return DeviceReport { content: Content::Fs(f), warnings },
+        Ok(Some(f)) => {
+            return DeviceReport {
+                content: Content::Fs(f),
+                warnings,
+            }
+        }
         Ok(None) => {}
         Err(e) => warnings.push(e),
     }
     match fs::probe_evms(name, dev) {
-        Ok(Some(e)) => return DeviceReport { content: Content::Evms(e), warnings },
+        Ok(Some(e)) => {
+            return DeviceReport {
+                content: Content::Evms(e),
+                warnings,
+            }
+        }
         Ok(None) => {}
         Err(e) => warnings.push(e),
     }
