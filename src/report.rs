@@ -228,7 +228,10 @@ fn walk(
     printed[id] = true;
     rows.push((
         format!("{prefix}{branch}{display}"),
-        n.content.format_name(),
+        match &n.content {
+            Content::MdMember(sb) => format!("linux_raid_member {}", sb.version),
+            c => c.format_name(),
+        },
         fmt_size(n.size),
         content_uuid(&n.content).unwrap_or_default(),
         content_label(&n.content).unwrap_or_default(),
@@ -313,6 +316,7 @@ pub fn json(g: &Graph) -> Json {
                         .collect::<Vec<_>>(),
                 )
                 .with("format", n.content.format_name())
+                .with("version", n.content.version())
                 .with("uuid", content_uuid(&n.content))
                 .with("label", content_label(&n.content))
                 .with("state", node_state(g, id));

@@ -57,6 +57,16 @@ pub enum Content {
 }
 
 impl Content {
+    /// Format version where the format has several (blkid VERSION: "1.2", "LVM2 001", "1.0").
+    pub fn version(&self) -> Option<String> {
+        match self {
+            Content::MdMember(sb) => Some(sb.version.to_string()),
+            Content::LvmPv(_) => Some("LVM2 001".into()),
+            Content::Fs(f) => f.version.clone(),
+            _ => None,
+        }
+    }
+
     /// Short format name for listings ("gpt", "dos", "md 1.2", "LVM2_member", "ext4", ...).
     pub fn format_name(&self) -> String {
         match self {
@@ -65,7 +75,7 @@ impl Content {
                 crate::formats::part::PtKind::Gpt => "gpt".into(),
                 crate::formats::part::PtKind::Dos => "dos".into(),
             },
-            Content::MdMember(sb) => format!("linux_raid_member {}", sb.version),
+            Content::MdMember(_) => "linux_raid_member".into(),
             Content::LvmPv(_) => "LVM2_member".into(),
             Content::Fs(f) => f.fstype.to_string(),
             Content::Evms(_) => "evms".into(),
