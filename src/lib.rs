@@ -26,4 +26,5 @@ pub mod json;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod sha1;
 pub mod source;

@@ -59,12 +59,12 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
             let a = &g.arrays[*array];
             let present = a.sb.raid_disks as usize
                 - match &a.verdict {
-                    Verdict::Degraded { missing } => missing.len(),
+                    Verdict::Degraded { missing, .. } => missing.len(),
                     _ => 0,
                 };
             parts.push(match &a.verdict {
                 Verdict::Complete => format!("complete ({present}/{})", a.sb.raid_disks),
-                Verdict::Degraded { missing } => format!(
+                Verdict::Degraded { missing, .. } => format!(
                     "degraded ({present}/{}, slot(s) {} missing)",
                     a.sb.raid_disks,
                     missing
@@ -344,7 +344,7 @@ pub fn json(g: &Graph) -> Json {
         .map(|a| {
             let (verdict, reason, missing) = match &a.verdict {
                 Verdict::Complete => ("complete", None, vec![]),
-                Verdict::Degraded { missing } => ("degraded", None, missing.clone()),
+                Verdict::Degraded { missing, .. } => ("degraded", None, missing.clone()),
                 Verdict::NotStartable { reason } => ("not-startable", Some(reason.clone()), vec![]),
             };
             Json::obj()

@@ -178,7 +178,7 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
             .map_or_else(|| a.devnm.clone(), |l| format!("md/{l}"));
         match &a.verdict {
             engine::md::Verdict::Complete => {}
-            engine::md::Verdict::Degraded { missing } => why.push(format!(
+            engine::md::Verdict::Degraded { missing, .. } => why.push(format!(
                 "{name} ({}) is missing slot(s) {}: waiting for them, then degraded start per evms.degraded=",
                 a.level_name(),
                 missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",")

@@ -63,9 +63,12 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Complete,
-    /// Startable with these slots missing (only with the degraded policy).
+    /// Startable with these slots missing. `expected`: the freshest superblock already counts
+    /// them out (the array last ran degraded), so mdadm starts it without `--run`
+    /// (`okcnt >= working_disks`); otherwise only with the degraded policy.
     Degraded {
         missing: Vec<u32>,
+        expected: bool,
     },
     NotStartable {
         reason: String,
@@ -176,8 +179,55 @@ pub fn group(g: &mut Graph) {
         };
         evaluate(g, idx, found);
     }
+    name_arrays(g);
     for idx in 0..g.arrays.len() {
         attach_node(g, idx);
+    }
+}
+
+/// Position of a node in /proc/partitions order (registration order: disks in order, each
+/// followed by its partitions; stacked devices after all disks).
+fn proc_order(g: &Graph, id: NodeId) -> (usize, usize, u32) {
+    match &g.nodes[id].kind {
+        NodeKind::Disk => (0, id, 0),
+        NodeKind::Partition { parent, number, .. } => {
+            let (a, b, _) = proc_order(g, *parent);
+            (a, b, *number)
+        }
+        _ => (1, id, 0),
+    }
+}
+
+/// Names arrays not yet named, in the order `mdadm --assemble --scan` assembles them: it walks
+/// /proc/partitions from the end, so the array of the last-registered device comes first and
+/// gets md127 (observed with mdadm 4.2: tests/fixtures/oracle/mdlevels).
+fn name_arrays(g: &mut Graph) {
+    let mut taken: Vec<String> = g.arrays.iter().filter_map(|a| a.link.clone()).collect();
+    let mut order: Vec<usize> = (0..g.arrays.len())
+        .filter(|&i| g.arrays[i].devnm.is_empty())
+        .collect();
+    let key = |g: &Graph, i: usize| {
+        g.arrays[i]
+            .members
+            .iter()
+            .map(|m| proc_order(g, m.node))
+            .max()
+    };
+    order.sort_by(|&a, &b| key(g, b).cmp(&key(g, a)));
+    for idx in order {
+        let (link, num) = super::names::md_identity(&g.settings, &g.arrays[idx].sb, &taken);
+        let busy = |n: &str| {
+            g.nodes
+                .iter()
+                .any(|x| x.kernel.as_ref().is_some_and(|k| k.name == n))
+                || g.arrays.iter().any(|a| a.devnm == n)
+        };
+        let devnm = super::names::md_devnm(num, &busy);
+        if let Some(l) = &link {
+            taken.push(l.clone());
+        }
+        g.arrays[idx].link = link;
+        g.arrays[idx].devnm = devnm;
     }
 }
 
@@ -302,8 +352,10 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     } else if missing.is_empty() {
         Verdict::Complete
     } else if enough(fresh.level, fresh.raid_disks, fresh.layout, &avail) {
+        let ok = avail.iter().filter(|&&a| a).count();
         Verdict::Degraded {
             missing: missing.clone(),
+            expected: ok >= working_disks(&fresh),
         }
     } else {
         let stale: Vec<String> = members
@@ -332,6 +384,23 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     a.members = members;
     a.verdict = verdict;
     a.problems = problems;
+}
+
+/// mdadm's `working_disks` of a superblock: 1.x counts `dev_roles` entries holding a slot
+/// (`getinfo_super1`); 0.90 counts descriptors that are active and in sync, not faulty.
+pub fn working_disks(sb: &MdSuper) -> usize {
+    match sb.version {
+        crate::formats::md::MdVersion::V1 { .. } => sb
+            .dev_roles
+            .iter()
+            .filter(|&&r| u32::from(r) < sb.raid_disks)
+            .count(),
+        crate::formats::md::MdVersion::V090 { .. } => sb
+            .disks
+            .iter()
+            .filter(|d| d.state & 0b111 == 0b110 && d.raid_disk < sb.raid_disks)
+            .count(),
+    }
 }
 
 fn slot_of(s: &MemberState) -> Option<u32> {
@@ -371,12 +440,6 @@ fn attach_node(g: &mut Graph, idx: usize) {
                 .map(|k: &KernelDev| k.name.clone())
                 .unwrap_or_default();
         }
-    }
-    if g.arrays[idx].devnm.is_empty() {
-        g.arrays[idx].devnm = super::names::md_devnm(g, idx);
-    }
-    if g.arrays[idx].link.is_none() {
-        g.arrays[idx].link = super::names::md_link(&g.settings, &g.arrays[idx].sb);
     }
     if g.arrays[idx].node.is_some() || matches!(g.arrays[idx].verdict, Verdict::NotStartable { .. })
     {

@@ -473,7 +473,9 @@ fn probe_new(g: &mut Graph) {
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
         };
-        let whole_disk = matches!(g.nodes[id].kind, NodeKind::Disk | NodeKind::OtherKernel);
+        // Partition tables are read on anything that is not itself a partition: disks, MD
+        // arrays (the kernel scans them), LVs and other DM devices (kpartx's job, ours here).
+        let whole_disk = !matches!(g.nodes[id].kind, NodeKind::Partition { .. });
         let rep = probe::probe_device(&g.nodes[id].name, &*reader, whole_disk);
         let n = &mut g.nodes[id];
         n.content = rep.content;

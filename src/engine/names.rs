@@ -28,82 +28,127 @@ pub fn kpartx_name(parent: &str, n: u32) -> String {
     super::partition_name(parent, n)
 }
 
-/// The `/dev/md/NAME` name mdadm's assembly chooses for this superblock (Assemble.c): the
-/// array is LOCAL when its name's `host:` prefix is our homehost (or it is listed in
-/// mdadm.conf), and then the prefix is dropped; a foreign array keeps `host:name` (mdadm's
-/// default `require_homehost`). `/`, space and tab become `-`, `_`, `_` (mdopen.c). 0.90
-/// arrays carry no name: mdadm uses the preferred minor.
-pub fn md_link(settings: &super::Settings, sb: &MdSuper) -> Option<String> {
-    if let Some((_, dev)) = settings.md_arrays.iter().find(|(u, _)| *u == sb.uuid) {
-        let n = dev
-            .strip_prefix("/dev/md/")
-            .or_else(|| dev.strip_prefix("/dev/"))
-            .unwrap_or(dev);
-        return Some(n.to_string());
-    }
-    if matches!(sb.version, MdVersion::V090 { .. }) {
-        return None;
-    }
-    let name = sb.name.as_str();
-    if name.is_empty() {
-        return None;
-    }
-    let local = match (name.split_once(':'), settings.homehost.as_deref()) {
-        (Some((host, _)), Some(home)) => host == home,
-        (Some(_), None) => false,
-        (None, _) => true,
-    };
-    let chosen = if local {
-        name.split_once(':').map_or(name, |(_, n)| n)
-    } else {
-        name
-    };
-    Some(
-        chosen
-            .chars()
-            .map(|c| match c {
-                '/' => '-',
-                ' ' | '\t' => '_',
-                c => c,
-            })
-            .collect(),
-    )
+/// mdadm's trust in an array's name (`Assemble.c`): LOCAL when listed in mdadm.conf or when
+/// the superblock matches our homehost, FOREIGN otherwise (mdadm's default
+/// `require_homehost` keeps a foreign name foreign).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Local,
+    Foreign,
 }
 
-/// The kernel name mdadm would give the array: a 0.90 array its preferred minor when free, a
-/// LOCAL numeric name that number, else the first free of md127, md126, ..., md0, md511, ...,
-/// md128 (mdopen.c `find_free_devnm`), skipping names running arrays and earlier plans hold.
-pub fn md_devnm(g: &Graph, idx: usize) -> String {
-    let taken = |name: &str| {
-        g.nodes
-            .iter()
-            .any(|n| n.kernel.as_ref().is_some_and(|k| k.name == name))
-            || g.arrays
+/// mdadm's `match_home`: 1.x `set_name` starts with `<homehost>:`; 0.90 carries the first 8
+/// bytes of SHA1(homehost) in `set_uuid2..3` (`match_home0`; our [`MdUuid`] holds the words as
+/// mdadm prints them, so each word's bytes are reversed against the disk).
+///
+/// [`MdUuid`]: crate::ids::MdUuid
+pub fn matches_home(sb: &MdSuper, homehost: &str) -> bool {
+    match sb.version {
+        MdVersion::V090 { .. } => {
+            let h = crate::sha1::sha1(homehost.as_bytes());
+            let u = &sb.uuid.0;
+            let disk: Vec<u8> = u[8..12]
                 .iter()
-                .enumerate()
-                .any(|(i, a)| i != idx && a.devnm == name)
-    };
-    let a = &g.arrays[idx];
-    if let (MdVersion::V090 { .. }, Some(minor)) = (&a.sb.version, a.sb.md_minor) {
-        let n = format!("md{minor}");
-        if !taken(&n) {
-            return n;
+                .rev()
+                .chain(u[12..16].iter().rev())
+                .copied()
+                .collect();
+            !homehost.is_empty() && disk == h[..8]
+        }
+        MdVersion::V1 { .. } => {
+            let l = homehost.len();
+            l > 0
+                && l < 32
+                && sb.name.len() > l
+                && sb.name.as_bytes()[l] == b':'
+                && sb.name.starts_with(homehost)
         }
     }
-    if let Some(link) = &a.link {
-        let n2 = link.strip_prefix("md").unwrap_or(link);
-        if let Ok(num) = n2.parse::<u32>() {
-            let n = format!("md{num}");
-            if !taken(&n) {
-                return n;
-            }
+}
+
+/// What mdadm's assembly would call the array: the `/dev/md/NAME` link name and, for a LOCAL
+/// numeric name, the kernel number it asks for (mdadm `Assemble.c` + `mdopen.c:create_mddev`).
+/// `taken` holds link names of arrays assembled before this one (mdadm's map file): a LOCAL
+/// name, or a FOREIGN one with a `host:` prefix, gets a `_N` suffix only on conflict; any other
+/// FOREIGN name always does.
+pub fn md_identity(
+    settings: &super::Settings,
+    sb: &MdSuper,
+    taken: &[String],
+) -> (Option<String>, Option<u32>) {
+    // mdadm.conf ARRAY lines name the device outright (and are trusted).
+    if let Some((_, dev)) = settings.md_arrays.iter().find(|(u, _)| *u == sb.uuid) {
+        if let Some(n) = dev.strip_prefix("/dev/md/") {
+            return (Some(n.to_string()), numeric_name(n));
+        }
+        let n = dev.strip_prefix("/dev/").unwrap_or(dev);
+        return (None, numeric_name(n));
+    }
+    let name = match sb.version {
+        // getinfo_super0 names a 0.90 array by its preferred minor.
+        MdVersion::V090 { .. } => sb.md_minor.map(|m| m.to_string()).unwrap_or_default(),
+        MdVersion::V1 { .. } => sb.name.clone(),
+    };
+    if name.is_empty() {
+        return (None, None);
+    }
+    let local = settings
+        .homehost
+        .as_deref()
+        .is_some_and(|h| matches_home(sb, h))
+        || matches_home(sb, "any");
+    let trust = if local { Trust::Local } else { Trust::Foreign };
+    let name = match (trust, name.split_once(':')) {
+        (Trust::Local, Some((_, n))) => n.to_string(),
+        _ => name,
+    };
+    let mut cname: String = name
+        .chars()
+        .take(200)
+        .map(|c| match c {
+            '/' => '-',
+            ' ' | '\t' => '_',
+            c => c,
+        })
+        .collect();
+    let mut conflict = !(trust == Trust::Local || cname.contains(':')) || taken.contains(&cname);
+    let base = cname.clone();
+    let mut unum = 0u32;
+    while conflict && unum < 1024 {
+        cname = format!("{base}_{unum}");
+        unum += 1;
+        conflict = taken.contains(&cname);
+    }
+    let num = if trust == Trust::Local {
+        numeric_name(&name)
+    } else {
+        None
+    };
+    (Some(cname), num)
+}
+
+/// A numeric array name ("0", "md0", "/dev/md0", "md/0") selects that kernel number.
+fn numeric_name(n: &str) -> Option<u32> {
+    let n = n.strip_prefix("/dev/").unwrap_or(n);
+    let n = n.strip_prefix("md").unwrap_or(n);
+    let n = n.strip_prefix('/').unwrap_or(n);
+    n.parse().ok()
+}
+
+/// The kernel name: `num` when free, else the first free of md127, md126, ..., md0, md511,
+/// ..., md129 (mdopen.c `find_free_devnm`; md128 is never chosen).
+pub fn md_devnm(num: Option<u32>, busy: &dyn Fn(&str) -> bool) -> String {
+    if let Some(n) = num {
+        let d = format!("md{n}");
+        if !busy(&d) {
+            return d;
         }
     }
     (0..=127u32)
         .rev()
-        .chain((128..=511u32).rev())
-        .map(|num| format!("md{num}"))
-        .find(|n| !taken(n))
+        .chain((129..=511u32).rev())
+        .map(|n| format!("md{n}"))
+        .find(|n| !busy(n))
         .unwrap_or_else(|| "md511".to_string())
 }
 

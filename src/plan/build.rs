@@ -297,8 +297,10 @@ fn node_step(
             }
             let degraded = match &a.verdict {
                 Verdict::Complete => false,
-                Verdict::Degraded { missing } => {
-                    if !sel.degraded {
+                Verdict::Degraded { missing, expected } => {
+                    // An array that last ran degraded starts as it is (mdadm: okcnt >=
+                    // working_disks); one that lost members since needs the policy.
+                    if !sel.degraded && !expected {
                         return NodeStep::Skip(format!(
                             "degraded: slot(s) {} missing; start it with --degraded (evms.degraded= at boot)",
                             missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
@@ -332,7 +334,7 @@ fn node_step(
             // mdadm adds the freshest device last (Assemble.c); stable otherwise.
             members.sort_by_key(|m| m.events);
             let missing = match &a.verdict {
-                Verdict::Degraded { missing } => missing.clone(),
+                Verdict::Degraded { missing, .. } => missing.clone(),
                 _ => vec![],
             };
             NodeStep::Step(Step::AssembleMd(MdStep {
