@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit demo bench fuzz clean
+.PHONY: all deps build test unit vm demo bench fuzz clean
 
 all: build
 
@@ -24,6 +24,10 @@ unit: deps
 	cargo test --quiet
 
 test: build unit
+
+# Real-kernel activation tests, mdadm/lvm2/kpartx as the oracle (tests/vm/README.md).
+vm: build
+	tests/vm/run.sh -j 2
 
 clean:
 	cargo clean
