@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit demo bench fuzz clean md-fixtures md-data
+.PHONY: all deps build test unit vm demo bench fuzz clean md-fixtures md-data
 
 all: build
 
@@ -37,6 +37,10 @@ $(CACHE)/md-fixtures/ready: tests/vm/md-fixtures.sh tests/vm/lib.sh tests/vm/gue
 # plain `cargo test`: it needs the images above).
 md-data: deps md-fixtures
 	MD_FIXTURES_DIR=$(CACHE)/md-fixtures cargo test --quiet --test md_data
+
+# Real-kernel activation tests, mdadm/lvm2/kpartx as the oracle (tests/vm/README.md).
+vm: build
+	tests/vm/run.sh -j 2
 
 clean:
 	cargo clean

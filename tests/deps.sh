@@ -5,7 +5,7 @@ pkgs=(
   # build: bindgen needs clang's headers, devicemapper-sys needs libdevmapper's, static musl
   clang libclang-dev libdevmapper-dev pkg-config musl-tools
   # fixtures are written by the real tools
-  python3 fdisk gdisk lvm2 mdadm dmsetup e2fsprogs xfsprogs btrfs-progs dosfstools squashfs-tools
+  python3 fdisk gdisk lvm2 mdadm dmsetup kpartx e2fsprogs xfsprogs btrfs-progs dosfstools squashfs-tools
   erofs-utils cryptsetup-bin
   # VM tests: a Debian kernel under QEMU, busybox for the harness shell
   qemu-system-x86 qemu-utils cpio busybox-static kmod zstd xz-utils jq

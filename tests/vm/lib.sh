@@ -9,6 +9,8 @@
 #       --modules "dm-mod ..."     kernel modules to load (dependencies resolved on the host)
 #       --file SRC:DST             extra file (repeatable)
 #   vm_run INITRD LOG [opts]       boot it; --disk IMG (repeatable, vda, vdb, ...),
+#       --disk-snapshot IMG        a disk whose writes go to a throw-away overlay (qemu
+#                                  snapshot=on): the image file is never modified
 #       --out DIR                  where the guest's /out ends up, --timeout S, --append "..."
 #       --mem MB, --qmp SOCK       (monitor socket for hot-plug tests)
 #
@@ -109,6 +111,7 @@ vm_run() {
   while [ $# -gt 0 ]; do
     case $1 in
       --disk) disks+=("$2"); shift 2 ;;
+      --disk-snapshot) disks+=("$2,snapshot=on"); shift 2 ;;
       --out) outdir=$2; shift 2 ;;
       --timeout) timeout=$2; shift 2 ;;
       --append) append=$2; shift 2 ;;

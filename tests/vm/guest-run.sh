@@ -1,0 +1,338 @@
+# Guest driver for tests/vm/run.sh (installed as /scenario.sh; the harness /init runs it).
+# Kernel command line: vmmode=create|test vmscen=NAME vmdisks=N (data disks vda.., then the
+# out disk). Results go to /out, which the harness hands back to the host as a tar.
+#   create: build the scenario's layout with the real tools, write data, stop everything.
+#   test:   per case: oracle (mdadm/lvm) activation and record; ours; tools' teardown of ours;
+#           ours again; ours once more (idempotence); our deactivate. The host compares.
+. /vm/guest-lib.sh
+
+now() { cut -d' ' -f1 /proc/uptime; }
+arg() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+MODE=$(arg vmmode)
+SCEN=$(arg vmscen)
+NDISKS=$(arg vmdisks)
+. "/vm/scenarios/$SCEN.sh"
+echo "=== guest-run: $MODE $SCEN at $(now)s"
+
+# The same host name at creation and at assembly: mdadm writes it into 1.x names
+# (HOSTNAME:NAME) and treats arrays of another host as foreign. In a real initramfs mdadm takes
+# the home host from mdadm.conf's HOMEHOST line, else from the host name; here it is fixed.
+hostname evms-vm
+
+# Wait for the data disks and the out disk (virtio probes asynchronously after insmod).
+last=$(printf "\\$(printf %o $((97 + NDISKS)))")
+i=0
+while [ ! -b "/dev/vd$last" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.2
+echo "=== disks ready at $(now)s: $(ls /sys/block | tr '\n' ' ')"
+# Fresh arrays resync at speed_limit_min while anything else does I/O; TCG is slow enough
+# that the default (1000 KiB/s) makes a 40 MiB RAID5 take most of a minute.
+echo 200000 > /proc/sys/dev/raid/speed_limit_min
+
+# Is any MD array or DM device present? Prints what is there. An md device counts when it has
+# members or a state other than "clear" (opening /dev/mdN creates an empty "clear" shell).
+residue() {
+  local d st
+  for d in /sys/block/md*; do
+    [ -d "$d/md" ] || continue
+    st=$(cat "$d/md/array_state" 2>/dev/null)
+    if [ "$st" != clear ] || ls "$d/md" | grep -q '^dev-'; then echo "md ${d##*/} $st"; fi
+  done
+  for d in /sys/block/dm-*; do
+    [ -d "$d/dm" ] && echo "dm $(cat "$d/dm/name")"
+  done
+  return 0
+}
+
+# The tools' teardown: kpartx mappings on LVs (scenario KPARTX list), all VGs, all arrays.
+tools_teardown() {
+  local m
+  for m in $KPARTX_ON; do
+    [ -e "/dev/mapper/$m" ] && $KPARTX -d "/dev/mapper/$m"
+  done
+  $LVM vgchange -an >/dev/null 2>&1
+  $MDADM --stop --scan 2>/dev/null
+  # Arrays stacked on arrays need a second pass.
+  [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; $MDADM --stop --scan 2>/dev/null; }
+  return 0
+}
+
+# Default oracle: what mdadm and lvm2 do in an initramfs without configuration.
+# mdadm --assemble --scan with no mdadm.conf: DEVICE partitions, HOMEHOST <system>, every array
+# found. Its exit status is not used: it is 1 when there is no array at all; the records show
+# what it did. Note that in this auto-assembly mode mdadm starts an array with members
+# missing (Assemble.c: start_partial_ok), like `--run`. Then vgchange -ay (every VG; LVs with
+# the activation-skip flag stay down), then kpartx -a on the DM devices listed in KPARTX_ON.
+oracle_default() {
+  local rc=0 m
+  $MDADM --assemble --scan
+  $LVM vgchange -ay || rc=$?
+  for m in $KPARTX_ON; do
+    if [ -e "/dev/mapper/$m" ]; then $KPARTX -a -s "/dev/mapper/$m" || rc=$?; fi
+  done
+  return $rc
+}
+
+# The udev-driven way (dracut, systemd hosts): `mdadm --incremental` per block device, without
+# --run: an array starts only when all its members are there; otherwise it stays assembled but
+# inactive. This is the oracle for "must not start without --degraded".
+oracle_incremental() {
+  local d
+  for d in /sys/class/block/*; do
+    $MDADM --incremental "/dev/${d##*/}" 2>&1 | grep -v 'not a md component\|no RAID superblock\|Cannot read superblock'
+  done
+  $LVM vgchange -ay
+}
+
+# /dev as it was after boot: taken once, restored between phases. mdadm --stop (no udev)
+# leaves /dev/md/NAME and /dev/mdN behind, and a stale /dev/md/NAME makes the next
+# `mdadm --assemble` pick another name; a fresh boot would have neither.
+dev_baseline() { find /dev -mindepth 1 | sort > /tmp/dev.baseline; }
+dev_new() { find /dev -mindepth 1 | sort | grep -vxF -f /tmp/dev.baseline; }
+dev_restore() {
+  dev_new | sort -r | while read -r p; do
+    if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir "$p" 2>/dev/null; else rm -f "$p"; fi
+  done
+  rm -rf /run/mdadm
+}
+
+# Pristine disks for every phase. Activation writes to the members (the kernel bumps MD event
+# counts; mdadm rewrites e.g. a 0.90 superblock's preferred minor), so without this, ours would
+# run on disks the oracle had changed. The data disks are copied to tmpfs once, after boot,
+# and written back (whole, ~1 s per 100 MiB) while nothing is active, if a step ran since.
+DIRTY=0
+DATADISKS=""
+i=0
+while [ $i -lt "$NDISKS" ]; do
+  DATADISKS="$DATADISKS vd$(printf "\\$(printf %o $((97 + i)))")"
+  i=$((i + 1))
+done
+disks_save() {
+  local d
+  mkdir -p /tmp/pristine
+  for d in $DATADISKS; do dd if="/dev/$d" of="/tmp/pristine/$d" bs=1M 2>/dev/null; done
+}
+disks_restore() {
+  local d
+  [ $DIRTY = 1 ] || return 0
+  DIRTY=0
+  for d in $DATADISKS; do dd if="/tmp/pristine/$d" of="/dev/$d" bs=1M conv=fsync 2>/dev/null; done
+}
+
+# ---- recording -------------------------------------------------------------------------
+
+# "MAJ:MIN NAME" for every block device: DM devices by DM name, others by kernel name.
+devmap() {
+  local f n
+  for f in /sys/class/block/*; do
+    n=${f##*/}
+    [ -f "$f/dm/name" ] && n=$(cat "$f/dm/name")
+    echo "$(cat "$f/dev") $n"
+  done
+}
+
+# Replaces every MAJ:MIN token (a whole field) with the device's stable name.
+normalize() {
+  awk 'NR == FNR { m[$1] = $2; next }
+       { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+:[0-9]+$/) $i = ($i in m) ? m[$i] : "?" $i; print }' /tmp/devmap -
+}
+
+# Stable name of a block node: by its MAJ:MIN.
+nodename() {
+  local mm
+  mm=$(stat -L -c '%t %T' "$1" 2>/dev/null) || { echo "?"; return; }
+  set -- $mm
+  mm="$(printf %d "0x$1"):$(printf %d "0x$2")"
+  awk -v k="$mm" '$1 == k { print $2; f = 1 } END { if (!f) print "?" k }' /tmp/devmap
+}
+
+# md arrays that exist (not the empty shells that opening /dev/mdN creates).
+md_arrays() {
+  local d st
+  for d in /sys/block/md*; do
+    [ -d "$d/md" ] || continue
+    st=$(cat "$d/md/array_state" 2>/dev/null)
+    if [ "$st" != clear ] || ls "$d/md" | grep -q '^dev-'; then echo "${d##*/}"; fi
+  done
+}
+
+# record DIR: the facts compared between the oracle and ours (see README.md, "Records").
+record() {
+  local dir=$1 m a f d
+  mkdir -p "$dir"
+  devmap > /tmp/devmap
+  # Device-mapper: tables (MAJ:MIN -> names; lines of one device keep their order) and info.
+  $DMSETUP table 2>/dev/null | grep -v '^No devices found' | normalize |
+    awk '{ k = $1; n[k]++; print k, n[k], $0 }' | sort -k1,1 -k2,2n | cut -d' ' -f3- > "$dir/dm-table"
+  $DMSETUP info -c --noheadings --separator ' ' -o name,uuid,attr,open,segments 2>/dev/null |
+    grep -v '^No devices found' | sort > "$dir/dm-info"
+  # MD: sysfs facts per array, mdadm's reports, the map file.
+  : > "$dir/md"; : > "$dir/md-detail"
+  for m in $(md_arrays); do
+    d=/sys/block/$m
+    {
+      printf '%s size=%s ro=%s' "$m" "$(cat $d/size)" "$(cat $d/ro)"
+      for a in level raid_disks array_state metadata_version chunk_size layout degraded sync_action resync_start; do
+        [ -e "$d/md/$a" ] && printf ' %s=%s' "$a" "$(cat $d/md/$a 2>/dev/null | tr ' ' _)"
+      done
+      echo
+      for f in "$d"/md/dev-*; do
+        [ -d "$f" ] || continue
+        printf '%s member %s' "$m" "${f##*/dev-}"
+        for a in slot state offset size; do printf ' %s=%s' "$a" "$(cat $f/$a 2>/dev/null | tr ' ' _)"; done
+        echo
+      done
+      ls "$d" | grep "^${m}p[0-9]" | sed "s/^/$m partition /"
+    } >> "$dir/md"
+    $MDADM --detail --export "/dev/$m" 2>&1 | sort | sed "s/^/$m /" >> "$dir/md-detail"
+    $MDADM --detail "/dev/$m" 2>&1 |
+      grep -Ev '^ *(Creation Time|Update Time|Events) :' | sed "s/^/$m /" >> "$dir/md-detail"
+  done
+  sort /run/mdadm/map 2>/dev/null > "$dir/md-map"
+  # New /dev entries since boot. /dev/dm-N carries a kernel-chosen number: left out.
+  # /dev/evms is ours only (the EVMS namespace): recorded apart, in info.
+  : > "$dir/devnodes"; : > "$dir/info"
+  for f in $(dev_new); do
+    case $f in /dev/dm-[0-9]*) continue ;; /dev/evms | /dev/evms/*) echo "evms $f -> $(nodename "$f")" >> "$dir/info"; continue ;; esac
+    if [ -L "$f" ]; then
+      echo "$f -> $(nodename "$f")"
+    elif [ -b "$f" ]; then
+      echo "$f block $(nodename "$f")"
+      echo "mode $f $(stat -c '%a %u:%g' "$f")" >> "$dir/info"
+    elif [ -d "$f" ]; then
+      echo "$f dir"
+    else
+      echo "$f other"
+    fi >> "$dir/devnodes"
+  done
+  # What lvm2 reports about the active LVs (must say active/open the same way for ours).
+  $LVM lvs -a --reportformat json --units s -o vg_name,lv_name,lv_attr,lv_size,lv_active,lv_health_status,devices 2>/dev/null > "$dir/lvm-lvs"
+  $LVM vgs --reportformat json --units s -o vg_name,vg_attr,pv_count,lv_count,vg_size,vg_free 2>/dev/null > "$dir/lvm-vgs"
+  $LVM pvs --reportformat json --units s -o pv_name,vg_name,pv_attr,pv_size,pv_uuid 2>/dev/null > "$dir/lvm-pvs"
+  # Informational only: read-ahead of each DM/MD device.
+  for f in /sys/class/block/dm-* /sys/class/block/md*; do
+    [ -e "$f/dev" ] || continue
+    n=$(awk -v k="$(cat "$f/dev")" '$1 == k { print $2 }' /tmp/devmap)
+    [ -e "$f/queue/read_ahead_kb" ] && echo "read_ahead_kb $n $(cat "$f/queue/read_ahead_kb")" >> "$dir/info"
+  done
+  # Content: sha256 of every DM and MD device (MD partitions included).
+  : > "$dir/hashes"
+  # A suspended DM device would block the read for ever: it is named, not read; any read is
+  # also bounded in time.
+  for f in /sys/class/block/dm-* /sys/class/block/md*; do
+    [ -e "$f/dev" ] || continue
+    n=$(awk -v k="$(cat "$f/dev")" '$1 == k { print $2 }' /tmp/devmap)
+    if [ "$(cat "$f/size")" = 0 ]; then
+      echo "$n empty"
+    elif [ "$(cat "$f/dm/suspended" 2>/dev/null)" = 1 ]; then
+      echo "$n suspended"
+    else
+      echo "$n $(timeout 120 /usr/bin/sha256sum < "/dev/${f##*/}" | cut -d' ' -f1)"
+    fi >> "$dir/hashes"
+  done
+  sort -o "$dir/hashes" "$dir/hashes"
+  sort -o "$dir/info" "$dir/info"
+}
+
+# ---- steps -----------------------------------------------------------------------------
+
+# step DIR NAME CMD...: runs CMD (a command or a shell function), keeping its output, exit
+# status and time. Our binary runs under a time limit so that a hang costs one step, not the
+# boot's records.
+step() {
+  local dir=$1 name=$2 t0 rc
+  shift 2
+  echo "=== step $name: $*"
+  DIRTY=1
+  t0=$(now)
+  if [ "$1" = "$EVMS" ]; then
+    timeout 120 "$@" > "$dir/$name.log" 2>&1
+  else
+    ("$@") > "$dir/$name.log" 2>&1
+  fi
+  rc=$?
+  echo "$rc" > "$dir/$name.rc"
+  echo "$t0 $(now)" > "$dir/$name.time"
+  sed 's/^/    /' "$dir/$name.log" | head -40
+  echo "    exit $rc"
+}
+
+teardown_step() {
+  local dir=$1 name=$2
+  tools_teardown > "$dir/$name.log" 2>&1
+  residue > "$dir/$name.residue"
+  dev_restore
+}
+
+run_case() {
+  local c=$1 d=/out/cases/$1 oracle args expect
+  mkdir -p "$d"
+  eval "oracle=\${CASE_${c}_ORACLE:-oracle_default}"
+  eval "args=\${CASE_${c}_ARGS:-}"
+  eval "expect=\${CASE_${c}_EXPECT:-equal}"
+  echo "$expect" > "$d/expect"
+  echo "=== case $c (oracle: $oracle; ours: activate $args; expect $expect)"
+  disks_restore
+  step "$d" oracle $oracle
+  record "$d/oracle"
+  teardown_step "$d" oracle-teardown
+  disks_restore
+  # Ours. $args is split on purpose (volume names and flags).
+  # shellcheck disable=SC2086
+  step "$d" ours1 $EVMS activate $args
+  record "$d/ours1"
+  if [ "$expect" = equal ]; then
+    # lvm2 and mdadm must be able to tear down what we built.
+    teardown_step "$d" tools-teardown
+    disks_restore
+    step "$d" ours2 $EVMS activate $args
+    record "$d/ours2"
+    step "$d" ours3 $EVMS activate $args
+    record "$d/ours3"
+  fi
+  step "$d" deactivate $EVMS deactivate
+  residue > "$d/deactivate.residue"
+  teardown_step "$d" final-teardown
+}
+
+case $MODE in
+create)
+  dev_baseline
+  echo "=== create $SCEN"
+  t0=$(now)
+  (set -e; create) > /out/create.log 2>&1
+  rc=$?
+  cat /out/create.log
+  sync
+  if [ $rc = 0 ]; then
+    tools_teardown
+    r=$(residue)
+    if [ -n "$r" ]; then
+      echo "create: still active after teardown: $r"
+    else
+      echo "$t0 $(now)" > /out/create.ok
+    fi
+  else
+    echo "create: FAILED (exit $rc)"
+  fi
+  # At-rest facts of the created disks (informational; the host keeps them with the images).
+  for f in /sys/block/vd*; do
+    n=${f##*/}
+    [ "$n" = "vd$last" ] && continue
+    for p in /dev/$n /dev/$n[0-9]*; do
+      [ -b "$p" ] && $MDADM --examine --export "$p" 2>/dev/null | sed "s|^|${p#/dev/} |"
+    done
+  done > /out/examine
+  ;;
+test)
+  dev_baseline
+  disks_save
+  for c in ${CASES:-all}; do
+    run_case "$c"
+  done
+  echo "$(now)" > /out/test.done
+  ;;
+*)
+  echo "guest-run: unknown vmmode '$MODE'"
+  ;;
+esac

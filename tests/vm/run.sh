@@ -1,0 +1,322 @@
+#!/bin/bash
+# Real-kernel activation tests: the real tools (mdadm, lvm2, kpartx) are the oracle for
+# evms-activate. Usage (README.md has the details):
+#
+#   tests/vm/run.sh [options] [SCENARIO...]      all scenarios when none is named
+#     -j N                 run N scenarios at once (each VM uses one core)
+#     --build              run cargo build for the static binary even if it exists
+#     --ours FILE          put FILE in the guest as /bin/evms-activate instead of the built
+#                          binary (harness self-test: selftest/evms-activate-mock.sh)
+#     --rebuild-images     re-create the cached disk images of the named scenarios
+#     --update-fixtures    write the oracle records to tests/fixtures/oracle/ (no drift check)
+#     --export-images DIR  only make sure the images exist and copy them (with the last oracle
+#                          records, hashes included) to DIR/SCENARIO/; no test boot
+#     --list               list the scenarios with their description
+#
+# Per scenario: one "create" boot when the images are not cached (real tools build the layout on
+# fresh sparse images, which are then kept under .cache/vm/SCENARIO/KEY/), then one "test" boot on
+# throw-away overlays of those images (qemu snapshot=on), in which every case of the scenario
+# runs: oracle activation + record, ours + record, teardown by the tools, ours twice more,
+# our deactivate. The host compares the records and prints one line per scenario.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VMDIR=$ROOT/tests/vm
+: "${CACHE:=$ROOT/.cache}"
+export CACHE
+# shellcheck source=lib.sh
+. "$VMDIR/lib.sh"
+TARGET=x86_64-unknown-linux-musl
+BIN=$ROOT/target/$TARGET/release/evms-activate
+FIXTURES=$ROOT/tests/fixtures/oracle
+VMCACHE=$CACHE/vm
+RUNDIR=$VMCACHE/run
+# Records compared between the oracle and ours (README.md, "Records"); the committed fixtures
+# hold the same files except hashes (image contents are not reproducible byte for byte).
+COMPARED="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs hashes"
+FIXTURE_FILES="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs"
+GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456"
+GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum"
+
+ours="" jobs_max=1 build=0 rebuild=0 update=0 export_dir="" list=0 scenarios=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    -j) jobs_max=$2; shift 2 ;;
+    -j*) jobs_max=${1#-j}; shift ;;
+    --build) build=1; shift ;;
+    --ours) ours=$(readlink -f "$2"); shift 2 ;;
+    --rebuild-images) rebuild=1; shift ;;
+    --update-fixtures) update=1; shift ;;
+    --export-images) export_dir=$2; shift 2 ;;
+    --list) list=1; shift ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    *) scenarios+=("$1"); shift ;;
+  esac
+done
+if [ ${#scenarios[@]} -eq 0 ]; then
+  for f in "$VMDIR"/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+fi
+for s in "${scenarios[@]}"; do
+  [ -f "$VMDIR/scenarios/$s.sh" ] || { echo "run.sh: no scenario $s (tests/vm/scenarios/$s.sh)" >&2; exit 2; }
+done
+
+# Value of a variable set by a scenario file (sourced in a subshell; functions stay unused).
+scen_var() {
+  (
+    # shellcheck disable=SC1090
+    . "$VMDIR/scenarios/$1.sh" >/dev/null 2>&1
+    eval "printf '%s' \"\${$2:-}\""
+  )
+}
+
+if [ $list = 1 ]; then
+  for s in "${scenarios[@]}"; do
+    printf '%-12s %s\n' "$s" "$(sed -n '1s/^# *//p' "$VMDIR/scenarios/$s.sh")"
+  done
+  exit 0
+fi
+
+# Images are keyed by the scenario file and the creation helpers: edit either and they are
+# made again; nothing else (the runner, the records) invalidates them.
+image_key() {
+  cat "$VMDIR/scenarios/$1.sh" "$VMDIR/guest-lib.sh" | sha256sum | cut -c1-16
+}
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# One initramfs for every scenario and both modes (the mode is on the kernel command line).
+build_initramfs() {
+  local files=(--file "$VMDIR/guest-lib.sh:/vm/guest-lib.sh" --file /etc/mke2fs.conf:/etc/mke2fs.conf) f
+  for f in "$VMDIR"/scenarios/*.sh; do files+=(--file "$f:/vm/scenarios/$(basename "$f")"); done
+  if [ -n "$ours" ]; then
+    mkdir -p "$RUNDIR" && install -m 755 "$ours" "$RUNDIR/ours" && files+=(--file "$RUNDIR/ours:/bin/evms-activate")
+  elif [ -x "$BIN" ]; then
+    files+=(--file "$BIN:/bin/evms-activate")
+  fi
+  mkdir -p "$RUNDIR"
+  vm_initramfs "$RUNDIR/initrd.gz" --script "$VMDIR/guest-run.sh" --tools "$GUEST_TOOLS" \
+    --modules "$GUEST_MODULES" "${files[@]}"
+}
+
+# ensure_images NAME: prints the image directory; creates the images in a VM when not cached.
+ensure_images() {
+  local s=$1 key dir sizes i=0 size script work t0 disks=()
+  key=$(image_key "$s")
+  dir=$VMCACHE/$s/$key
+  if [ -f "$dir/ready" ]; then echo "$dir"; return 0; fi
+  rm -rf "$VMCACHE/$s" && mkdir -p "$dir"
+  sizes=$(scen_var "$s" DISKS)
+  for size in $sizes; do
+    truncate -s "$size" "$dir/disk$i.img"
+    script=$(scen_var "$s" "SFDISK_$i")
+    [ -z "$script" ] && script=$(scen_var "$s" SFDISK_EACH | sed "s/%d/$i/g")
+    if [ -n "$script" ]; then
+      printf '%s\n' "$script" | sfdisk -q --no-reread --no-tell-kernel "$dir/disk$i.img" >"$dir/sfdisk$i.log" 2>&1 ||
+        { echo "create $s: sfdisk on disk$i failed: $(cat "$dir/sfdisk$i.log")" >&2; return 1; }
+    fi
+    disks+=(--disk "$dir/disk$i.img")
+    i=$((i + 1))
+  done
+  work=$RUNDIR/$s
+  rm -rf "$work/create" && mkdir -p "$work"
+  t0=$(now)
+  vm_run "$RUNDIR/initrd.gz" "$work/create.console" "${disks[@]}" --out "$work/create" \
+    --timeout 600 --append "quiet vmmode=create vmscen=$s vmdisks=$i"
+  echo "$(secs "$t0" "$(now)")" > "$dir/create.wall"
+  if [ ! -f "$work/create/create.ok" ]; then
+    echo "create $s: the guest did not finish creating the layout; log: $work/create.console" >&2
+    tail -30 "$work/create/log" 2>/dev/null | sed 's/^/    /' >&2
+    return 1
+  fi
+  touch "$work/created"
+  cp "$work/create/log" "$dir/create.log"
+  cp "$work/create/examine" "$dir/examine"
+  touch "$dir/ready"
+  echo "$dir"
+}
+
+# Diffs two record directories over the compared files; prints the diff, returns 1 if any.
+diff_records() {
+  local a=$1 b=$2 files=$3 f rc=0
+  for f in $files; do
+    if ! diff -u --label "$4/$f" --label "$5/$f" "$a/$f" "$b/$f" >/tmp/vmdiff.$$ 2>&1; then
+      head -60 /tmp/vmdiff.$$ | sed 's/^/      /'
+      rc=1
+    fi
+  done
+  rm -f /tmp/vmdiff.$$
+  return $rc
+}
+
+running_md() { awk '/array_state=(clean|active|readonly|read-auto|active-idle|write-pending)/' "$1/md"; }
+
+# check_case DIR NAME SCENARIO: prints problems (one "- ..." line each, diffs indented).
+check_case() {
+  local d=$1 c=$2 s=$3 expect rc fx
+  expect=$(cat "$d/expect")
+  rc=$(cat "$d/oracle.rc" 2>/dev/null || echo missing)
+  if [ "$expect" = not-started ]; then
+    [ -n "$(running_md "$d/oracle")" ] && echo "- scenario premise: the oracle started an array: $(running_md "$d/oracle")"
+    [ -s "$d/ours1/dm-table" ] && { echo "- ours created DM devices although nothing may start:"; sed 's/^/      /' "$d/ours1/dm-table"; }
+    [ -n "$(running_md "$d/ours1")" ] && echo "- ours started an array without --degraded: $(running_md "$d/ours1")"
+  else
+    [ "$rc" = 0 ] || [ "$(scen_var "$s" "CASE_${c}_ORACLE_RC")" = any ] ||
+      echo "- oracle exited $rc (log: $d/oracle.log)"
+    [ -s "$d/oracle/dm-table" ] || [ -s "$d/oracle/md" ] || echo "- oracle activated nothing (harness or scenario error)"
+    local prev="" prevdiff=""
+    for st in ours1 ours2 ours3; do
+      [ -f "$d/$st.rc" ] || continue
+      rc=$(cat "$d/$st.rc")
+      [ "$rc" = 0 ] || echo "- $st: evms-activate activate exited $rc: $(head -c 300 "$d/$st.log" | tr '\n' ' ')"
+      if ! diff_records "$d/oracle" "$d/$st" "$COMPARED" oracle "$st" >/tmp/vmcase.$$; then
+        # The same difference again (e.g. nothing activated at all) is named, not repeated.
+        if [ -n "$prev" ] && [ "$(sed "s/$st/X/g" /tmp/vmcase.$$)" = "$prevdiff" ]; then
+          echo "- $st: records differ from the oracle's as ${prev}'s do"
+        else
+          echo "- $st: records differ from the oracle's:"
+          cat /tmp/vmcase.$$
+        fi
+        prev=$st prevdiff=$(sed "s/$st/X/g" /tmp/vmcase.$$)
+      fi
+      rm -f /tmp/vmcase.$$
+    done
+    # Not compared (see README.md): read-ahead, node modes, our /dev/evms links. Shown once.
+    if [ -f "$d/ours1/info" ] && [ "$(cat "$d/ours1.rc")" = 0 ] && ! diff -q "$d/oracle/info" "$d/ours1/info" >/dev/null; then
+      echo "* note (not a failure): ours1/info differs from the oracle's:"
+      diff -u --label oracle/info --label ours1/info "$d/oracle/info" "$d/ours1/info" | tail -n +3 | head -30 | sed 's/^/      /'
+    fi
+    [ -s "$d/tools-teardown.residue" ] &&
+      echo "- vgchange -an / mdadm --stop left our devices behind: $(tr '\n' ';' < "$d/tools-teardown.residue")"
+  fi
+  [ -s "$d/oracle-teardown.residue" ] &&
+    echo "- harness: the tools' teardown of the oracle's devices left: $(tr '\n' ';' < "$d/oracle-teardown.residue")"
+  rc=$(cat "$d/deactivate.rc" 2>/dev/null || echo missing)
+  [ "$rc" = 0 ] || echo "- evms-activate deactivate exited $rc: $(head -c 300 "$d/deactivate.log" 2>/dev/null | tr '\n' ' ')"
+  [ -s "$d/deactivate.residue" ] && echo "- after evms-activate deactivate still present: $(tr '\n' ';' < "$d/deactivate.residue")"
+  # The committed oracle records (input of the image-based golden tests) must still be what the
+  # real tools do.
+  fx=$FIXTURES/$s/$c
+  if [ $update = 1 ]; then
+    mkdir -p "$fx"
+    for f in $FIXTURE_FILES; do cp "$d/oracle/$f" "$fx/$f"; done
+  elif [ ! -d "$fx" ]; then
+    echo "- no committed oracle records in tests/fixtures/oracle/$s/$c (run with --update-fixtures)"
+  elif ! diff_records "$fx" "$d/oracle" "$FIXTURE_FILES" "committed" "oracle" >/tmp/vmfx.$$; then
+    echo "- the oracle's records differ from tests/fixtures/oracle/$s/$c (tool or scenario change? --update-fixtures):"
+    cat /tmp/vmfx.$$
+  fi
+  rm -f /tmp/vmfx.$$
+  return 0
+}
+
+# test_scenario NAME: one line of summary on stdout, details before it.
+test_scenario() {
+  local s=$1 dir work t0 wall cw="" disks=() i problems c cases nprob=0 detail="" tdisks
+  t0=$(now)
+  work=$RUNDIR/$s
+  rm -f "$work/created"
+  dir=$(ensure_images "$s") || { echo "FAIL $s: could not create the images"; return 1; }
+  [ -f "$work/created" ] && cw=$(cat "$dir/create.wall" 2>/dev/null)
+  rm -rf "$work/test"
+  tdisks=$(scen_var "$s" TEST_DISKS)
+  [ -z "$tdisks" ] && tdisks=$(seq 0 $(($(scen_var "$s" DISKS | wc -w) - 1)))
+  for i in $tdisks; do disks+=(--disk-snapshot "$dir/disk$i.img"); done
+  local tb
+  tb=$(now)
+  vm_run "$RUNDIR/initrd.gz" "$work/test.console" "${disks[@]}" --out "$work/test" \
+    --timeout 900 --append "quiet vmmode=test vmscen=$s vmdisks=$((${#disks[@]} / 2))"
+  wall=$(secs "$tb" "$(now)")
+  echo "$wall" > "$work/test.wall"
+  if [ ! -f "$work/test/test.done" ]; then
+    echo "    test boot did not finish (console: $work/test.console)"
+    tail -20 "$work/test/log" 2>/dev/null | sed 's/^/    /'
+    echo "FAIL $s: test boot did not finish [test ${wall}s]"
+    return 1
+  fi
+  cases=$(scen_var "$s" CASES); cases=${cases:-all}
+  for c in $cases; do
+    problems=$(check_case "$work/test/cases/$c" "$c" "$s")
+    if [ -n "$problems" ]; then
+      echo "    $s/$c:"
+      printf '%s\n' "$problems" | sed 's/^/    /'
+      nprob=$((nprob + $(printf '%s\n' "$problems" | grep -c '^- ')))
+      detail="$detail $c"
+    fi
+  done
+  # Keep the last oracle records (hashes included) with the images, for --export-images.
+  rm -rf "$dir/oracle" && mkdir -p "$dir/oracle"
+  for c in $cases; do cp -r "$work/test/cases/$c/oracle" "$dir/oracle/$c"; done
+  local times="test ${wall}s, ${cw:+create ${cw}s}"
+  [ -z "$cw" ] && times="${times}images cached"
+  if [ $nprob -eq 0 ]; then
+    echo "PASS $s [$times]"
+  else
+    echo "FAIL $s: $nprob problem(s) in case(s)${detail} (logs: ${work#"$ROOT"/}) [$times]"
+    return 1
+  fi
+}
+
+export_images() {
+  local s dir n i tdisks
+  for s in "${scenarios[@]}"; do
+    dir=$(ensure_images "$s") || { echo "export: could not create images for $s" >&2; return 1; }
+    mkdir -p "$export_dir/$s"
+    n=0
+    for i in "$dir"/disk*.img; do cp --sparse=always "$i" "$export_dir/$s/"; n=$((n + 1)); done
+    [ -d "$dir/oracle" ] && rm -rf "$export_dir/$s/oracle" && cp -r "$dir/oracle" "$export_dir/$s/oracle"
+    cp "$dir/examine" "$export_dir/$s/examine"
+    # Which images the test boot attaches, in order (vda, vdb, ...): the degraded scenario
+    # leaves one out.
+    tdisks=$(scen_var "$s" TEST_DISKS)
+    [ -z "$tdisks" ] && tdisks=$(seq 0 $((n - 1)))
+    for i in $tdisks; do echo "disk$i.img"; done > "$export_dir/$s/test-disks"
+    echo "exported $s: $n disk image(s) to $export_dir/$s"
+  done
+}
+
+# ---- main ------------------------------------------------------------------------------
+if [ $rebuild = 1 ]; then
+  for s in "${scenarios[@]}"; do rm -rf "${VMCACHE:?}/$s"; done
+fi
+if [ -z "$export_dir" ] && [ -z "$ours" ]; then
+  if [ $build = 1 ] || [ ! -x "$BIN" ]; then
+    echo "building $BIN"
+    (cd "$ROOT" && PKG_CONFIG_ALLOW_CROSS=1 cargo build --release --target $TARGET --quiet) ||
+      echo "run.sh: cargo build failed; the 'ours' steps will fail" >&2
+  elif [ -n "$(find "$ROOT/src" -newer "$BIN" -name '*.rs' | head -1)" ]; then
+    echo "note: $BIN is older than src/ (run with --build to rebuild it)"
+  fi
+fi
+build_initramfs || { echo "run.sh: cannot build the initramfs" >&2; exit 2; }
+
+if [ -n "$export_dir" ]; then
+  export_images
+  exit $?
+fi
+
+pass=0 fail=0
+t_all=$(now)
+if [ "$jobs_max" -le 1 ]; then
+  for s in "${scenarios[@]}"; do
+    out=$(test_scenario "$s")
+    printf '%s\n' "$out"
+    if printf '%s\n' "$out" | tail -1 | grep -q '^PASS'; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+  done
+else
+  # Each scenario writes its report to a file; reports are printed in scenario order.
+  mkdir -p "$RUNDIR/reports"
+  running=0
+  for s in "${scenarios[@]}"; do
+    (test_scenario "$s" > "$RUNDIR/reports/$s" 2>&1) &
+    running=$((running + 1))
+    if [ $running -ge "$jobs_max" ]; then wait -n; running=$((running - 1)); fi
+  done
+  wait
+  for s in "${scenarios[@]}"; do
+    cat "$RUNDIR/reports/$s"
+    if tail -1 "$RUNDIR/reports/$s" | grep -q '^PASS'; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+  done
+fi
+echo "$pass passed, $fail failed [$(secs "$t_all" "$(now)")s]"
+[ $fail -eq 0 ]
