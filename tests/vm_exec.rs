@@ -162,8 +162,10 @@ fn plan() -> Plan {
 }
 
 fn run(plan: &Plan, dry_run: bool) -> ExecReport {
+    // The boot hand-off's options: udev records too.
     let opts = ExecOptions {
         dry_run,
+        udev_records: true,
         ..ExecOptions::default()
     };
     let r = execute(plan, &ExecEnv::system(), &opts);

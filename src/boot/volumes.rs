@@ -296,8 +296,11 @@ impl RootFinder for VolumeRootFinder {
                 run: env.run_dir.clone(),
                 proc: env.proc_dir.clone(),
             };
-            let out =
-                crate::activate::run(&inputs, &settings, &sel, &exec_env, &ExecOptions::default());
+            let opts = ExecOptions {
+                udev_records: true,
+                ..ExecOptions::default()
+            };
+            let out = crate::activate::run(&inputs, &settings, &sel, &exec_env, &opts);
             for l in &out.lines {
                 log::info!("{l}");
             }

@@ -310,7 +310,18 @@ pub(crate) fn assemble(
     });
     let node = env.dev.join(&devnm);
     match nodes::ensure_block_node(&node, d, nodes::MD_NODE_MODE, 0, nodes::MD_NODE_GID) {
-        Ok(Change::Unchanged) => {}
+        Ok(Change::Unchanged) => {
+            // devtmpfs made it 0600 root:root; without udev mdadm leaves it as its CREATE
+            // defaults say (Debian: 0660 root:disk), as the oracle VM shows.
+            if !env.udev_running() {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(
+                    &node,
+                    std::fs::Permissions::from_mode(nodes::MD_NODE_MODE),
+                );
+                let _ = std::os::unix::fs::chown(&node, Some(0), Some(nodes::MD_NODE_GID));
+            }
+        }
         Ok(c) => notes.push(format!("{} {}", super::dm::change_word(c), node.display())),
         Err(e) => {
             return fail(

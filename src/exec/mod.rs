@@ -76,6 +76,11 @@ pub struct ExecOptions {
     /// Do not write udev database entries or `/run/mdadm/map` (rescue use on a running
     /// system whose udev keeps its own records).
     pub no_records: bool,
+    /// Also write udev database entries (`/run/udev/data`): the boot hand-off does, so the
+    /// booted system's udev treats our DM devices as its own. A command-line run does not:
+    /// mdadm and libdm take an existing `/run/udev` as "udev is running" and would then wait
+    /// for udev in a rescue shell that has none.
+    pub udev_records: bool,
 }
 
 /// Which kind of step a report line is about.
@@ -588,7 +593,7 @@ pub fn execute(plan: &Plan, env: &ExecEnv, opts: &ExecOptions) -> ExecReport {
     }
 
     if !opts.dry_run && !opts.no_records {
-        records::write_all(plan, env, udev, &mut report);
+        records::write_all(plan, env, udev || !opts.udev_records, &mut report);
     }
     report
 }

@@ -330,7 +330,10 @@ fn holds_lvm(env: &ExecEnv, d: DevNo) -> bool {
 /// After the steps ran: udev records (only when udev does not run: otherwise udev keeps its
 /// own) for the DM devices and the PV-holding MD arrays of the plan, created or found
 /// present, and map entries for arrays found present without one.
-pub(crate) fn write_all(plan: &Plan, env: &ExecEnv, udev: bool, report: &mut ExecReport) {
+/// `skip_udev`: udev is running (it keeps its own database) or the caller asked for no udev
+/// records; map entries are written either way.
+pub(crate) fn write_all(plan: &Plan, env: &ExecEnv, skip_udev: bool, report: &mut ExecReport) {
+    let udev = skip_udev;
     let mut written = Vec::new();
     let mut warnings = Vec::new();
     for (step, r) in plan.steps.iter().zip(report.steps.iter()) {
