@@ -428,6 +428,7 @@ pub fn json(g: &Graph) -> Json {
                                 Json::obj()
                                     .with("name", &l.name)
                                     .with("uuid", l.id.to_string())
+                                    .with("sectors", v.vg.lv_sectors(l))
                                     .with("visible", l.visible)
                                     .with("read_only", l.read_only)
                                     .with("activation_skip", l.activation_skip)
