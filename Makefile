@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit vm demo bench fuzz clean md-fixtures md-data
+.PHONY: all deps build test unit vm exec-vm discovery demo bench fuzz clean md-fixtures md-data
 
 all: build
 
@@ -23,7 +23,17 @@ build: deps
 unit: deps
 	cargo test --quiet
 
-test: build unit
+# Every suite, with a summary line at the end (tests/run-all.sh lists them).
+test: build
+	tests/run-all.sh
+
+# scan/plan on image files vs the real tools' records (tests/discovery.sh).
+discovery: build
+	tests/discovery.sh
+
+# The executor's own real-kernel tests (tests/vm/exec/run.sh).
+exec-vm: build
+	tests/vm/exec/run.sh
 
 # MD arrays made by mdadm and the kernel md driver in a VM (root, qemu; a few minutes once):
 # full disk images in .cache/md-fixtures, read back by tests/md_data.rs. The stamp is remade

@@ -1,0 +1,29 @@
+#!/bin/bash
+# `make test`: every suite in order, each one's output shown, then one summary line
+# "N passed, N failed" counting suites. A suite that fails does not stop the others.
+#   unit       cargo test (parsers, golden real-tool fixtures, mutate-one-field, plan, engine)
+#   md-data    whole MD arrays made by mdadm in a VM, read through our RAID mapping: sha256
+#   discovery  scan/plan on the scenario images vs lvm2's tables, lvs/pvs, mdadm --detail
+#   vm         real-kernel activation vs mdadm + lvm2 + kpartx in the same boot
+#   exec-vm    the executor's own kernel tests (conflicts, failures, cleanup, deactivation)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(unit md-data discovery vm exec-vm)
+pass=0 fail=0 failed=()
+start=$(date +%s)
+for s in "${suites[@]}"; do
+  t0=$(date +%s)
+  echo "=== suite $s"
+  if make --no-print-directory "$s"; then
+    pass=$((pass + 1))
+    echo "=== suite $s: ok ($(( $(date +%s) - t0 )) s)"
+  else
+    fail=$((fail + 1))
+    failed+=("$s")
+    echo "=== suite $s: FAILED ($(( $(date +%s) - t0 )) s)"
+  fi
+done
+echo "=== total $(( $(date +%s) - start )) s${failed:+; failed: ${failed[*]}}"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
