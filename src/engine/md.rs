@@ -213,7 +213,7 @@ fn name_arrays(g: &mut Graph) {
             .map(|m| proc_order(g, m.node))
             .max()
     };
-    order.sort_by(|&a, &b| key(g, b).cmp(&key(g, a)));
+    order.sort_by_key(|&b| std::cmp::Reverse(key(g, b)));
     for idx in order {
         let (link, num) = super::names::md_identity(&g.settings, &g.arrays[idx].sb, &taken);
         let busy = |n: &str| {
