@@ -22,6 +22,7 @@ build: deps
 
 unit: deps
 	cargo test --quiet
+	cargo clippy --quiet --all-targets -- -D warnings
 
 # Every suite, with a summary line at the end (tests/run-all.sh lists them).
 test: build
@@ -51,6 +52,10 @@ md-data: deps md-fixtures
 # Real-kernel activation tests, mdadm/lvm2/kpartx as the oracle (tests/vm/README.md).
 vm: build
 	tests/vm/run.sh -j 2
+
+# Activation time against mdadm + lvm2 in the same VM run (ratios; nothing asserted).
+bench: build
+	tests/bench.sh
 
 clean:
 	cargo clean
