@@ -27,7 +27,6 @@ pub enum Command {
     Init(InitCmd),
 }
 
-/// Where devices come from (shared options).
 #[derive(FromArgs, Debug, Default)]
 #[argh(subcommand, name = "scan")]
 /// Show every disk, partition, array, volume group and volume found, with states and reasons.
