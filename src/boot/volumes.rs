@@ -18,8 +18,6 @@ use crate::probe::Content;
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub struct VolumeRootFinder {
-    /// Set once the root chain was activated (for the stage log line).
-    activated: bool,
     /// Modules already requested (so each is loaded once).
     loaded: Vec<String>,
 }
@@ -163,13 +161,16 @@ fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
     v
 }
 
-/// What was found, what is missing, and why: for the waiting notice and the failure report.
+/// What was found, what is missing, and why: for the waiting notice and the failure report
+/// (printed after "waiting for root R: still missing ..."). One line: the kernel log takes
+/// one record per line and a console attached later sees the whole story in it.
 pub fn explain(g: &Graph, spec: &BootSpec) -> String {
     let root = spec
         .root
         .as_ref()
         .map_or_else(|| "(no root=)".to_string(), |r| r.to_string());
-    let mut s = format!("root={root} not found yet.");
+    let mut s =
+        format!("{root} (no disk, partition, array, logical volume or filesystem matches it yet)");
     let mut why = Vec::new();
     for a in &g.arrays {
         let name = a
@@ -195,33 +196,38 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
         }
     }
     if !why.is_empty() {
-        s.push_str(&format!(" Missing: {}.", why.join("; ")));
+        s.push_str(&format!("; missing: {}", why.join("; ")));
     }
     let seen: Vec<String> = (0..g.nodes.len())
         .filter(|&i| !matches!(g.node(i).content, Content::Unknown))
-        .map(|i| {
-            format!(
-                "{} ({})",
-                g.node(i).name,
-                crate::report::node_state(g, i)
-                    .trim()
-                    .trim_end_matches("; active")
-            )
-        })
-        .map(|s| {
-            if s.ends_with(" ()") {
-                s.trim_end_matches(" ()").to_string()
-            } else {
-                s
-            }
-        })
+        .map(|i| seen_entry(g, i))
         .collect();
     if seen.is_empty() {
-        s.push_str(" Seen: no volumes on any block device.");
+        s.push_str(". Seen: no volumes on any block device");
     } else {
-        s.push_str(&format!(" Seen: {}.", seen.join(", ")));
+        s.push_str(&format!(". Seen: {}", seen.join(", ")));
     }
     s
+}
+
+/// `vda1 (ext4 LABEL=root UUID=..., active)`: what a device holds, as blkid would name it,
+/// and its state.
+fn seen_entry(g: &Graph, i: NodeId) -> String {
+    let n = g.node(i);
+    let mut what = vec![n.content.format_name()];
+    if let Some(l) = crate::report::content_label(&n.content) {
+        what.push(format!("LABEL={l}"));
+    }
+    if let Some(u) = crate::report::content_uuid(&n.content) {
+        what.push(format!("UUID={u}"));
+    }
+    let state = crate::report::node_state(g, i);
+    let mut out = format!("{} ({}", n.name, what.join(" "));
+    if !state.is_empty() {
+        out.push_str(&format!(", {state}"));
+    }
+    out.push(')');
+    out
 }
 
 impl RootFinder for VolumeRootFinder {
@@ -301,10 +307,6 @@ impl RootFinder for VolumeRootFinder {
             for l in &out.lines {
                 log::info!("{l}");
             }
-            if !self.activated {
-                self.activated = true;
-                log::debug!("stage root-chain-active t={:.3}", super::monotonic());
-            }
         }
         // Root resolves now? Look again: the chain may have just appeared.
         let g2 = if plan.steps.is_empty() {
@@ -343,5 +345,44 @@ impl RootFinder for VolumeRootFinder {
                 what: explain(&g2, spec),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{sparse::SparseDev, ReadAt};
+
+    /// The sparse fixture written out as a raw image file, as `--image` reads it.
+    fn image(spr: &[u8], name: &str) -> std::path::PathBuf {
+        let d = SparseDev::parse(spr).unwrap();
+        let mut buf = vec![0u8; usize::try_from(d.size()).unwrap()];
+        d.read_exact_at(0, &mut buf).unwrap();
+        let p = std::env::temp_dir().join(format!("evms-volumes-{}-{name}", std::process::id()));
+        std::fs::write(&p, buf).unwrap();
+        p
+    }
+
+    #[test]
+    fn explain_names_what_was_seen() {
+        // mke2fs-made ext4 (tests/fixtures/fs/gen.sh); LABEL and UUID from its expected.blkid.
+        let p = image(
+            include_bytes!("../../tests/fixtures/fs/ext4/disk.spr"),
+            "ext4",
+        );
+        let g = engine::discover(
+            &Inputs::Images(vec![("vda".into(), p.clone())]),
+            Settings::default(),
+        );
+        let (spec, _) = BootSpec::parse("root=/dev/vdb");
+        assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(None));
+        assert_eq!(
+            explain(&g, &spec),
+            "/dev/vdb (no disk, partition, array, logical volume or filesystem matches it yet). \
+             Seen: vda (ext4 LABEL=ext4 label UUID=0f3e2d1c-0000-4000-8000-000000000004)"
+        );
+        let (spec, _) = BootSpec::parse("root=/dev/disk/by-label/ext4\\x20label");
+        assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(Some(0)));
+        std::fs::remove_file(p).unwrap();
     }
 }
