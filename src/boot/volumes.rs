@@ -363,6 +363,102 @@ mod tests {
         p
     }
 
+    /// KEY=VALUE lines of a fixture's expected.env.
+    fn expected(text: &str, key: &str) -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{key} missing"))
+            .to_string()
+    }
+
+    /// A sysfs with the given whole disks (name, maj:min, size) and a /dev holding their
+    /// images: discovery's live path on a machine where the kernel has not started anything.
+    fn live_tree(disks: &[(&str, &str, &[u8])]) -> (std::path::PathBuf, Inputs) {
+        let root = std::env::temp_dir().join(format!("evms-volumes-live-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (name, devno, spr) in disks {
+            let d = SparseDev::parse(spr).unwrap();
+            let dir = root.join(format!("sys/devices/pci0000:00/virtio/block/{name}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("dev"), format!("{devno}\n")).unwrap();
+            std::fs::write(dir.join("size"), format!("{}\n", d.size() / 512)).unwrap();
+            std::fs::create_dir_all(root.join("sys/class/block")).unwrap();
+            std::os::unix::fs::symlink(&dir, root.join("sys/class/block").join(name)).unwrap();
+            // Sparse file: only the 1 MiB chunks holding data are written.
+            std::fs::create_dir_all(root.join("dev")).unwrap();
+            let f = std::fs::File::create(root.join("dev").join(name)).unwrap();
+            f.set_len(d.size()).unwrap();
+            let mut chunk = vec![0u8; 1 << 20];
+            for off in (0..d.size()).step_by(1 << 20) {
+                d.read_exact_at(off, &mut chunk).unwrap();
+                if chunk.iter().any(|&b| b != 0) {
+                    std::os::unix::fs::FileExt::write_all_at(&f, &chunk, off).unwrap();
+                }
+            }
+        }
+        let inputs = Inputs::Live {
+            sys: root.join("sys"),
+            dev: root.join("dev"),
+        };
+        (root, inputs)
+    }
+
+    /// root=PARTUUID= of a partition inside an MD array that is not running yet: the array's
+    /// GPT is read in user space through the RAID1 mapping, so root's chain (the array) is
+    /// known and planned before the kernel has md127 or md127p1.
+    #[test]
+    fn partition_inside_md_array_before_it_runs() {
+        let exp = include_str!("../../tests/fixtures/boot/md-part/expected.env");
+        let (root, inputs) = live_tree(&[
+            (
+                "vda",
+                "254:0",
+                include_bytes!("../../tests/fixtures/boot/md-part/disk1.spr"),
+            ),
+            (
+                "vdb",
+                "254:16",
+                include_bytes!("../../tests/fixtures/boot/md-part/disk2.spr"),
+            ),
+        ]);
+        let g = engine::discover(&inputs, Settings::default());
+        let (spec, _) = BootSpec::parse(&format!(
+            "root=PARTUUID={}",
+            expected(exp, "ROOTPART_PART_ENTRY_UUID")
+        ));
+        let id = resolve_root(&g, spec.root.as_ref().unwrap())
+            .unwrap()
+            .expect("root found");
+        let n = g.node(id);
+        assert_eq!(
+            Some(format!("/dev/{}", n.name)),
+            Some(expected(exp, "ROOTPART_DEVNAME"))
+        );
+        assert!(n.kernel.is_none());
+        let Content::Fs(f) = &n.content else {
+            panic!("not a filesystem: {:?}", n.content)
+        };
+        assert_eq!(f.fstype.to_string(), expected(exp, "ROOTPART_TYPE"));
+        assert_eq!(f.uuid.clone().unwrap(), expected(exp, "ROOTPART_UUID"));
+        assert_eq!(f.label.clone().unwrap(), expected(exp, "ROOTPART_LABEL"));
+        // Root's chain is the array; the partition is the kernel's to make.
+        let plan = build(
+            &g,
+            &Selection {
+                volumes: vec![n.key.clone()],
+                ..Selection::default()
+            },
+        );
+        assert_eq!(plan.steps.len(), 1, "{plan}");
+        let crate::plan::Step::AssembleMd(m) = &plan.steps[0] else {
+            panic!("{plan}")
+        };
+        assert_eq!(m.uuid.mdadm_str(), expected(exp, "MD_UUID"));
+        assert_eq!(m.level, expected(exp, "MD_LEVEL"));
+        assert_eq!(m.name.as_deref(), Some(expected(exp, "MD_NAME").as_str()));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
     #[test]
     fn explain_names_what_was_seen() {
         // mke2fs-made ext4 (tests/fixtures/fs/gen.sh); LABEL and UUID from its expected.blkid.

@@ -473,7 +473,11 @@ fn probe_new(g: &mut Graph) {
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
         };
-        let whole_disk = matches!(g.nodes[id].kind, NodeKind::Disk | NodeKind::OtherKernel);
+        // MD arrays are partitionable like disks (the kernel makes mdNpM).
+        let whole_disk = matches!(
+            g.nodes[id].kind,
+            NodeKind::Disk | NodeKind::OtherKernel | NodeKind::Md { .. }
+        );
         let rep = probe::probe_device(&g.nodes[id].name, &*reader, whole_disk);
         let n = &mut g.nodes[id];
         n.content = rep.content;
@@ -549,8 +553,10 @@ fn add_partitions(g: &mut Graph) {
     }
 }
 
-/// Whether the kernel itself creates partitions for node `id`: live whole disks and MD arrays
-/// do (kernel partition scan); DM devices do not (kpartx's job) and image files have no kernel.
+/// Whether the kernel itself creates partitions for node `id`: live whole disks and running MD
+/// arrays do (kernel partition scan); DM devices do not (kpartx's job), image files have no
+/// kernel, and an array not started yet has no kernel device: its partitions are read in user
+/// space so root= can name one before the array runs.
 fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     let n = &g.nodes[id];
     if !g.live {
@@ -558,7 +564,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     }
     match &n.kind {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Md { .. } => true,
+        NodeKind::Md { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
     }
