@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit demo bench fuzz clean md-fixtures md-data
+.PHONY: all deps build test unit demo boot-test bench fuzz clean md-fixtures md-data
 
 all: build
 
@@ -37,6 +37,16 @@ $(CACHE)/md-fixtures/ready: tests/vm/md-fixtures.sh tests/vm/lib.sh tests/vm/gue
 # plain `cargo test`: it needs the images above).
 md-data: deps md-fixtures
 	MD_FIXTURES_DIR=$(CACHE)/md-fixtures cargo test --quiet --test md_data
+
+# Boots a real kernel (QEMU) with only our binary as /init and root on LVM on MD RAID5 over
+# three GPT disks written by the real tools; shows the console and a one-line summary.
+demo: build
+	tests/vm/demo.sh
+
+# Every boot scenario (tests/vm/boot/run.sh: GPT, RAID5+LVM flagship, partitioned MD, degraded,
+# hot-plug, missing root, ...): ~13 QEMU boots, a few minutes; disk sets cached in .cache/.
+boot-test: build
+	tests/vm/boot/run.sh
 
 clean:
 	cargo clean
