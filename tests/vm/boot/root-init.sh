@@ -47,6 +47,6 @@ if [ -f /run/mdadm/map ]; then
 else
   echo "EVMS-MDMAP none"
 fi
-dmesg | grep -E 'evms-activate|Run /init as init process' | sed 's/^/EVMS-DMESG /'
+dmesg | grep -E 'evms-activate|Run /init as init process|EXT4-fs .*mounted' | sed 's/^/EVMS-DMESG /'
 echo "EVMS-ROOT-END"
 poweroff -f

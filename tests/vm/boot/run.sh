@@ -55,7 +55,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all mdpart degraded hotplug missing missing-md noshell)
+  flagship-all mdpart degraded hotplug missing missing-md noshell initramfs-tools)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -328,6 +328,72 @@ scen_missing-md() {
   need missing-md "$log" 'evms-activate: Block devices present: vda \([0-9]+:0 disk\), vda1 \([0-9]+:1 partition\)' || return
   failure_timing missing-md "$log" || return
   pass missing-md
+}
+
+# initramfs-hooks/ (Debian initramfs-tools) for real: mkinitramfs with our hook and scripts
+# for the cached kernel, lvm2's and mdadm's own activation removed from the image (their hooks
+# run too when those packages are installed), booted on the flagship. Skipped when
+# initramfs-tools is not installed (it conflicts with dracut, so it is not in tests/deps.sh).
+scen_initramfs-tools() {
+  local scen=initramfs-tools log=$work/initramfs-tools.log conf=$work/itools-conf img=$work/itools.img
+  local x made=() rc=0 d=$work/itools-root
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP initramfs-tools: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks flagship || return
+  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return; }
+  # mkinitramfs reads /lib/modules/KVER and /boot/config-KVER only: lend it the cached kernel's
+  # (symlinks, removed afterwards; so is /lib/modules if it did not exist).
+  local lm_made=; [ -e /lib/modules ] || lm_made=y
+  for x in "/lib/modules/$KVER:$KROOT/lib/modules/$KVER" "/boot/config-$KVER:$KROOT/boot/config-$KVER"; do
+    if [ ! -e "${x%%:*}" ]; then
+      mkdir -p "$(dirname "${x%%:*}")" && ln -s "${x#*:}" "${x%%:*}" && made+=("${x%%:*}")
+    fi
+  done
+  rm -rf "$conf" && cp -a /etc/initramfs-tools "$conf" &&
+    cp -a "$top/initramfs-hooks/hooks/." "$conf/hooks/" &&
+    mkdir -p "$conf/scripts" && cp -a "$top/initramfs-hooks/scripts/." "$conf/scripts/" &&
+    printf 'MODULES=list\nBUSYBOX=y\nCOMPRESS=gzip\n' > "$conf/initramfs.conf" &&
+    printf 'virtio_pci\nvirtio_blk\next4\n' > "$conf/modules" &&
+    EVMS_ACTIVATE=$BIN mkinitramfs -d "$conf" -o "$img" "$KVER" > "$work/itools.mkinitramfs.log" 2>&1 || rc=$?
+  for x in "${made[@]}"; do rm -f "$x"; done
+  [ -n "$lm_made" ] && rmdir /lib/modules
+  [ $rc -eq 0 ] || { cat "$work/itools.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return; }
+  # Take lvm2's and mdadm's activation out (lvm, pvscan autoactivation, incremental assembly,
+  # mdadm's local-block and local-bottom scripts), so only our scripts can have done it.
+  # Their naming rules stay, as on an installed system: udev runs in this initramfs, and
+  # with udev the links (/dev/VG/LV, /dev/md/NAME) are udev's job (mdadm --detail --export
+  # names arrays for 63-md-raid-arrays.rules; it assembles nothing on its own).
+  rm -rf "$d" && mkdir -p "$d" && (cd "$d" && zcat "$img" | cpio -id --quiet) ||
+    { fail $scen "cannot unpack $img"; return; }
+  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "our binary is not in the image"; return; }
+  [ -x "$d/scripts/local-top/evms-activate" ] && [ -x "$d/scripts/local-block/evms-activate" ] ||
+    { fail $scen "our scripts are not in the image"; return; }
+  find "$d" \( -type f -o -type l \) \( -path '*/sbin/lvm' -o -path '*/sbin/vgchange' \
+    -o -name 69-lvm.rules -o -name 64-md-raid-assembly.rules -o -path '*/scripts/local-*/mdadm' \) \
+    -print -exec rm -f {} + | sed "s|^$d|  removed |"
+  for x in local-block local-bottom local-top; do
+    [ -f "$d/scripts/$x/ORDER" ] && sed -i '/mdadm\|lvm/d' "$d/scripts/$x/ORDER"
+  done
+  (cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img.stripped"
+  echo "  initramfs-tools image: $(stat -c %s "$img") bytes ($(stat -c %s "$img.stripped") without lvm2/mdadm)"
+  boot $scen "$img.stripped" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
+  need $scen "$log" 'evms-activate: activating root.s chain' || return
+  need $scen "$log" 'evms-activate: activating .*created md md127 \(md127, 9:127\)' || return
+  # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
+  need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
+  # With udev in the initramfs, udev writes the database: our cookie's flags must reach it.
+  need $scen "$log" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 ' || return
+  need $scen "$log" '^EVMS-NODE /dev/vg0/root -> \.\./dm-0' || return
+  need $scen "$log" '^EVMS-NODE /dev/md/pv0 -> \.\./md127' || return
+  if [ "$(grep -c '^EVMS-DM ' "$log")" != 1 ]; then fail $scen "more than root's LV is active"; return; fi
+  local k0 k1
+  k0=$(ktime "$log" 'Run /init as init process'); k1=$(dmesg_t "$log" 'EXT4-fs \(dm-0\): mounted')
+  [ -n "$k0" ] && [ -n "$k1" ] && awk -v a="$k0" -v b="$k1" 'BEGIN { printf "  root mounted %.2f s after the kernel ran /init (initramfs-tools, udev)\n", b - a }' 
+  pass $scen
 }
 
 scen_noshell() {
