@@ -24,7 +24,7 @@ if [ ! -x "$BIN" ]; then
   say "building the static binary"
   (cd "$top" && PKG_CONFIG_ALLOW_CROSS=1 cargo build --release --target x86_64-unknown-linux-musl)
 fi
-say "binary: $BIN ($(stat -c %s "$BIN") bytes, $(file -b "$BIN" | cut -d, -f1-2))"
+say "binary: $BIN ($(stat -c %s "$BIN") bytes, $(ldd "$BIN" 2>&1 | sed 's/^[[:space:]]*//'))"
 
 say "kernel"
 vm_kernel

@@ -53,7 +53,8 @@ moddir=$kroot/lib/modules/$kver
 [ -f "$moddir/modules.dep" ] || die "$moddir/modules.dep missing (run depmod -b $kroot $kver)"
 [ -x "$bin" ] || die "no binary at $bin (cargo build --release --target x86_64-unknown-linux-musl)"
 # A dynamic /init would need a loader and libc in the image: refuse it.
-file -L "$bin" | grep -q 'statically linked\|static-pie' || die "$bin is not statically linked"
+# (ldd, from libc-bin, is on every Debian system; file(1) is not.)
+ldd "$bin" 2>&1 | grep -qE 'statically linked|not a dynamic executable' || die "$bin is not statically linked"
 
 modules="virtio_pci virtio_blk virtio_scsi sd_mod ahci dm-mod dm-zero md-mod linear raid0 raid1
   raid10 raid456 crc32c_generic ext4 $extra $preload"

@@ -27,6 +27,9 @@
 #   missing-md      the flagship's disk 1 alone, root=/dev/vg0/root: the diagnostic names the
 #                   array that cannot start and the member partition seen.
 #   noshell         rd.shell without a shell in the initramfs: a clear message, then panic=.
+#   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
+#                   and mdadm's activation removed from the image) on the flagship disks;
+#                   skipped when initramfs-tools is not installed.
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
