@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit vm exec-vm discovery demo bench fuzz clean md-fixtures md-data
+.PHONY: all deps build test unit vm exec-vm discovery demo boot-test bench fuzz clean md-fixtures md-data
 
 all: build
 
@@ -56,6 +56,16 @@ vm: build
 # Activation time against mdadm + lvm2 in the same VM run (ratios; nothing asserted).
 bench: build
 	tests/bench.sh
+
+# Boots a real kernel (QEMU) with only our binary as /init and root on LVM on MD RAID5 over
+# three GPT disks written by the real tools; shows the console and a one-line summary.
+demo: build
+	tests/vm/demo.sh
+
+# Every boot scenario (tests/vm/boot/run.sh: GPT, RAID5+LVM flagship, partitioned MD, degraded,
+# hot-plug, missing root, ...): ~13 QEMU boots, a few minutes; disk sets cached in .cache/.
+boot-test: build
+	tests/vm/boot/run.sh
 
 clean:
 	cargo clean

@@ -103,6 +103,11 @@ pub struct ActivateCmd {
     /// volumes to activate with their whole chain (VG, VG/LV, md name or UUID, /dev path)
     #[argh(positional)]
     pub volumes: Vec<String>,
+    /// also the volume a root= value names, with its chain: UUID=, LABEL=, PARTUUID=,
+    /// PARTLABEL=, /dev/VG/LV, /dev/mapper/.., /dev/md/.., maj:min (initramfs scripts pass
+    /// root= here); exit status 1 while it is not found
+    #[argh(option)]
+    pub root: Option<String>,
     /// only volumes matching this glob (repeatable)
     #[argh(option)]
     pub include: Vec<String>,
@@ -365,8 +370,20 @@ fn activate(c: &ActivateCmd) -> i32 {
             return 2;
         }
     };
+    let inp = inputs(&[], &c.sysfs, &c.dev);
+    let st = settings(c.homehost.as_deref(), c.system_id.as_deref(), true);
+    let mut volumes = c.volumes.clone();
+    if let Some(r) = &c.root {
+        match root_volume(&inp, &st, r) {
+            Ok(key) => volumes.push(key),
+            Err(e) => {
+                eprintln!("evms-activate: {e}");
+                return 1;
+            }
+        }
+    }
     let sel = Selection {
-        volumes: c.volumes.clone(),
+        volumes,
         filter: filt,
         degraded: c.degraded,
         partial: c.partial,
@@ -382,13 +399,60 @@ fn activate(c: &ActivateCmd) -> i32 {
         dry_run: c.dry_run,
         ..Default::default()
     };
-    let inp = inputs(&[], &c.sysfs, &c.dev);
-    let st = settings(c.homehost.as_deref(), c.system_id.as_deref(), true);
+    if !c.dry_run {
+        load_modules(&build(&engine::discover(&inp, st.clone()), &sel));
+    }
     let outcome = crate::activate::run(&inp, &st, &sel, &env, &opts);
     for line in &outcome.lines {
         println!("{line}");
     }
     i32::from(!outcome.ok)
+}
+
+/// Loads the kernel modules a plan needs (dm-mod, md-mod, raid456, dm targets) from
+/// /lib/modules/$(uname -r) as the boot does, so `activate` works where nothing has loaded them
+/// (initramfs scripts, rescue shells). Failures are warnings: the step that needs the module
+/// reports the real error.
+fn load_modules(plan: &crate::plan::Plan) {
+    use crate::boot::modules::{ModuleDb, ModuleLoader};
+    let wanted = plan.modules();
+    if wanted.is_empty() {
+        return;
+    }
+    let Ok(u) = nix::sys::utsname::uname() else {
+        return;
+    };
+    let dir = Path::new("/lib/modules").join(u.release());
+    let db = match ModuleDb::load(&dir) {
+        Ok(db) => db,
+        Err(e) => {
+            log::warn!("cannot read the module indexes in {}: {e}", dir.display());
+            return;
+        }
+    };
+    let mut loader = ModuleLoader::new(db, &dir, Path::new("/sys/module"));
+    for m in wanted {
+        let r = loader.request(m, "", "activate");
+        for l in &r.loaded {
+            log::info!("loaded module {l}");
+        }
+        for e in &r.errors {
+            log::warn!("{e}");
+        }
+    }
+}
+
+/// The graph key of the volume a root= value names (resolved as the boot resolves it), for
+/// `activate --root`.
+fn root_volume(inp: &Inputs, st: &Settings, root: &str) -> Result<String, String> {
+    let (r, _notes) = crate::boot::cmdline::parse_device_ref(root)?;
+    let g = engine::discover(inp, st.clone());
+    match crate::boot::volumes::resolve_root(&g, &r)? {
+        Some(i) => Ok(g.node(i).key.clone()),
+        None => Err(format!(
+            "root={root}: no disk, partition, array, logical volume or filesystem matches it yet"
+        )),
+    }
 }
 
 fn deactivate(c: &DeactivateCmd) -> i32 {
@@ -436,5 +500,36 @@ impl StderrLogger {
         };
         let _ = log::set_boxed_logger(Box::new(StderrLogger { level }));
         log::set_max_level(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{sparse::SparseDev, ReadAt};
+
+    /// `activate --root` resolves every root= form the boot does; here on an image of a real
+    /// mke2fs ext4 (tests/fixtures/fs/gen.sh, values from its expected.blkid).
+    #[test]
+    fn root_volume_forms() {
+        let d = SparseDev::parse(include_bytes!("../tests/fixtures/fs/ext4/disk.spr")).unwrap();
+        let mut buf = vec![0u8; usize::try_from(d.size()).unwrap()];
+        d.read_exact_at(0, &mut buf).unwrap();
+        let p = std::env::temp_dir().join(format!("evms-cli-root-{}", std::process::id()));
+        std::fs::write(&p, buf).unwrap();
+        let inp = Inputs::Images(vec![("vda".into(), p.clone())]);
+        let st = Settings::default();
+        let uuid = "UUID=0f3e2d1c-0000-4000-8000-000000000004";
+        assert_eq!(root_volume(&inp, &st, uuid), Ok("img:vda".to_string()));
+        assert_eq!(
+            root_volume(&inp, &st, "block:/dev/disk/by-label/ext4\\x20label"),
+            Ok("img:vda".to_string())
+        );
+        assert_eq!(
+            root_volume(&inp, &st, "LABEL=other"),
+            Err("root=LABEL=other: no disk, partition, array, logical volume or filesystem matches it yet".to_string())
+        );
+        assert!(root_volume(&inp, &st, "LABEL=").is_err());
+        std::fs::remove_file(p).unwrap();
     }
 }

@@ -47,6 +47,17 @@ pub fn records(level: Level, msg: &str) -> Vec<String> {
         .collect()
 }
 
+/// The level a record is written with: libraries' informational chatter (the devicemapper
+/// crate logs every create and resume at info, repeating our own "created ..." lines with
+/// Debug-formatted values) is kept for `evms.debug`; their warnings and errors stay as they are.
+pub fn effective_level(target: &str, level: Level) -> Level {
+    if level > Level::Warn && !target.starts_with(env!("CARGO_CRATE_NAME")) {
+        Level::Debug
+    } else {
+        level
+    }
+}
+
 fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -145,13 +156,14 @@ impl Log for KmsgLogger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        if !self.enabled(record.metadata()) {
+        let level = effective_level(record.target(), record.level());
+        if level > log::max_level() {
             return;
         }
         let msg = record.args().to_string();
-        let wrote = self.write_kmsg(record.level(), &msg);
-        if self.echo_to_console(record.level(), wrote) {
-            let prefix = match record.level() {
+        let wrote = self.write_kmsg(level, &msg);
+        if self.echo_to_console(level, wrote) {
+            let prefix = match level {
                 Level::Error => "error: ",
                 Level::Warn => "warning: ",
                 _ => "",
@@ -211,6 +223,24 @@ mod tests {
         let r = records(Level::Info, &long);
         assert!(r[0].len() <= MAX_LINE + 30);
         assert!(r[0].ends_with("é\n"));
+    }
+
+    #[test]
+    fn library_info_is_debug() {
+        assert_eq!(
+            effective_level("devicemapper::core::dm", Level::Info),
+            Level::Debug
+        );
+        assert_eq!(
+            effective_level("devicemapper::core::dm", Level::Warn),
+            Level::Warn
+        );
+        assert_eq!(effective_level("devicemapper", Level::Error), Level::Error);
+        assert_eq!(
+            effective_level("evms_activate::boot", Level::Info),
+            Level::Info
+        );
+        assert_eq!(effective_level("evms_activate", Level::Debug), Level::Debug);
     }
 
     #[test]

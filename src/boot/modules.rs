@@ -643,6 +643,11 @@ impl ModuleLoader {
                 format!("{name} for {requested_by}")
             };
             let p = if step.name == name { params } else { "" };
+            // An optional step that already failed was reported then (crc32c_intel on a CPU
+            // without SSE4.2 is every checksum user's softdep): not again for each user.
+            if !step.required && self.failed.contains_key(&step.name) {
+                continue;
+            }
             match self.load_step(&step, p, &by) {
                 Ok(true) => r.loaded.push(step.name.clone()),
                 Ok(false) => {}
@@ -959,6 +964,32 @@ mod tests {
         assert!(r.errors[0]
             .to_string()
             .contains("but this kernel decompresses only xz"));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn failed_softdep_reported_once() {
+        let d = std::env::temp_dir().join(format!("evms-softdep-{}", std::process::id()));
+        fs::create_dir_all(d.join("sysmod")).unwrap();
+        let db = ModuleDb::parse(
+            "kernel/x/a.ko:\nkernel/x/b.ko:\nkernel/x/s.ko:\n",
+            "",
+            "softdep a pre: s\nsoftdep b pre: s\n",
+            "",
+            b"",
+        );
+        let mut l = ModuleLoader::new(db, &d, &d.join("sysmod"));
+        let r = l.request("a", "", "test");
+        let names = |v: &[ModuleError]| {
+            v.iter()
+                .map(|e| e.to_string().split(' ').nth(1).unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&r.ignored), vec!["s"]);
+        assert_eq!(names(&r.errors), vec!["a"]);
+        let r = l.request("b", "", "test");
+        assert!(r.ignored.is_empty(), "{r:?}");
+        assert_eq!(names(&r.errors), vec!["b"]);
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -18,8 +18,6 @@ use crate::probe::Content;
 /// See the module documentation.
 #[derive(Debug, Default)]
 pub struct VolumeRootFinder {
-    /// Set once the root chain was activated (for the stage log line).
-    activated: bool,
     /// Modules already requested (so each is loaded once).
     loaded: Vec<String>,
 }
@@ -163,13 +161,16 @@ fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
     v
 }
 
-/// What was found, what is missing, and why: for the waiting notice and the failure report.
+/// What was found, what is missing, and why: for the waiting notice and the failure report
+/// (printed after "waiting for root R: still missing ..."). One line: the kernel log takes
+/// one record per line and a console attached later sees the whole story in it.
 pub fn explain(g: &Graph, spec: &BootSpec) -> String {
     let root = spec
         .root
         .as_ref()
         .map_or_else(|| "(no root=)".to_string(), |r| r.to_string());
-    let mut s = format!("root={root} not found yet.");
+    let mut s =
+        format!("{root} (no disk, partition, array, logical volume or filesystem matches it yet)");
     let mut why = Vec::new();
     for a in &g.arrays {
         let name = a
@@ -195,33 +196,38 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
         }
     }
     if !why.is_empty() {
-        s.push_str(&format!(" Missing: {}.", why.join("; ")));
+        s.push_str(&format!("; missing: {}", why.join("; ")));
     }
     let seen: Vec<String> = (0..g.nodes.len())
         .filter(|&i| !matches!(g.node(i).content, Content::Unknown))
-        .map(|i| {
-            format!(
-                "{} ({})",
-                g.node(i).name,
-                crate::report::node_state(g, i)
-                    .trim()
-                    .trim_end_matches("; active")
-            )
-        })
-        .map(|s| {
-            if s.ends_with(" ()") {
-                s.trim_end_matches(" ()").to_string()
-            } else {
-                s
-            }
-        })
+        .map(|i| seen_entry(g, i))
         .collect();
     if seen.is_empty() {
-        s.push_str(" Seen: no volumes on any block device.");
+        s.push_str(". Seen: no volumes on any block device");
     } else {
-        s.push_str(&format!(" Seen: {}.", seen.join(", ")));
+        s.push_str(&format!(". Seen: {}", seen.join(", ")));
     }
     s
+}
+
+/// `vda1 (ext4 LABEL=root UUID=..., active)`: what a device holds, as blkid would name it,
+/// and its state.
+fn seen_entry(g: &Graph, i: NodeId) -> String {
+    let n = g.node(i);
+    let mut what = vec![n.content.format_name()];
+    if let Some(l) = crate::report::content_label(&n.content) {
+        what.push(format!("LABEL={l}"));
+    }
+    if let Some(u) = crate::report::content_uuid(&n.content) {
+        what.push(format!("UUID={u}"));
+    }
+    let state = crate::report::node_state(g, i);
+    let mut out = format!("{} ({}", n.name, what.join(" "));
+    if !state.is_empty() {
+        out.push_str(&format!(", {state}"));
+    }
+    out.push(')');
+    out
 }
 
 impl RootFinder for VolumeRootFinder {
@@ -304,10 +310,6 @@ impl RootFinder for VolumeRootFinder {
             for l in &out.lines {
                 log::info!("{l}");
             }
-            if !self.activated {
-                self.activated = true;
-                log::debug!("stage root-chain-active t={:.3}", super::monotonic());
-            }
         }
         // Root resolves now? Look again: the chain may have just appeared.
         let g2 = if plan.steps.is_empty() {
@@ -346,5 +348,143 @@ impl RootFinder for VolumeRootFinder {
                 what: explain(&g2, spec),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{sparse::SparseDev, ReadAt};
+
+    /// The sparse fixture written out as a raw image file, as `--image` reads it.
+    fn image(spr: &[u8], name: &str) -> std::path::PathBuf {
+        let d = SparseDev::parse(spr).unwrap();
+        let mut buf = vec![0u8; usize::try_from(d.size()).unwrap()];
+        d.read_exact_at(0, &mut buf).unwrap();
+        let p = std::env::temp_dir().join(format!("evms-volumes-{}-{name}", std::process::id()));
+        std::fs::write(&p, buf).unwrap();
+        p
+    }
+
+    /// KEY=VALUE lines of a fixture's expected.env.
+    fn expected(text: &str, key: &str) -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("{key} missing"))
+            .to_string()
+    }
+
+    /// A sysfs with the given whole disks (name, maj:min, size) and a /dev holding their
+    /// images: discovery's live path on a machine where the kernel has not started anything.
+    fn live_tree(disks: &[(&str, &str, &[u8])]) -> (std::path::PathBuf, Inputs) {
+        let root = std::env::temp_dir().join(format!("evms-volumes-live-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (name, devno, spr) in disks {
+            let d = SparseDev::parse(spr).unwrap();
+            let dir = root.join(format!("sys/devices/pci0000:00/virtio/block/{name}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("dev"), format!("{devno}\n")).unwrap();
+            std::fs::write(dir.join("size"), format!("{}\n", d.size() / 512)).unwrap();
+            std::fs::create_dir_all(root.join("sys/class/block")).unwrap();
+            std::os::unix::fs::symlink(&dir, root.join("sys/class/block").join(name)).unwrap();
+            // Sparse file: only the 1 MiB chunks holding data are written.
+            std::fs::create_dir_all(root.join("dev")).unwrap();
+            let f = std::fs::File::create(root.join("dev").join(name)).unwrap();
+            f.set_len(d.size()).unwrap();
+            let mut chunk = vec![0u8; 1 << 20];
+            for off in (0..d.size()).step_by(1 << 20) {
+                d.read_exact_at(off, &mut chunk).unwrap();
+                if chunk.iter().any(|&b| b != 0) {
+                    std::os::unix::fs::FileExt::write_all_at(&f, &chunk, off).unwrap();
+                }
+            }
+        }
+        let inputs = Inputs::Live {
+            sys: root.join("sys"),
+            dev: root.join("dev"),
+        };
+        (root, inputs)
+    }
+
+    /// root=PARTUUID= of a partition inside an MD array that is not running yet: the array's
+    /// GPT is read in user space through the RAID1 mapping, so root's chain (the array) is
+    /// known and planned before the kernel has md127 or md127p1.
+    #[test]
+    fn partition_inside_md_array_before_it_runs() {
+        let exp = include_str!("../../tests/fixtures/boot/md-part/expected.env");
+        let (root, inputs) = live_tree(&[
+            (
+                "vda",
+                "254:0",
+                include_bytes!("../../tests/fixtures/boot/md-part/disk1.spr"),
+            ),
+            (
+                "vdb",
+                "254:16",
+                include_bytes!("../../tests/fixtures/boot/md-part/disk2.spr"),
+            ),
+        ]);
+        let g = engine::discover(&inputs, Settings::default());
+        let (spec, _) = BootSpec::parse(&format!(
+            "root=PARTUUID={}",
+            expected(exp, "ROOTPART_PART_ENTRY_UUID")
+        ));
+        let id = resolve_root(&g, spec.root.as_ref().unwrap())
+            .unwrap()
+            .expect("root found");
+        let n = g.node(id);
+        assert_eq!(
+            Some(format!("/dev/{}", n.name)),
+            Some(expected(exp, "ROOTPART_DEVNAME"))
+        );
+        assert!(n.kernel.is_none());
+        let Content::Fs(f) = &n.content else {
+            panic!("not a filesystem: {:?}", n.content)
+        };
+        assert_eq!(f.fstype.to_string(), expected(exp, "ROOTPART_TYPE"));
+        assert_eq!(f.uuid.clone().unwrap(), expected(exp, "ROOTPART_UUID"));
+        assert_eq!(f.label.clone().unwrap(), expected(exp, "ROOTPART_LABEL"));
+        // Root's chain is the array; the partition is the kernel's to make.
+        let plan = build(
+            &g,
+            &Selection {
+                volumes: vec![n.key.clone()],
+                ..Selection::default()
+            },
+        );
+        assert_eq!(plan.steps.len(), 1, "{plan}");
+        let crate::plan::Step::AssembleMd(m) = &plan.steps[0] else {
+            panic!("{plan}")
+        };
+        assert_eq!(m.uuid.mdadm_str(), expected(exp, "MD_UUID"));
+        assert_eq!(m.level, expected(exp, "MD_LEVEL"));
+        // The array was made with --homehost='<none>': a name without `host:` is foreign to
+        // every host, and mdadm's assembly (-As and -I alike, checked in a VM with mdadm 4.2)
+        // links it as /dev/md/NAME_0.
+        assert_eq!(m.name.as_deref(), Some(format!("{}_0", expected(exp, "MD_NAME")).as_str()));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn explain_names_what_was_seen() {
+        // mke2fs-made ext4 (tests/fixtures/fs/gen.sh); LABEL and UUID from its expected.blkid.
+        let p = image(
+            include_bytes!("../../tests/fixtures/fs/ext4/disk.spr"),
+            "ext4",
+        );
+        let g = engine::discover(
+            &Inputs::Images(vec![("vda".into(), p.clone())]),
+            Settings::default(),
+        );
+        let (spec, _) = BootSpec::parse("root=/dev/vdb");
+        assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(None));
+        assert_eq!(
+            explain(&g, &spec),
+            "/dev/vdb (no disk, partition, array, logical volume or filesystem matches it yet). \
+             Seen: vda (ext4 LABEL=ext4 label UUID=0f3e2d1c-0000-4000-8000-000000000004)"
+        );
+        let (spec, _) = BootSpec::parse("root=/dev/disk/by-label/ext4\\x20label");
+        assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(Some(0)));
+        std::fs::remove_file(p).unwrap();
     }
 }

@@ -551,8 +551,10 @@ fn add_partitions(g: &mut Graph) {
     }
 }
 
-/// Whether the kernel itself creates partitions for node `id`: live whole disks and MD arrays
-/// do (kernel partition scan); DM devices do not (kpartx's job) and image files have no kernel.
+/// Whether the kernel itself creates partitions for node `id`: live whole disks and running MD
+/// arrays do (kernel partition scan); DM devices do not (kpartx's job), image files have no
+/// kernel, and an array not started yet has no kernel device: its partitions are read in user
+/// space so root= can name one before the array runs.
 fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     let n = &g.nodes[id];
     if !g.live {
@@ -560,7 +562,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     }
     match &n.kind {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Md { .. } => true,
+        NodeKind::Md { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
     }

@@ -1,0 +1,34 @@
+#!/bin/bash
+# dracut module "evms": evms-activate assembles MD arrays and activates LVM LVs for root (and
+# resume=) in place of dracut's own lvm and mdraid modules. Install the directory as
+# /usr/lib/dracut/modules.d/90evms and see ../README.md (omit lvm and mdraid).
+
+check() {
+    require_binaries evms-activate || return 1
+    # Not pulled in automatically: add it with add_dracutmodules+=" evms ".
+    return 255
+}
+
+depends() {
+    # dm: device-mapper's udev rules name our devices; rootfs-block: root= handling.
+    echo dm rootfs-block
+    return 0
+}
+
+installkernel() {
+    # evms-activate loads what the plan needs from these itself (modules.dep).
+    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456
+}
+
+install() {
+    inst_binary "$(command -v evms-activate)" /usr/sbin/evms-activate
+    inst_script "$moddir/evms-activate-root.sh" /sbin/evms-activate-root
+    inst_hook cmdline 30 "$moddir/parse-evms.sh"
+    [ -f /etc/evms.conf ] && inst_simple /etc/evms.conf
+    # mdadm's HOMEHOST and ARRAY names decide /dev/md/NAME, as for mdadm.
+    if [ -f /etc/mdadm.conf ]; then
+        inst_simple /etc/mdadm.conf
+    elif [ -f /etc/mdadm/mdadm.conf ]; then
+        inst_simple /etc/mdadm/mdadm.conf /etc/mdadm.conf
+    fi
+}

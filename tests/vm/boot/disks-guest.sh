@@ -1,0 +1,66 @@
+#!/bin/sh
+# Guest half of tests/vm/boot/disks.sh (runs as /scenario.sh in the harness VM): the real
+# mdadm, lvm2, sfdisk, mke2fs and blkid build a set on the given disks; the last disk carries
+# the root filesystem image made on the host, copied with dd. Writes /out/meta.env (the tools'
+# own reports) and prints CREATE-OK when everything succeeded.
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+# No udev here: mdadm must not wait for links nobody makes.
+export MDADM_NO_UDEV=1
+set -e
+set_name=$(sed -n 's/.*evms_set=\([a-z]*\).*/\1/p' /proc/cmdline)
+echo "=== creating $set_name"
+/usr/sbin/mdadm --version 2>&1
+/usr/sbin/lvm version | head -1
+meta=/out/meta.env
+: > $meta
+# KEY=VALUE from the real tools, prefixed.
+export_to_meta() { # PREFIX COMMAND... (an empty PREFIX keeps the tool's own keys)
+  p=$1; shift
+  "$@" | grep -E '^[A-Z_]+=' | sed "s/^/${p:+${p}_}/" >> $meta
+}
+md_dev() { # NAME → mdN (mdadm made /dev/md/NAME at creation)
+  basename "$(readlink -f /dev/md/$1)"
+}
+
+case $set_name in
+flagship)
+  /usr/sbin/mdadm --create /dev/md/pv0 --run --level=5 --raid-devices=3 --metadata=1.2 \
+    --homehost='<none>' --name=pv0 /dev/vda1 /dev/vdb1 /dev/vdc1
+  /usr/sbin/mdadm --wait /dev/md/pv0 || true # exits 1 when nothing was left to wait for
+  cat /proc/mdstat
+  export_to_meta '' /usr/sbin/mdadm --detail --export /dev/md/pv0
+  /usr/sbin/lvm pvcreate /dev/md/pv0
+  /usr/sbin/lvm vgcreate vg0 /dev/md/pv0
+  /usr/sbin/lvm lvcreate -n root -L 64M vg0
+  /usr/sbin/lvm lvcreate -n home -L 24M vg0
+  dd if=/dev/vdd of=/dev/vg0/root bs=1M
+  /usr/sbin/mke2fs -q -t ext4 -L home /dev/vg0/home
+  export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vg0/root
+  export_to_meta HOMELV /usr/sbin/blkid -p -o export /dev/vg0/home
+  /usr/sbin/lvm lvs -o lv_name,vg_name,lv_size,lv_uuid,devices vg0
+  /usr/sbin/lvm vgchange -an vg0
+  /usr/sbin/mdadm --stop /dev/md/pv0
+  ;;
+mdpart)
+  /usr/sbin/mdadm --create /dev/md/sys --run --level=1 --raid-devices=2 --metadata=1.2 \
+    --homehost='<none>' --name=sys /dev/vda /dev/vdb
+  /usr/sbin/mdadm --wait /dev/md/sys || true
+  md=$(md_dev sys)
+  export_to_meta '' /usr/sbin/mdadm --detail --export /dev/md/sys
+  # A partition table on the array itself; sfdisk's re-read makes the kernel add ${md}p1.
+  /usr/sbin/sfdisk /dev/md/sys <<'EOF'
+label: gpt
+type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="mdroot", uuid=0DDBA11E-5EED-4B0B-8A55-C0DEC0DE0001
+EOF
+  i=0; while [ ! -b /dev/${md}p1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  dd if=/dev/vdc of=/dev/${md}p1 bs=1M
+  export_to_meta ROOTPART /usr/sbin/blkid -p -o export /dev/${md}p1
+  /usr/sbin/mdadm --stop /dev/md/sys
+  ;;
+*)
+  echo "unknown set '$set_name'"; exit 1 ;;
+esac
+sync
+echo "--- meta.env"
+cat $meta
+echo CREATE-OK
