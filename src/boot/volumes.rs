@@ -214,7 +214,12 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
 /// and its state.
 fn seen_entry(g: &Graph, i: NodeId) -> String {
     let n = g.node(i);
-    let mut what = vec![n.content.format_name()];
+    let mut what = vec![match n.content.version() {
+        Some(v) if matches!(n.content, Content::MdMember(_)) => {
+            format!("{} {v}", n.content.format_name())
+        }
+        _ => n.content.format_name(),
+    }];
     if let Some(l) = crate::report::content_label(&n.content) {
         what.push(format!("LABEL={l}"));
     }
@@ -461,7 +466,10 @@ mod tests {
         // The array was made with --homehost='<none>': a name without `host:` is foreign to
         // every host, and mdadm's assembly (-As and -I alike, checked in a VM with mdadm 4.2)
         // links it as /dev/md/NAME_0.
-        assert_eq!(m.name.as_deref(), Some(format!("{}_0", expected(exp, "MD_NAME")).as_str()));
+        assert_eq!(
+            m.name.as_deref(),
+            Some(format!("{}_0", expected(exp, "MD_NAME")).as_str())
+        );
         std::fs::remove_dir_all(root).unwrap();
     }
 
