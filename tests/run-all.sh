@@ -6,10 +6,12 @@
 #   discovery  scan/plan on the scenario images vs lvm2's tables, lvs/pvs, mdadm --detail
 #   vm         real-kernel activation vs mdadm + lvm2 + kpartx in the same boot
 #   exec-vm    the executor's own kernel tests (conflicts, failures, cleanup, deactivation)
+#   boot-test  our binary as the only program in the initramfs: root on GPT, RAID5+LVM, MD
+#              partitions, degraded, hot-plug, missing root, initramfs-tools
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit md-data discovery vm exec-vm)
+[ ${#suites[@]} -gt 0 ] || suites=(unit md-data vm discovery exec-vm boot-test)
 pass=0 fail=0 failed=()
 start=$(date +%s)
 for s in "${suites[@]}"; do
