@@ -420,8 +420,11 @@ pub(crate) fn assemble(
 /// the map (`create_mddev`'s `chosen`).
 pub(crate) fn map_path(m: &MdStep, devnm: &str) -> String {
     match &m.name {
-        Some(n) => format!("/dev/md/{n}"),
-        None => format!("/dev/{devnm}"),
+        // A name that is no plain component (a newline would forge map lines) is not used.
+        Some(n) if nodes::valid_component(n) && !n.contains(char::is_whitespace) => {
+            format!("/dev/md/{n}")
+        }
+        _ => format!("/dev/{devnm}"),
     }
 }
 
