@@ -149,6 +149,27 @@ impl ReadAt for Disk {
     }
 }
 
+/// Copies the non-zero sectors of any byte source (a real-tool fixture) into a [`Disk`], so
+/// tests can mutate it and recompute its checksums with the fix-ups below.
+pub fn disk_from(src: &dyn ReadAt) -> Disk {
+    let mut d = Disk::new(src.size(), src.logical_block_size());
+    let mut buf = vec![0u8; 1 << 16];
+    let mut off = 0u64;
+    while off < d.size {
+        let n = usize::try_from(d.size - off).map_or(buf.len(), |r| r.min(buf.len()));
+        if src.read_exact_at(off, &mut buf[..n]).is_err() {
+            break;
+        }
+        for (i, s) in buf[..n].chunks(512).enumerate() {
+            if s.iter().any(|&b| b != 0) {
+                d.write(off + 512 * i as u64, s);
+            }
+        }
+        off += n as u64;
+    }
+    d
+}
+
 /// Little reader over the fuzzer's bytes: every take is bounded, short input yields zeros.
 struct Cursor<'a> {
     b: &'a [u8],
