@@ -500,7 +500,9 @@ fn probe_new(g: &mut Graph) {
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
         };
-        let whole_disk = matches!(g.nodes[id].kind, NodeKind::Disk | NodeKind::OtherKernel);
+        // Everything but a partition may hold a partition table: disks, MD arrays (the
+        // kernel's mdNpM) and LVs and other DM devices (kpartx maps).
+        let whole_disk = !matches!(g.nodes[id].kind, NodeKind::Partition { .. });
         let rep = probe::probe_device(&g.nodes[id].name, &*reader, whole_disk);
         let n = &mut g.nodes[id];
         n.content = rep.content;
