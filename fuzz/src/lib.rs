@@ -97,6 +97,11 @@ impl Disk {
         }
     }
 
+    /// Changes the size (capped at [`MAX_DISK`]); bytes written beyond it are no longer read.
+    pub fn set_size(&mut self, size: u64) {
+        self.size = size.min(MAX_DISK);
+    }
+
     /// Overwrites `bytes` at `off` (clipped to the disk).
     pub fn write(&mut self, off: u64, bytes: &[u8]) {
         let room = self.size.saturating_sub(off);
@@ -308,20 +313,20 @@ pub fn fix_mda(d: &mut Disk, at: u64) {
     if let Ok(hdr) = lvm::mda::parse_mda_header(&buf, at) {
         if hdr.committed().is_some() {
             if let Ok(pieces) = lvm::mda::text_pieces(&hdr) {
-                let mut crc = LVM_INITIAL_CRC;
+                // Texts beyond 16 MiB keep their checksum (the reader refuses them unread).
+                let mut crc = Some(LVM_INITIAL_CRC);
                 for (off, len) in pieces {
-                    let Some(t) = usize::try_from(len)
+                    let t = usize::try_from(len)
                         .ok()
-                        .filter(|&l| l <= 1 << 20)
-                        .and_then(|l| d.get(off, l))
-                    else {
-                        return;
-                    };
-                    crc = lvm_crc_with(crc, &t);
+                        .filter(|&l| l <= 16 << 20)
+                        .and_then(|l| d.get(off, l));
+                    crc = crc.zip(t).map(|(c, t)| lvm_crc_with(c, &t));
                 }
-                h[0x28 + 16..0x28 + 20].copy_from_slice(&crc.to_le_bytes());
-                let c = header_crc(&h);
-                h[0..4].copy_from_slice(&c.to_le_bytes());
+                if let Some(crc) = crc {
+                    h[0x28 + 16..0x28 + 20].copy_from_slice(&crc.to_le_bytes());
+                    let c = header_crc(&h);
+                    h[0..4].copy_from_slice(&c.to_le_bytes());
+                }
             }
         }
     }
