@@ -208,7 +208,7 @@ fn lvm_names_the_format_refuses() {
             created(&p)
         );
         let problems = evms_activate::report::problem_lines(&g);
-        let all = format!("{}", problems.0.join("|") + &problems.1.join("|"));
+        let all = problems.0.join("|") + &problems.1.join("|");
         assert!(
             all.contains("LV name") || all.contains("lvm2"),
             "{bad}: no clear error in {all}"

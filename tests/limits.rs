@@ -224,9 +224,12 @@ fn text_nesting_and_node_count() {
     assert!(e.contains("more than 262144 keys and values"), "{e}");
 }
 
+/// LVs as (name, segments as (start_extent, extent_count, PV extent)).
+type Lvs = Vec<(String, Vec<(u64, u64, u64)>)>;
+
 /// Metadata text of VG "big" on one PV of `pe_count` extents (1 MiB each), with `lvs` (name,
 /// segments as (start_extent, extent_count, pv extent)) as lvm2 writes them.
-fn vg_text(pe_count: u64, lvs: &[(String, Vec<(u64, u64, u64)>)]) -> String {
+fn vg_text(pe_count: u64, lvs: &Lvs) -> String {
     let mut t = String::from(
         "big {\nid = \"z8rn7T-WGoJ-QqPR-MTSQ-OOMb-U4ay-inxkaD\"\nseqno = 2\nformat = \"lvm2\"\n\
          status = [\"RESIZEABLE\", \"READ\", \"WRITE\"]\nflags = []\nextent_size = 2048\n\
@@ -261,7 +264,7 @@ fn vg_text(pe_count: u64, lvs: &[(String, Vec<(u64, u64, u64)>)]) -> String {
 }
 
 /// `n` LVs of one extent each (LV ids must be unique: the 6-character tail carries `i`).
-fn one_extent_lvs(n: u64) -> Vec<(String, Vec<(u64, u64, u64)>)> {
+fn one_extent_lvs(n: u64) -> Lvs {
     (0..n)
         .map(|i| (format!("lv{i}"), vec![(0, 1, i)]))
         .collect()
