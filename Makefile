@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit vm exec-vm discovery demo boot-test bench fuzz clean md-fixtures md-data
+.PHONY: all deps build test unit vm exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data
 
 all: build
 
@@ -66,6 +66,50 @@ demo: build
 # hot-plug, missing root, ...): ~13 QEMU boots, a few minutes; disk sets cached in .cache/.
 boot-test: build
 	tests/vm/boot/run.sh
+
+# Fuzzing (cargo-fuzz on the nightly toolchain, both installed by tests/deps.sh). One target
+# per reader plus the whole discovery pipeline (fuzz/src/lib.rs). Seeds are cut from the
+# real-tool fixtures by fuzz/seeds.py; the committed crash inputs
+# (tests/fixtures/fuzz-regressions/<target>) are replayed first. `make fuzz` keeps what it
+# finds in fuzz/corpus/<target> between runs; `make fuzz-smoke` starts from the seeds each
+# time, so its duration does not grow. No sanitizer: the code is safe Rust, what we look for
+# are panics (overflow checks are on), hangs (-timeout) and memory blow-ups (-rss_limit_mb).
+# A crash leaves its input in fuzz/artifacts/<target>/: commit it under
+# tests/fixtures/fuzz-regressions/<target>/ with a .expected file (tests/fuzz_regressions.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 1
+FUZZ_TARGETS := mbr gpt md_v090 md_v1 lvm_label lvm_mda lvm_text lvm_vg fs luks evms cmdline \
+	config discover
+FUZZ_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=0
+FUZZ_SEEDS := $(CACHE)/fuzz-seeds
+FUZZ_REGRESSIONS := tests/fixtures/fuzz-regressions
+
+fuzz-build: deps
+	cargo +nightly fuzz build -s none
+
+$(FUZZ_SEEDS)/.done: fuzz/seeds.py $(wildcard tests/fixtures/*/*/*.spr tests/fixtures/md/scenarios/*/*.spr)
+	rm -rf $(FUZZ_SEEDS) && python3 fuzz/seeds.py $(FUZZ_SEEDS) && touch $@
+
+# $(1): corpus directory written by libFuzzer; $(2): seconds per target; $(3): log prefix.
+define fuzz_all
+	@mkdir -p $(CACHE); failed=""; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(1)/$$t; log=$(CACHE)/$(3)-$$t.log; \
+	  regs=$(FUZZ_REGRESSIONS)/$$t; [ -d $$regs ] || regs=; \
+	  cargo +nightly fuzz run -s none $$t $(1)/$$t $(FUZZ_SEEDS)/$$t $$regs -- \
+	    $(FUZZ_FLAGS) -max_total_time=$(2) >$$log 2>&1 || { failed="$$failed $$t"; tail -40 $$log; }; \
+	  grep -h 'DONE' $$log | sed "s/^/$$t: /"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "crashes in:$$failed (inputs in fuzz/artifacts/)"; exit 1; fi
+endef
+
+# Each target for FUZZ_SECONDS; every target runs, the failures are listed at the end.
+fuzz: fuzz-build $(FUZZ_SEEDS)/.done
+	$(call fuzz_all,fuzz/corpus,$(FUZZ_SECONDS),fuzz)
+
+# FUZZ_SMOKE_SECONDS per target from a fresh corpus (for `make test`).
+fuzz-smoke: fuzz-build $(FUZZ_SEEDS)/.done
+	rm -rf $(CACHE)/fuzz-smoke
+	$(call fuzz_all,$(CACHE)/fuzz-smoke,$(FUZZ_SMOKE_SECONDS),fuzz-smoke)
 
 clean:
 	cargo clean

@@ -96,10 +96,10 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
     // Member of an array?
     for a in &g.arrays {
         if let Some(m) = a.members.iter().find(|m| m.node == id) {
-            let name = a
-                .link
-                .as_deref()
-                .map_or_else(|| a.devnm.clone(), |l| format!("{} (md/{l})", a.devnm));
+            let name = a.link.as_deref().map_or_else(
+                || a.devnm.clone(),
+                |l| format!("{} (md/{})", a.devnm, l.escape_debug()),
+            );
             parts.push(format!("{} of {name}", m.state));
         }
     }
@@ -209,7 +209,8 @@ fn walk(
     };
     let display = match &n.kind {
         NodeKind::Md { array } => match &g.arrays[*array].link {
-            Some(l) => format!("{} (md/{l})", n.name),
+            // The name comes from a superblock: escaped, so no control character is printed.
+            Some(l) => format!("{} (md/{})", n.name, l.escape_debug()),
             None => n.name.clone(),
         },
         _ => n.name.clone(),
@@ -270,11 +271,18 @@ pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
             problems.push(format!("VG {}: {why}", v.name));
         }
     }
-    let warnings = g
+    let mut warnings: Vec<String> = g
         .nodes
         .iter()
         .flat_map(|n| n.warnings.iter().map(|w| w.to_string()))
         .collect();
+    // A PV's rejected metadata areas (bad checksum, a name lvm2 refuses, ...): without them a
+    // PV whose only copy was refused would look like an orphan with no reason given.
+    for n in &g.nodes {
+        if let Content::LvmPv(c) = &n.content {
+            warnings.extend(c.warnings.iter().map(|w| format!("{}: {w}", n.name)));
+        }
+    }
     (problems, warnings)
 }
 

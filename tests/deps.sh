@@ -21,4 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if command -v rustup >/dev/null; then
   rustup target list --installed | grep -q x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+  # `make fuzz` / `make fuzz-smoke`: cargo-fuzz needs the nightly toolchain (-Z sanitizer
+  # flags, libFuzzer's coverage instrumentation).
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 fi

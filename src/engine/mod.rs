@@ -114,12 +114,33 @@ impl std::fmt::Debug for Node {
 }
 
 /// Where devices come from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Inputs {
     /// The running system: `sys` is the sysfs root, `dev` the device-node directory.
     Live { sys: PathBuf, dev: PathBuf },
     /// Image files as whole disks: (name, path).
     Images(Vec<(String, PathBuf)>),
+    /// In-memory byte sources as whole disks, discovered exactly like image files (the
+    /// multi-disk fuzz target and tests that build disks in memory).
+    Mem(Vec<(String, Src)>),
+}
+
+impl std::fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Inputs::Live { sys, dev } => f
+                .debug_struct("Live")
+                .field("sys", sys)
+                .field("dev", dev)
+                .finish(),
+            Inputs::Images(v) => f.debug_tuple("Images").field(v).finish(),
+            Inputs::Mem(v) => {
+                let sizes: Vec<(&str, u64)> =
+                    v.iter().map(|(n, s)| (n.as_str(), s.size())).collect();
+                f.debug_tuple("Mem").field(&sizes).finish()
+            }
+        }
+    }
 }
 
 /// Site settings that influence names and choices.
@@ -306,6 +327,11 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
                 add_image(&mut g, name, path);
             }
         }
+        Inputs::Mem(disks) => {
+            for (name, src) in disks {
+                add_disk(&mut g, name, src.clone());
+            }
+        }
     }
     for _round in 0..MAX_ROUNDS {
         let before = g.nodes.len();
@@ -324,31 +350,32 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
 }
 
 fn add_image(g: &mut Graph, name: &str, path: &Path) {
-    let key = format!("img:{name}");
     match FileDev::open(path, 512) {
-        Ok(f) => {
-            let size = f.size();
-            g.add(Node {
-                key,
-                name: name.to_string(),
-                kind: NodeKind::Disk,
-                size,
-                lbs: 512,
-                kernel: None,
-                parents: vec![],
-                content: Content::Unknown,
-                warnings: vec![],
-                part_entry: None,
-                depth: 0,
-                reader: Some(Arc::new(f)),
-                probed: false,
-            });
-        }
+        Ok(f) => add_disk(g, name, Arc::new(f)),
         Err(err) => {
             g.problems
                 .push(format!("{name}: cannot open {}: {err}", path.display()));
         }
     }
+}
+
+/// A whole disk read through `src` (an image file or a source in memory).
+fn add_disk(g: &mut Graph, name: &str, src: Src) {
+    g.add(Node {
+        key: format!("img:{name}"),
+        name: name.to_string(),
+        kind: NodeKind::Disk,
+        size: src.size(),
+        lbs: src.logical_block_size(),
+        kernel: None,
+        parents: vec![],
+        content: Content::Unknown,
+        warnings: vec![],
+        part_entry: None,
+        depth: 0,
+        reader: Some(src),
+        probed: false,
+    });
 }
 
 /// Adds the kernel's block devices: disks and partitions first (partitions point at their

@@ -5,6 +5,59 @@
 use super::{Graph, NodeKind};
 use crate::formats::md::{MdSuper, MdVersion};
 
+/// Longest name that may become one path component under /dev: lvm2's `NAME_LEN` and the
+/// kernel's `DM_NAME_LEN` both leave 127 bytes for the name.
+pub const MAX_NAME: usize = 127;
+
+/// Directories of /dev that belong to other namespaces: a VG of that name would put its
+/// `/dev/VG/LV` links among DM nodes, MD links, our EVMS links or udev's by-* links. lvm2
+/// refuses to create a VG named like an existing /dev entry (`validate_new_vg_name`); names
+/// read from disk never passed that check, so these are refused by name.
+pub const RESERVED_VG_NAMES: &[&str] = &["mapper", "md", "evms", "disk"];
+
+/// Why `name`, read from disk (VG, LV, MD array or partition name), cannot be used as one
+/// path component under /dev (`/dev/mapper/NAME`, `/dev/VG/LV`, `/dev/md/NAME`,
+/// `/dev/evms/...`), or `None` when it can. Refused: empty, `.`, `..`, `/`, NUL and every
+/// other control character (a newline would also forge lines of `/run/mdadm/map` and udev
+/// records), white space, and more than [`MAX_NAME`] bytes. `what` names the field in the
+/// message, which quotes the name escaped.
+pub fn unsafe_name(what: &str, name: &str) -> Option<String> {
+    let why = if name.is_empty() {
+        "it is empty"
+    } else if name == "." || name == ".." {
+        "it names a directory (\".\" or \"..\")"
+    } else if name.contains('/') {
+        "it contains '/'"
+    } else if name.chars().any(char::is_control) {
+        "it contains a control character"
+    } else if name.chars().any(char::is_whitespace) {
+        "it contains white space"
+    } else if name.len() > MAX_NAME {
+        "it is longer than 127 bytes"
+    } else {
+        return None;
+    };
+    let shown: String = name.chars().take(64).collect();
+    let more = if shown.len() < name.len() { "..." } else { "" };
+    Some(format!(
+        "{what} {shown:?}{more} is not a safe device name ({why}); not activated"
+    ))
+}
+
+/// [`unsafe_name`] for a VG, which also becomes the directory /dev/VG: the names of
+/// [`RESERVED_VG_NAMES`] are refused too.
+pub fn unsafe_vg_name(name: &str) -> Option<String> {
+    if let Some(e) = unsafe_name("VG name", name) {
+        return Some(e);
+    }
+    RESERVED_VG_NAMES.contains(&name).then(|| {
+        format!(
+            "VG name {name:?} is not a safe device name (/dev/{name} belongs to another \
+             namespace); not activated"
+        )
+    })
+}
+
 /// lvm2's DM name of a top-level LV (`dm_build_dm_name` without a layer).
 pub fn dm_name(vg: &str, lv: &str) -> String {
     crate::formats::lvm::names::dm_name(vg, lv, None)
@@ -171,6 +224,52 @@ pub fn evms_names(g: &Graph, id: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_names_are_refused() {
+        for bad in [
+            "../../etc",
+            "a/b",
+            "\n",
+            "x\ny",
+            "nul\0",
+            "tab\there",
+            "a b",
+            ".",
+            "..",
+        ] {
+            assert!(unsafe_name("LV name", bad).is_some(), "{bad:?}");
+        }
+        let long = "a".repeat(200);
+        let e = unsafe_name("LV name", &long).unwrap();
+        assert!(e.contains("longer than 127 bytes"), "{e}");
+        assert!(e.len() < 200, "the message shows a prefix only: {e}");
+        assert!(unsafe_name("LV name", &"a".repeat(127)).is_none());
+        assert_eq!(
+            unsafe_name("MD array name", "x\ny").unwrap(),
+            "MD array name \"x\\ny\" is not a safe device name (it contains a control \
+             character); not activated"
+        );
+        // Every name lvm2's charset allows, and mdadm's usual names, pass.
+        for good in [
+            "vg0",
+            "root",
+            "my-vg",
+            "a+b.c_d-e",
+            "...",
+            "home",
+            "md-r1",
+            "0",
+        ] {
+            assert!(unsafe_name("name", good).is_none(), "{good:?}");
+            assert!(unsafe_vg_name(good).is_none(), "{good:?}");
+        }
+        for reserved in RESERVED_VG_NAMES {
+            assert!(unsafe_vg_name(reserved)
+                .unwrap()
+                .contains("another namespace"));
+        }
+    }
 
     #[test]
     fn kpartx_forms() {

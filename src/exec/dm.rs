@@ -125,6 +125,15 @@ pub(crate) fn create(
     notes: &mut Vec<String>,
 ) -> Outcome {
     let ours: Vec<String> = table.iter().map(|t| t.to_string()).collect();
+    // The name becomes /dev/mapper/NAME: one plain component (second guard behind the plan).
+    if !nodes::valid_component(&step.name) {
+        return Outcome::Failed(ExecError::new(
+            &step.name.escape_debug().to_string(),
+            "check name",
+            None,
+            "refusing a DM name that is not one plain path component under /dev/mapper",
+        ));
+    }
     let (name, uuid) = match (DmName::new(&step.name), DmUuid::new(&step.uuid)) {
         (Ok(n), Ok(u)) => (n, u),
         (Err(e), _) | (_, Err(e)) => {

@@ -431,8 +431,11 @@ pub(crate) fn assemble(
 /// the map (`create_mddev`'s `chosen`).
 pub(crate) fn map_path(m: &MdStep, devnm: &str) -> String {
     match &m.name {
-        Some(n) => format!("/dev/md/{n}"),
-        None => format!("/dev/{devnm}"),
+        // A name that is no plain component (a newline would forge map lines) is not used.
+        Some(n) if nodes::valid_component(n) && !n.contains(char::is_whitespace) => {
+            format!("/dev/md/{n}")
+        }
+        _ => format!("/dev/{devnm}"),
     }
 }
 
@@ -541,6 +544,30 @@ pub(crate) fn stop(node: &Path) -> Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The second guard behind the plan: a name that is no plain path component never
+    /// reaches a /run/mdadm/map line (a newline would forge one).
+    #[test]
+    fn map_path_refuses_unsafe_names() {
+        let step = |name: Option<&str>| MdStep {
+            key: "md:x".into(),
+            uuid: MdUuid([1; 16]),
+            metadata: "1.2".into(),
+            devnm: "md127".into(),
+            name: name.map(str::to_string),
+            level: "raid1".into(),
+            raid_disks: 2,
+            members: vec![],
+            missing: vec![],
+            degraded: false,
+            size: 0,
+        };
+        assert_eq!(map_path(&step(Some("home")), "md127"), "/dev/md/home");
+        assert_eq!(map_path(&step(None), "md127"), "/dev/md127");
+        for bad in ["a\nmd0 1.2 x /dev/sda", "../x", "..", "a b", ""] {
+            assert_eq!(map_path(&step(Some(bad)), "md126"), "/dev/md126", "{bad:?}");
+        }
+    }
 
     #[test]
     // The request type is c_ulong with glibc and c_int with musl: the casts are needed there.

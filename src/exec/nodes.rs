@@ -30,12 +30,23 @@ pub(crate) enum Change {
     Replaced,
 }
 
-/// A path relative to /dev that may name a link: no leading `/`, no empty, `.` or `..`
-/// components (plan data must not escape /dev).
+/// A path relative to /dev that may name a link: no leading `/`, every component
+/// [`valid_component`]. Plan data must not escape /dev, and a link made inside a directory
+/// (`md/NAME`, `VG/LV`) stays in it. The plan already refuses unsafe names read from disk
+/// (`engine::names::unsafe_name`); this is the second guard, at the only code that writes.
 pub(crate) fn valid_rel_path(p: &str) -> bool {
-    !p.is_empty()
-        && !p.starts_with('/')
-        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+    !p.is_empty() && !p.starts_with('/') && p.split('/').all(valid_component)
+}
+
+/// One path component under /dev: not empty, `.` or `..`, no `/`, no NUL or other control
+/// character, at most NAME_MAX (255) bytes.
+pub(crate) fn valid_component(c: &str) -> bool {
+    !c.is_empty()
+        && c != "."
+        && c != ".."
+        && c.len() <= 255
+        && !c.contains('/')
+        && !c.chars().any(char::is_control)
 }
 
 /// The relative target for a link at `link` pointing to `target`, both relative to /dev:
@@ -249,6 +260,16 @@ pub(crate) mod tests {
         assert_eq!(relative_target("/etc/x", "md127"), None);
         assert_eq!(relative_target("vg0//root", "md127"), None);
         assert_eq!(relative_target("vg0/root", ""), None);
+        assert_eq!(relative_target("md/..", "md127"), None);
+        assert_eq!(relative_target("md/a\nb", "md127"), None);
+        assert_eq!(relative_target("md/a\0b", "md127"), None);
+        assert_eq!(
+            relative_target(&format!("md/{}", "a".repeat(256)), "md127"),
+            None
+        );
+        assert_eq!(relative_target("vg0/root", "mapper/../../etc"), None);
+        assert!(!valid_component("a/b"));
+        assert!(valid_component("vg0-root"));
     }
 
     #[test]

@@ -270,6 +270,9 @@ fn node_step(
                     .unwrap_or_default(),
             };
             let name = names::kpartx_name(&parent_name, *number);
+            if let Some(why) = names::unsafe_name("partition name", &name) {
+                return NodeStep::Skip(why);
+            }
             NodeStep::Step(Step::CreateDm(DmStep {
                 key: n.key.clone(),
                 name: name.clone(),
@@ -294,6 +297,14 @@ fn node_step(
             let a = &g.arrays[*array];
             if n.kernel.is_some() {
                 return NodeStep::Active;
+            }
+            // The name becomes /dev/md/NAME, /dev/evms/md/NAME and a /run/mdadm/map line.
+            if let Some(why) = a
+                .link
+                .as_deref()
+                .and_then(|l| names::unsafe_name("MD array name", l))
+            {
+                return NodeStep::Skip(why);
             }
             let degraded = match &a.verdict {
                 Verdict::Complete => false,
@@ -386,6 +397,19 @@ fn node_step(
             let Some(l) = v.vg.lv(lv) else {
                 return NodeStep::Nothing;
             };
+            // The names become /dev/VG/LV, /dev/evms/lvm2/VG/LV and /dev/mapper/VG-LV.
+            if let Some(why) =
+                names::unsafe_vg_name(&v.name).or_else(|| names::unsafe_name("LV name", lv))
+            {
+                return NodeStep::Skip(why);
+            }
+            let dm = names::dm_name(&v.name, lv);
+            if !crate::formats::lvm::names::fits_dm_name(&dm) {
+                return NodeStep::Skip(format!(
+                    "its DM name {dm:?} is longer than the kernel's {} bytes; not activated",
+                    names::MAX_NAME
+                ));
+            }
             match v.lv_info(lv).map(|i| &i.state) {
                 Some(LvState::Ok) => {}
                 Some(LvState::Partial { missing }) if !sel.partial => {
@@ -508,7 +532,7 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
             let name = a
                 .link
                 .clone()
-                .map(|l| format!("md/{l}"))
+                .map(|l| format!("md/{}", l.escape_debug()))
                 .unwrap_or_else(|| a.devnm.clone());
             let reason = match &a.verdict {
                 Verdict::NotStartable { reason } => format!("not startable: {reason}"),

@@ -254,7 +254,7 @@ fn vg_error(e: &VgError, offset: u64) -> FormatError {
         FORMAT,
         offset,
         e.field,
-        format!("{} at {}", e.found, e.path),
+        format!("{} at {}", e.found, e.path.escape_debug()),
         &e.expected,
     )
 }

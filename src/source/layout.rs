@@ -116,13 +116,15 @@ impl Layout {
                 Ok((Target::Src(src), o, len - pos))
             }
             Layout::Concat(parts) => {
+                // Saturating as `len` is: pieces past u64::MAX bytes (lengths taken from disk
+                // metadata) are unreachable rather than an overflow.
                 let mut base = 0u64;
                 for p in parts {
-                    let l = p.len();
-                    if pos < base + l {
-                        return Ok((Target::Layout(p), pos - base, base + l - pos));
+                    let end = base.saturating_add(p.len());
+                    if pos < end {
+                        return Ok((Target::Layout(p), pos - base, end - pos));
                     }
-                    base += l;
+                    base = end;
                 }
                 Err(eof(pos, 1, base))
             }
@@ -237,6 +239,30 @@ mod tests {
         l.read_exact_at(0, &mut b).unwrap();
         assert_eq!(b, [50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 0, 1, 2, 3, 4]);
         assert!(l.read_exact_at(14, &mut [0u8; 2]).is_err());
+    }
+
+    /// Fuzz regression (md_v1/concat-length-overflow): pieces whose lengths add up past
+    /// u64::MAX made `locate` overflow ("attempt to add with overflow").
+    #[test]
+    fn concat_longer_than_u64_saturates() {
+        let a = src(vec![7u8; 16]);
+        let l = Layout::Concat(vec![
+            Layout::Slice {
+                src: a.clone(),
+                offset: 0,
+                len: u64::MAX - 4,
+            },
+            Layout::Slice {
+                src: a,
+                offset: 0,
+                len: 16,
+            },
+        ]);
+        assert_eq!(l.len(), u64::MAX);
+        let mut b = [0u8; 3];
+        l.read_exact_at(u64::MAX - 4, &mut b).unwrap();
+        assert_eq!(b, [7, 7, 7]);
+        assert!(l.read_exact_at(u64::MAX - 8, &mut b).is_err());
     }
 
     #[test]

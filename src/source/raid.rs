@@ -468,7 +468,9 @@ impl Raid10 {
     /// `raid10_size` over the rounded per-device size.
     pub fn array_sectors(&self, size: u64) -> u64 {
         let dev_chunks = self.dev_sectors(size) / self.chunk;
-        (dev_chunks / self.far).saturating_mul(self.disks) / self.near * self.chunk
+        // Saturating as dev_sectors is: a component size near 2^64 sectors (from disk) must
+        // not overflow here.
+        ((dev_chunks / self.far).saturating_mul(self.disks) / self.near).saturating_mul(self.chunk)
     }
 
     /// Distance between far copies on a device, sectors (`geo->stride`).
@@ -507,6 +509,16 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// Fuzz regression (md_v1/raid10-array-size-overflow): a RAID10 superblock (near 1, far 2,
+    /// far sets of 2, 11 devices) with a component size near 2^62 sectors made
+    /// `array_sectors` panic with "attempt to multiply with overflow".
+    #[test]
+    fn raid10_sizes_saturate() {
+        let g = Raid10::new(0x40201, 128, 11).unwrap();
+        let dev = g.dev_sectors(3_385_018_069_922_363_392);
+        assert_eq!(g.array_sectors(dev), u64::MAX);
     }
 
     #[test]

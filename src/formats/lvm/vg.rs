@@ -182,10 +182,14 @@ pub struct VgError {
 
 impl fmt::Display for VgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The path holds names from the text: escaped, so none reaches a log raw.
         write!(
             f,
             "{}: {}: found {}, expected {}",
-            self.path, self.field, self.found, self.expected
+            self.path.escape_debug(),
+            self.field,
+            self.found,
+            self.expected
         )
     }
 }

@@ -1,0 +1,5 @@
+//! Target `lvm_mda`: see `evms_activate_fuzz::run_lvm_mda` for the input form.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = evms_activate_fuzz::run_lvm_mda(data);
+});

@@ -1,0 +1,5 @@
+//! Target `md_v090`: see `evms_activate_fuzz::run_md_v090` for the input form.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = evms_activate_fuzz::run_md_v090(data);
+});
