@@ -8,10 +8,11 @@
 #   exec-vm    the executor's own kernel tests (conflicts, failures, cleanup, deactivation)
 #   boot-test  our binary as the only program in the initramfs: root on GPT, RAID5+LVM, MD
 #              partitions, degraded, hot-plug, missing root, initramfs-tools
+#   fuzz-smoke every cargo-fuzz target briefly from the real-tool seeds (crash regressions)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit md-data vm discovery exec-vm boot-test)
+[ ${#suites[@]} -gt 0 ] || suites=(unit md-data vm discovery exec-vm boot-test fuzz-smoke)
 pass=0 fail=0 failed=()
 start=$(date +%s)
 for s in "${suites[@]}"; do
