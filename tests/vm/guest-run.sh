@@ -44,13 +44,17 @@ residue() {
   return 0
 }
 
-# The tools' teardown: kpartx mappings on LVs (scenario KPARTX list), all VGs, all arrays.
+# The tools' teardown: kpartx mappings on LVs (scenario KPARTX list), all VGs, kpartx
+# mappings on disks (scenario KPARTX_DISKS: partitions the kernel did not create), all arrays.
 tools_teardown() {
   local m
   for m in $KPARTX_ON; do
     [ -e "/dev/mapper/$m" ] && $KPARTX -d "/dev/mapper/$m"
   done
   $LVM vgchange -an >/dev/null 2>&1
+  for m in $KPARTX_DISKS; do
+    $KPARTX -d "$m"
+  done
   $MDADM --stop --scan 2>/dev/null
   # Arrays stacked on arrays need a second pass.
   [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; $MDADM --stop --scan 2>/dev/null; }
@@ -117,6 +121,46 @@ disks_restore() {
   [ $DIRTY = 1 ] || return 0
   DIRTY=0
   for d in $DATADISKS; do dd if="/tmp/pristine/$d" of="/dev/$d" bs=1M conv=fsync 2>/dev/null; done
+  # A damaged partition table made the kernel drop partitions: have it read the good one.
+  if [ $DAMAGED = 1 ]; then
+    DAMAGED=0
+    for d in $DATADISKS; do blockdev --rereadpt "/dev/$d" 2>/dev/null; done
+  fi
+}
+
+# Pristine disks, then the case's damage (CASE_x_DAMAGE, a function of the scenario: dd over a
+# metadata area, a cloned disk, ...), done again before every activation of the case. The
+# kernel re-reads the partition tables afterwards, as it would at boot with such disks.
+DAMAGED=0
+disks_prepare() {
+  local d
+  disks_restore
+  [ -n "$1" ] || return 0
+  echo "=== damage: $1"
+  DIRTY=1 DAMAGED=1
+  ("$1") 2>&1 | sed 's/^/    /'
+  sync
+  for d in $DATADISKS; do blockdev --rereadpt "/dev/$d" 2>/dev/null; done
+  return 0
+}
+
+# Creation-time content of a volume, kept with the images (data-hashes), so that every test
+# can check that the intact volumes still hold exactly what was written. NAME is free (the
+# last hash given for a NAME counts); a case's DATA list maps it to a record name
+# (`md127=fresh-vdb`) unless it is the record name itself (DM names).
+data_hash() {
+  local h
+  h=$(sha256sum < "$(readlink -f "$2")" | cut -d' ' -f1)
+  grep -v "^$1 " /out/data-hashes > /tmp/data-hashes 2>/dev/null || true
+  echo "$1 $h" >> /tmp/data-hashes
+  cp /tmp/data-hashes /out/data-hashes
+}
+
+# In a case's AFTER function (run once our binary is done and everything is stopped, on the
+# disks as ours left them): the content of a volume the tools can reach, to compare with its
+# creation-time hash (nothing ours did or refused lost data).
+after_hash() {
+  echo "$1 $(timeout 120 sha256sum < "$(readlink -f "$2")" | cut -d' ' -f1)" >> "$AFTER_OUT"
 }
 
 # ---- recording -------------------------------------------------------------------------
@@ -265,26 +309,28 @@ teardown_step() {
 }
 
 run_case() {
-  local c=$1 d=/out/cases/$1 oracle args expect
+  local c=$1 d=/out/cases/$1 oracle args expect damage after
   mkdir -p "$d"
   eval "oracle=\${CASE_${c}_ORACLE:-oracle_default}"
   eval "args=\${CASE_${c}_ARGS:-}"
   eval "expect=\${CASE_${c}_EXPECT:-equal}"
+  eval "damage=\${CASE_${c}_DAMAGE:-}"
+  eval "after=\${CASE_${c}_AFTER:-}"
   echo "$expect" > "$d/expect"
-  echo "=== case $c (oracle: $oracle; ours: activate $args; expect $expect)"
-  disks_restore
+  echo "=== case $c (oracle: $oracle; ours: activate $args; expect $expect${damage:+; damage $damage})"
+  disks_prepare "$damage"
   step "$d" oracle $oracle
   record "$d/oracle"
   teardown_step "$d" oracle-teardown
-  disks_restore
+  disks_prepare "$damage"
   # Ours. $args is split on purpose (volume names and flags).
   # shellcheck disable=SC2086
   step "$d" ours1 $EVMS activate $args
   record "$d/ours1"
-  if [ "$expect" = equal ]; then
+  if [ "$expect" != not-started ]; then
     # lvm2 and mdadm must be able to tear down what we built.
     teardown_step "$d" tools-teardown
-    disks_restore
+    disks_prepare "$damage"
     step "$d" ours2 $EVMS activate $args
     record "$d/ours2"
     step "$d" ours3 $EVMS activate $args
@@ -293,6 +339,13 @@ run_case() {
   step "$d" deactivate $EVMS deactivate
   residue > "$d/deactivate.residue"
   teardown_step "$d" final-teardown
+  if [ -n "$after" ]; then
+    # The disks as ours left them (no restore): can the tools still reach the data?
+    AFTER_OUT=$d/after-hashes
+    : > "$AFTER_OUT"
+    step "$d" after "$after"
+    teardown_step "$d" after-teardown
+  fi
 }
 
 case $MODE in
@@ -300,6 +353,7 @@ create)
   dev_baseline
   echo "=== create $SCEN"
   t0=$(now)
+  : > /out/data-hashes
   (set -e; create) > /out/create.log 2>&1
   rc=$?
   cat /out/create.log

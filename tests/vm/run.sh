@@ -77,9 +77,12 @@ if [ $list = 1 ]; then
 fi
 
 # Images are keyed by the scenario file and the creation helpers: edit either and they are
-# made again; nothing else (the runner, the records) invalidates them.
+# made again; nothing else (the runner, the records) invalidates them. The case lines
+# (`CASES=`, `CASE_*=`: what is run and expected at test time, one line each) are left out, so
+# a changed expectation does not cost a create boot.
 image_key() {
-  cat "$VMDIR/scenarios/$1.sh" "$VMDIR/guest-lib.sh" | sha256sum | cut -c1-16
+  { grep -Ev '^(CASES|CASE_[A-Za-z0-9_]+)=' "$VMDIR/scenarios/$1.sh"; cat "$VMDIR/guest-lib.sh"; } |
+    sha256sum | cut -c1-16
 }
 
 now() { date +%s.%N; }
@@ -132,6 +135,7 @@ ensure_images() {
   touch "$work/created"
   cp "$work/create/log" "$dir/create.log"
   cp "$work/create/examine" "$dir/examine"
+  cp "$work/create/data-hashes" "$dir/data-hashes" 2>/dev/null || : > "$dir/data-hashes"
   touch "$dir/ready"
   echo "$dir"
 }
@@ -151,12 +155,100 @@ diff_records() {
 
 running_md() { awk '/array_state=(clean|active|readonly|read-auto|active-idle|write-pending)/' "$1/md"; }
 
+# Values of CASE_<c>_<VAR>, CASE_<c>_<VAR>_2, ... _9 (one pattern or name list per line).
+case_vals() {
+  local s=$1 c=$2 v=$3 n val
+  for n in "" _2 _3 _4 _5 _6 _7 _8 _9; do
+    val=$(scen_var "$s" "CASE_${c}_${v}${n}")
+    [ -n "$val" ] && printf '%s\n' "$val"
+  done
+  return 0
+}
+
+# What a record shows as active: DM names and running md arrays, sorted, one line.
+active_set() {
+  { cut -d' ' -f1 "$1/dm-info"; running_md "$1" | cut -d' ' -f1; } | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Checks that apply to every kind of case (printed as "- ..." lines):
+#   CASE_x_SAYS[_N]         ERE that a line of ours1's output must match (the console message)
+#   CASE_x_ORACLE_SAYS[_N]  ERE that a line of the oracle's output must match (what lvm2/mdadm say)
+#   CASE_x_DATA             volumes that ours must have activated with their creation-time
+#                           content (the image's data-hashes): NAME (as in `hashes` and in
+#                           data-hashes) or RECORD=NAME (md127=fresh-vdb)
+#   CASE_x_AFTER            (guest) function run after our deactivate: its after_hash lines must
+#                           equal the creation-time hashes (no data lost), CASE_x_AFTER_DATA names
+#                           the volumes it must have reached
+check_common() {
+  local d=$1 c=$2 s=$3 pat name want got st
+  while IFS= read -r pat; do
+    [ -n "$pat" ] || continue
+    grep -Eq -- "$pat" "$d/ours1.log" 2>/dev/null ||
+      echo "- ours1 does not say /$pat/ (log: $d/ours1.log): $(head -c 400 "$d/ours1.log" | tr '\n' '|')"
+  done <<EOF_SAYS
+$(case_vals "$s" "$c" SAYS)
+EOF_SAYS
+  while IFS= read -r pat; do
+    [ -n "$pat" ] || continue
+    grep -Eq -- "$pat" "$d/oracle.log" 2>/dev/null ||
+      echo "- the oracle does not say /$pat/ (scenario premise; log: $d/oracle.log)"
+  done <<EOF_OSAYS
+$(case_vals "$s" "$c" ORACLE_SAYS)
+EOF_OSAYS
+  local rec
+  for name in $(case_vals "$s" "$c" DATA); do
+    # RECORD=DATA (an md kernel name and the creation-time name) or one name for both.
+    rec=${name%%=*} name=${name#*=}
+    want=$(awk -v n="$name" '$1 == n { print $2 }' "$DATAHASHES" 2>/dev/null)
+    [ -n "$want" ] || { echo "- no creation-time hash of $name in the image's data-hashes"; continue; }
+    for st in ours1 ours2 ours3; do
+      [ -f "$d/$st/hashes" ] || continue
+      got=$(awk -v n="$rec" '$1 == n { print $2 }' "$d/$st/hashes")
+      [ "$got" = "$want" ] || echo "- $st: $rec ${got:-is not active}; its data as created ($name) is $want"
+    done
+  done
+  if [ -n "$(scen_var "$s" "CASE_${c}_AFTER")" ]; then
+    [ "$(cat "$d/after.rc" 2>/dev/null)" = 0 ] ||
+      echo "- after: the tools could not reach the data (log: $d/after.log)"
+    while read -r name got; do
+      want=$(awk -v n="$name" '$1 == n { print $2 }' "$DATAHASHES" 2>/dev/null)
+      [ "$got" = "$want" ] || echo "- after: $name holds $got, created as ${want:-?} (data changed or lost)"
+    done < "$d/after-hashes"
+    for name in $(case_vals "$s" "$c" AFTER_DATA); do
+      grep -q "^$name " "$d/after-hashes" || echo "- after: $name was not reached"
+    done
+  fi
+  return 0
+}
+
 # check_case DIR NAME SCENARIO: prints problems (one "- ..." line each, diffs indented).
 check_case() {
   local d=$1 c=$2 s=$3 expect rc fx
   expect=$(cat "$d/expect")
   rc=$(cat "$d/oracle.rc" 2>/dev/null || echo missing)
-  if [ "$expect" = not-started ]; then
+  check_common "$d" "$c" "$s"
+  if [ "$expect" = asserted ]; then
+    # The tools do something else than what is demanded of us: ours is checked against the
+    # case's own expectation (exit status, exactly these devices active), and ours2/ours3
+    # against ours1 (re-runnable, idempotent).
+    local want_rc want_act got_act st
+    want_rc=$(scen_var "$s" "CASE_${c}_RC"); want_rc=${want_rc:-0}
+    want_act=$(scen_var "$s" "CASE_${c}_ACTIVE" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/^ *//; s/ $//')
+    for st in ours1 ours2 ours3; do
+      [ -f "$d/$st.rc" ] || continue
+      rc=$(cat "$d/$st.rc")
+      [ "$rc" = "$want_rc" ] || echo "- $st: evms-activate activate exited $rc, expected $want_rc: $(head -c 300 "$d/$st.log" | tr '\n' ' ')"
+      got_act=$(active_set "$d/$st")
+      [ "$got_act" = "$want_act" ] || echo "- $st: active after ours: '$got_act', expected '$want_act'"
+      if [ "$st" != ours1 ] && ! diff_records "$d/ours1" "$d/$st" "$COMPARED" ours1 "$st" >/tmp/vmcase.$$; then
+        echo "- $st: records differ from ours1's:"
+        cat /tmp/vmcase.$$
+      fi
+      rm -f /tmp/vmcase.$$
+    done
+    [ -s "$d/tools-teardown.residue" ] &&
+      echo "- vgchange -an / mdadm --stop left our devices behind: $(tr '\n' ';' < "$d/tools-teardown.residue")"
+  elif [ "$expect" = not-started ]; then
     [ -n "$(running_md "$d/oracle")" ] && echo "- scenario premise: the oracle started an array: $(running_md "$d/oracle")"
     [ -s "$d/ours1/dm-table" ] && { echo "- ours created DM devices although nothing may start:"; sed 's/^/      /' "$d/ours1/dm-table"; }
     [ -n "$(running_md "$d/ours1")" ] && echo "- ours started an array without --degraded: $(running_md "$d/ours1")"
@@ -217,6 +309,7 @@ test_scenario() {
   work=$RUNDIR/$s
   rm -f "$work/created"
   dir=$(ensure_images "$s") || { echo "FAIL $s: could not create the images"; return 1; }
+  DATAHASHES=$dir/data-hashes
   [ -f "$work/created" ] && cw=$(cat "$dir/create.wall" 2>/dev/null)
   rm -rf "$work/test"
   tdisks=$(scen_var "$s" TEST_DISKS)
