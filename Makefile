@@ -6,7 +6,7 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit vm exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data
+.PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data
 
 all: build
 
@@ -110,6 +110,11 @@ fuzz: fuzz-build $(FUZZ_SEEDS)/.done
 fuzz-smoke: fuzz-build $(FUZZ_SEEDS)/.done
 	rm -rf $(CACHE)/fuzz-smoke
 	$(call fuzz_all,$(CACHE)/fuzz-smoke,$(FUZZ_SMOKE_SECONDS),fuzz-smoke)
+
+# The fault matrix in a real kernel (tests/vm/README.md): damaged or missing members, split
+# mirrors, bad metadata copies, cloned PVs, a bad primary GPT, foreign and self-stacked VGs.
+faults: build
+	tests/vm/run.sh -j 2 degraded stale splitbrain lvmfaults
 
 clean:
 	cargo clean

@@ -5,6 +5,9 @@
 # which leaves the array inactive (2 of 3 members); ours must not start it either. (Note that
 # `mdadm --assemble --scan` would start it: auto-assembly starts partial arrays.) Case "deg":
 # the oracle is `mdadm --assemble --scan --run` + vgchange -ay; ours is `activate --degraded`.
+# What the user sees without --degraded (a skip, reported; the exit status is 0):
+#   skipped md127: degraded: slot(s) 2 missing; start it with --degraded (evms.degraded= at boot)
+#   skipped vgd/data: built on md127, which is not activated
 
 DISKS="16M 16M 16M"
 TEST_DISKS="0 1"
@@ -15,6 +18,9 @@ start=2048, type=A19D880F-05FC-4D3B-A006-743F0F84911E, uuid=DE600001-0000-4000-8
 CASES="nodeg deg"
 CASE_nodeg_EXPECT=not-started
 CASE_nodeg_ORACLE=oracle_incremental
+CASE_nodeg_SAYS='^skipped md127: degraded: slot\(s\) 2 missing; start it with --degraded'
+CASE_nodeg_SAYS_2='^skipped vgd/data: built on md127, which is not activated'
+CASE_deg_DATA="vgd-data"
 CASE_deg_ARGS="--degraded"
 CASE_deg_ORACLE=oracle_run
 oracle_run() {
@@ -30,4 +36,5 @@ create() {
   lvm_fix_ids vgd
   run $LVM vgchange -ay vgd
   fill /dev/vgd/data degraded-data
+  data_hash vgd-data /dev/vgd/data
 }

@@ -5,6 +5,7 @@
 # the same (the data hashes show which member was used).
 
 DISKS="24M 24M"
+CASE_all_DATA="md127=mirror-gen2"
 
 create() {
   md_create mirror --level=1 --raid-devices=2 --metadata=1.2 /dev/vda /dev/vdb
@@ -12,6 +13,7 @@ create() {
   run $MDADM --stop /dev/md/mirror
   run $MDADM --assemble /dev/md/mirror --run /dev/vda
   fill /dev/md/mirror stale-gen2
+  data_hash mirror-gen2 /dev/md/mirror
   run $MDADM --stop /dev/md/mirror
   run $MDADM --examine /dev/vda /dev/vdb
 }
