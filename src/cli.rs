@@ -277,12 +277,18 @@ pub fn mdadm_conf_arrays(etc: &Path) -> Vec<(crate::ids::MdUuid, String)> {
         .collect()
 }
 
-fn settings(homehost_opt: Option<&str>, system_id: Option<&str>, live: bool) -> Settings {
+fn settings(
+    homehost_opt: Option<&str>,
+    system_id: Option<&str>,
+    live: bool,
+    filter: Option<&ActivateFilter>,
+) -> Settings {
     let etc = Path::new("/etc");
     Settings {
         homehost: homehost(homehost_opt, etc),
         md_arrays: if live { mdadm_conf_arrays(etc) } else { vec![] },
         system_id: system_id.map(str::to_string),
+        exclude: filter.map(|f| f.exclude.clone()).unwrap_or_default(),
     }
 }
 
@@ -291,7 +297,7 @@ fn scan(c: &ScanCmd) -> i32 {
     let live = matches!(inp, Inputs::Live { .. });
     let g = engine::discover(
         &inp,
-        settings(c.homehost.as_deref(), c.system_id.as_deref(), live),
+        settings(c.homehost.as_deref(), c.system_id.as_deref(), live, None),
     );
     if c.json {
         print!("{}", crate::report::json(&g).pretty());
@@ -335,7 +341,12 @@ fn plan(c: &PlanCmd) -> i32 {
     };
     let g = engine::discover(
         &inp,
-        settings(c.homehost.as_deref(), c.system_id.as_deref(), live),
+        settings(
+            c.homehost.as_deref(),
+            c.system_id.as_deref(),
+            live,
+            filt.as_ref(),
+        ),
     );
     let sel = Selection {
         volumes: c.volumes.clone(),
@@ -371,7 +382,12 @@ fn activate(c: &ActivateCmd) -> i32 {
         }
     };
     let inp = inputs(&[], &c.sysfs, &c.dev);
-    let st = settings(c.homehost.as_deref(), c.system_id.as_deref(), true);
+    let st = settings(
+        c.homehost.as_deref(),
+        c.system_id.as_deref(),
+        true,
+        filt.as_ref(),
+    );
     let mut volumes = c.volumes.clone();
     if let Some(r) = &c.root {
         match root_volume(&inp, &st, r) {
@@ -463,7 +479,8 @@ fn deactivate(c: &DeactivateCmd) -> i32 {
         proc: PathBuf::from("/proc"),
     };
     let inp = inputs(&[], &c.sysfs, &c.dev);
-    let outcome = crate::activate::deactivate(&inp, &settings(None, None, true), &env, &c.volumes);
+    let outcome =
+        crate::activate::deactivate(&inp, &settings(None, None, true, None), &env, &c.volumes);
     for line in &outcome.lines {
         println!("{line}");
     }

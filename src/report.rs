@@ -128,6 +128,9 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
     if let Content::Broken(e) = &n.content {
         parts.push(format!("broken: {e}"));
     }
+    if n.excluded {
+        parts.push("excluded by the device filter: not read".into());
+    }
     parts.push(if n.kernel.is_some() {
         "active".into()
     } else if matches!(n.kind, NodeKind::Disk) {

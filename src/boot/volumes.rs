@@ -252,6 +252,7 @@ impl RootFinder for VolumeRootFinder {
             homehost: crate::cli::homehost(None, &env.initramfs_root.join("etc")),
             md_arrays: crate::cli::mdadm_conf_arrays(&env.initramfs_root.join("etc")),
             system_id: None,
+            exclude: spec.exclude.clone(),
         };
         let g = engine::discover(&inputs, settings.clone());
         let target = match resolve_root(&g, &root) {

@@ -144,10 +144,15 @@ pub fn group(g: &mut Graph) {
                 many => {
                     let names: Vec<String> =
                         many.iter().map(|&n| g.nodes[n].name.clone()).collect();
+                    let choose: Vec<String> = names
+                        .iter()
+                        .map(|n| format!("--exclude /dev/{n}"))
+                        .collect();
                     access = Access::Inconsistent(format!(
-                        "duplicate PV {} on {}: not guessing which is real; exclude all but one (--exclude or evms.conf)",
+                        "duplicate PV {} on {}: not guessing which is real; exclude all but one ({}, or an evms.conf exclude)",
                         pv.id,
-                        names.join(" and ")
+                        names.join(" and "),
+                        choose.join(" or ")
                     ));
                     None
                 }
@@ -524,4 +529,59 @@ fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
     } else {
         Layout::Concat(parts)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! VGs of tests/vm/scenarios/lvmfaults.sh as lvm2 2.03.16 wrote them
+    //! (tests/fixtures/faults/lvmfaults): `two` on vda and vdb, `loop` on vdf with a PV inside
+    //! its own LV `outer`.
+    use super::*;
+    use crate::engine::{fixtures, Graph};
+    use crate::plan::build::{build, Selection};
+    use crate::plan::Step;
+
+    fn vg<'a>(g: &'a Graph, name: &str) -> &'a VolGroup {
+        g.vgs.iter().find(|v| v.name == name).unwrap()
+    }
+
+    fn created(g: &Graph, sel: &Selection) -> Vec<String> {
+        build(g, sel)
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::CreateDm(d) => d.name.clone(),
+                Step::AssembleMd(m) => m.devnm.clone(),
+            })
+            .collect()
+    }
+
+    /// vda cloned onto a second disk: the VG is not activated from a guess, the message names
+    /// both devices and how to choose; the device filter makes the choice.
+    #[test]
+    fn cloned_pv_needs_a_choice() {
+        let devs = |ex: &[&str]| {
+            fixtures::graph(
+                vec![
+                    ("vda", fixtures::disk("lvmfaults", "vda")),
+                    ("vdb", fixtures::disk("lvmfaults", "vdb")),
+                    ("vdc", fixtures::disk("lvmfaults", "vda")),
+                ],
+                ex,
+            )
+        };
+        let g = devs(&[]);
+        let want = "duplicate PV 52d30b-6ccd-4acd-f80d-458e-0978-c6dcf7 on vda and vdc: not guessing which is real; exclude all but one (--exclude /dev/vda or --exclude /dev/vdc, or an evms.conf exclude)";
+        assert_eq!(vg(&g, "two").access, Access::Inconsistent(want.into()));
+        assert!(created(&g, &Selection::default()).is_empty());
+        let g = devs(&["/dev/vdc"]);
+        assert_eq!(vg(&g, "two").access, Access::Ok);
+        assert_eq!(
+            created(&g, &Selection::default()),
+            ["two-a", "two-b", "two-ab", "two-st"]
+        );
+        let g = devs(&["vda"]);
+        assert_eq!(vg(&g, "two").access, Access::Ok);
+        assert_eq!(vg(&g, "two").pvs[0].node, g.by_name("vdc"));
+    }
 }

@@ -90,6 +90,9 @@ pub struct Node {
     pub part_entry: Option<crate::formats::part::Partition>,
     /// Depth of user-space stacking (0 for devices read directly).
     pub depth: usize,
+    /// Left unread because the device filter ([`Settings::exclude`]) names it or what it is
+    /// built on: nothing on it takes part in grouping.
+    pub excluded: bool,
     reader: Option<Src>,
     probed: bool,
 }
@@ -152,6 +155,11 @@ pub struct Settings {
     pub md_arrays: Vec<(crate::ids::MdUuid, String)>,
     /// lvm's local system id (none configured means VGs with a system_id are foreign).
     pub system_id: Option<String>,
+    /// Device filter: globs (`--exclude`, evms.conf `exclude`) naming devices that are not
+    /// read at all, with everything on them (a disk's partitions). Unlike the plan's volume
+    /// filter it acts before grouping, so it is how a duplicate (a cloned PV, a split-off
+    /// mirror half) is set aside: lvm's `devices/filter` and mdadm's DEVICE line do the same.
+    pub exclude: Vec<String>,
 }
 
 /// The object graph.
@@ -270,6 +278,7 @@ impl Graph {
             warnings: Vec::new(),
             part_entry: None,
             depth,
+            excluded: false,
             reader: Some(reader),
             probed: false,
         })
@@ -298,6 +307,7 @@ impl Graph {
             warnings: Vec::new(),
             part_entry: None,
             depth: 0,
+            excluded: false,
             reader: None,
             probed: true,
         })
@@ -373,6 +383,7 @@ fn add_disk(g: &mut Graph, name: &str, src: Src) {
         warnings: vec![],
         part_entry: None,
         depth: 0,
+        excluded: false,
         reader: Some(src),
         probed: false,
     });
@@ -482,6 +493,7 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
         warnings: vec![],
         part_entry: None,
         depth: 0,
+        excluded: false,
         reader,
         probed: false,
     });
@@ -491,12 +503,43 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     added.map(|(id, _)| id)
 }
 
+/// The names the device filter matches a node by: its name, its kernel name and DM name,
+/// each bare and as a /dev path.
+fn device_names(n: &Node) -> Vec<String> {
+    let mut v = vec![n.name.clone(), format!("/dev/{}", n.name)];
+    if let Some(k) = &n.kernel {
+        v.push(k.name.clone());
+        v.push(format!("/dev/{}", k.name));
+        if let Some(d) = &k.dm_name {
+            v.push(d.clone());
+            v.push(format!("/dev/mapper/{d}"));
+        }
+    }
+    v
+}
+
+/// Whether the device filter leaves node `id` unread: it is named, or built on a node that is.
+fn excluded_by_filter(g: &Graph, id: NodeId) -> bool {
+    let pats = &g.settings.exclude;
+    if pats.is_empty() {
+        return false;
+    }
+    g.nodes[id].parents.iter().any(|&p| g.nodes[p].excluded)
+        || device_names(&g.nodes[id])
+            .iter()
+            .any(|n| pats.iter().any(|p| crate::glob::matches(p, n)))
+}
+
 fn probe_new(g: &mut Graph) {
     for id in 0..g.nodes.len() {
         if g.nodes[id].probed {
             continue;
         }
         g.nodes[id].probed = true;
+        if excluded_by_filter(g, id) {
+            g.nodes[id].excluded = true;
+            continue;
+        }
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
         };
@@ -606,5 +649,43 @@ fn display_base(g: &Graph, id: NodeId) -> String {
             || n.name.clone(),
             |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone()),
         ),
+    }
+}
+
+/// The fault scenarios' disks (tests/fixtures/faults, made by mdadm and lvm2 in the VM:
+/// tests/vm/scenarios/splitbrain.sh and lvmfaults.sh) as graphs, for the engine, plan and
+/// report tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{discover, Graph, Inputs, Settings};
+    use crate::source::layout::Src;
+    use crate::source::sparse::SparseDev;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    pub(crate) fn read(rel: &str) -> Vec<u8> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(rel);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    /// Disk `file` of scenario `scen` (`lvmfaults/vda`).
+    pub(crate) fn disk(scen: &str, file: &str) -> SparseDev {
+        SparseDev::parse(&read(&format!("faults/{scen}/{file}.spr"))).unwrap()
+    }
+
+    /// Image-mode discovery over (name, disk) pairs with the scenarios' homehost.
+    pub(crate) fn graph(devs: Vec<(&str, SparseDev)>, exclude: &[&str]) -> Graph {
+        let settings = Settings {
+            homehost: Some("evms-vm".into()),
+            exclude: exclude.iter().map(|s| s.to_string()).collect(),
+            ..Settings::default()
+        };
+        let disks = devs
+            .into_iter()
+            .map(|(n, d)| (n.to_string(), Arc::new(d) as Src))
+            .collect();
+        discover(&Inputs::Mem(disks), settings)
     }
 }
