@@ -266,7 +266,13 @@ fn walk(
 pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
     let mut problems = g.problems.clone();
     for a in &g.arrays {
-        problems.extend(a.problems.iter().map(|p| format!("md {}: {p}", a.devnm)));
+        // By /dev/md name when there is one: an array that does not start never gets the
+        // kernel name it was planned under.
+        let name = a
+            .link
+            .as_ref()
+            .map_or_else(|| a.devnm.clone(), |l| format!("md/{l}"));
+        problems.extend(a.problems.iter().map(|p| format!("{name}: {p}")));
     }
     for v in &g.vgs {
         problems.extend(v.problems.iter().map(|p| format!("VG {}: {p}", v.name)));

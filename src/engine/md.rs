@@ -32,6 +32,13 @@ pub enum MemberState {
     /// Partly rebuilt (recovery_offset set): mdadm adds it and the kernel resumes recovery;
     /// we add it the same way.
     Recovering(u32),
+    /// Its own superblock records the freshest member (`fresh`, holding `slot`) as failed or
+    /// removed: it ran without it (a split-off half). mdadm: "ignoring X as it reports Y as
+    /// failed"; never added.
+    SplitOff {
+        fresh: String,
+        slot: u32,
+    },
 }
 
 impl std::fmt::Display for MemberState {
@@ -48,6 +55,10 @@ impl std::fmt::Display for MemberState {
                 write!(f, "conflict: slot {slot} also claimed by {other}")
             }
             MemberState::Recovering(s) => write!(f, "recovering slot {s}"),
+            MemberState::SplitOff { fresh, slot } => write!(
+                f,
+                "left out: it records {fresh} (slot {slot}) as failed, so it ran without it"
+            ),
         }
     }
 }
@@ -200,7 +211,9 @@ fn proc_order(g: &Graph, id: NodeId) -> (usize, usize, u32) {
 
 /// Names arrays not yet named, in the order `mdadm --assemble --scan` assembles them: it walks
 /// /proc/partitions from the end, so the array of the last-registered device comes first and
-/// gets md127 (observed with mdadm 4.2: tests/fixtures/oracle/mdlevels).
+/// gets md127 (observed with mdadm 4.2: tests/fixtures/oracle/mdlevels). An array that cannot
+/// start comes last: mdadm gives up on it and frees its number before the next array is
+/// assembled, so it takes no number a started array would have had.
 fn name_arrays(g: &mut Graph) {
     let mut taken: Vec<String> = g.arrays.iter().filter_map(|a| a.link.clone()).collect();
     let mut order: Vec<usize> = (0..g.arrays.len())
@@ -213,7 +226,9 @@ fn name_arrays(g: &mut Graph) {
             .map(|m| proc_order(g, m.node))
             .max()
     };
-    order.sort_by_key(|&b| std::cmp::Reverse(key(g, b)));
+    let startable =
+        |g: &Graph, i: usize| !matches!(g.arrays[i].verdict, Verdict::NotStartable { .. });
+    order.sort_by_key(|&i| std::cmp::Reverse((startable(g, i), key(g, i))));
     for idx in order {
         let (link, num) = super::names::md_identity(&g.settings, &g.arrays[idx].sb, &taken);
         let busy = |n: &str| {
@@ -325,6 +340,37 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             }
         }
     }
+    // Halves that ran apart (mdadm Assemble.c: a device whose superblock does not count the
+    // most recent device's slot as working "reports it as failed" and is ignored). With one
+    // freshest member, the others that record it as failed are left out, as mdadm does.
+    // With several equally fresh members that record each other as failed, mdadm takes the
+    // first it happens to scan; we refuse to guess.
+    let split = split_brain(&members);
+    if let Some((a, b)) = split {
+        let (na, nb) = (
+            g.nodes[members[a].node].name.clone(),
+            g.nodes[members[b].node].name.clone(),
+        );
+        problems.push(format!(
+            "split brain: {na} and {nb} each record the other as failed (each half ran without the other) and both have events {}; not guessing which half is current: start the one you want by excluding the other (--exclude /dev/{nb} or --exclude /dev/{na}, or evms.conf exclude)",
+            members[a].sb.events
+        ));
+    } else if let Some(m) = freshest_active(&members) {
+        let (mname, mslot) = (g.nodes[members[m].node].name.clone(), members[m].sb.role);
+        if let MdRole::Active(slot) = mslot {
+            for (j, member) in members.iter_mut().enumerate() {
+                if j != m
+                    && matches!(member.sb.role, MdRole::Active(_))
+                    && !reports_working(&member.sb, slot)
+                {
+                    member.state = MemberState::SplitOff {
+                        fresh: mname.clone(),
+                        slot,
+                    };
+                }
+            }
+        }
+    }
     let n = fresh.raid_disks as usize;
     let mut avail = vec![false; n];
     for m in &members {
@@ -340,7 +386,14 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     let conflict = members
         .iter()
         .any(|m| matches!(m.state, MemberState::Conflict { .. }));
-    let verdict = if conflict {
+    let verdict = if let Some((a, b)) = split {
+        Verdict::NotStartable {
+            reason: format!(
+                "split brain between {} and {} (see problems)",
+                g.nodes[members[a].node].name, g.nodes[members[b].node].name
+            ),
+        }
+    } else if conflict {
         Verdict::NotStartable {
             reason: "duplicate members (see problems)".into(),
         }
@@ -401,6 +454,70 @@ pub fn working_disks(sb: &MdSuper) -> usize {
             .filter(|d| d.state & 0b111 == 0b110 && d.raid_disk < sb.raid_disks)
             .count(),
     }
+}
+
+/// mdadm's `devmap` entry (`getinfo_super1`/`getinfo_super0` with a map): whether a member's
+/// own superblock counts `slot` as a working device. 1.x: some `dev_roles` entry holds the
+/// slot; 0.90: descriptor `slot` is active, in sync and not faulty (mdadm indexes the map by
+/// descriptor, and descriptor n holds raid_disk n in arrays mdadm and the kernel write).
+pub fn reports_working(sb: &MdSuper, slot: u32) -> bool {
+    use crate::formats::md::{MdVersion, DISK_ACTIVE, DISK_FAULTY, DISK_SYNC};
+    if slot >= sb.raid_disks {
+        return false;
+    }
+    match sb.version {
+        MdVersion::V1 { .. } => sb.dev_roles.iter().any(|&r| u32::from(r) == slot),
+        MdVersion::V090 { .. } => usize::try_from(slot)
+            .ok()
+            .and_then(|i| sb.disks.get(i))
+            .is_some_and(|d| {
+                d.state & (DISK_ACTIVE | DISK_SYNC) == DISK_ACTIVE | DISK_SYNC
+                    && d.state & DISK_FAULTY == 0
+                    && d.raid_disk < sb.raid_disks
+            }),
+    }
+}
+
+/// The members with an active role and the highest event count (mdadm's `most_recent`
+/// candidates: `disk.state == 6`).
+fn freshest_candidates(members: &[Member]) -> Vec<usize> {
+    let active = |m: &Member| matches!(m.sb.role, MdRole::Active(_));
+    let Some(max) = members
+        .iter()
+        .filter(|m| active(m))
+        .map(|m| m.sb.events)
+        .max()
+    else {
+        return vec![];
+    };
+    (0..members.len())
+        .filter(|&i| active(&members[i]) && members[i].sb.events == max)
+        .collect()
+}
+
+/// The most recent member when it is unambiguous (one candidate, or candidates that agree).
+fn freshest_active(members: &[Member]) -> Option<usize> {
+    freshest_candidates(members).first().copied()
+}
+
+/// Two equally fresh members of which one records the other's slot as failed: halves of an
+/// array that ran apart with the same number of updates.
+fn split_brain(members: &[Member]) -> Option<(usize, usize)> {
+    let c = freshest_candidates(members);
+    for (x, &a) in c.iter().enumerate() {
+        for &b in c.iter().skip(x + 1) {
+            let (MdRole::Active(sa), MdRole::Active(sb)) = (members[a].sb.role, members[b].sb.role)
+            else {
+                continue;
+            };
+            if sa != sb
+                && (!reports_working(&members[a].sb, sb) || !reports_working(&members[b].sb, sa))
+            {
+                return Some((a, b));
+            }
+        }
+    }
+    None
 }
 
 fn slot_of(s: &MemberState) -> Option<u32> {
@@ -476,5 +593,152 @@ fn attach_node(g: &mut Graph, idx: usize) {
     let name = a.devnm.clone();
     if let Some((id, _)) = g.add_mapped(key, name, NodeKind::Md { array: idx }, parents, layout) {
         g.arrays[idx].node = Some(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Halves of RAID1 arrays that ran apart, as mdadm 4.2 and Linux 6.1 left them
+    //! (tests/fixtures/faults/splitbrain, made by tests/vm/scenarios/splitbrain.sh): `fresh`
+    //! over vda (events 19) and vdb (21), `even` over vdc and vdd (19 each); every half's
+    //! superblock records the other as failed ("Array State : A." / ".A").
+    use super::*;
+    use crate::engine::{fixtures, Graph};
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MemberRole, Step};
+    use crate::source::sparse::SparseDev;
+
+    fn halves(exclude: &[&str]) -> Graph {
+        let devs = ["vda", "vdb", "vdc", "vdd"]
+            .iter()
+            .map(|&n| (n, fixtures::disk("splitbrain", n)))
+            .collect();
+        fixtures::graph(devs, exclude)
+    }
+
+    fn array<'a>(g: &'a Graph, name: &str) -> &'a Array {
+        g.arrays
+            .iter()
+            .find(|a| a.link.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no array {name}: {:?}", g.arrays))
+    }
+
+    fn state_of(g: &Graph, a: &Array, dev: &str) -> MemberState {
+        a.members
+            .iter()
+            .find(|m| g.nodes[m.node].name == dev)
+            .map(|m| m.state.clone())
+            .unwrap()
+    }
+
+    /// The superblocks read as mdadm reported them (`examine.export`).
+    #[test]
+    fn fixture_events_as_mdadm_reports() {
+        let g = halves(&[]);
+        let export = String::from_utf8(fixtures::read("faults/splitbrain/examine.export")).unwrap();
+        for dev in ["vda", "vdb", "vdc", "vdd"] {
+            let want = export
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{dev} MD_EVENTS=")))
+                .unwrap();
+            let n = g.by_name(dev).unwrap();
+            let Content::MdMember(sb) = &g.nodes[n].content else {
+                panic!("{dev}: {:?}", g.nodes[n].content)
+            };
+            assert_eq!(sb.events.to_string(), want, "{dev}");
+        }
+    }
+
+    /// mdadm: "ignoring /dev/vda as it reports /dev/vdb as failed"; fresh starts from vdb
+    /// alone, without --degraded (vdb's own superblock counts one working device).
+    #[test]
+    fn fresher_half_wins() {
+        let g = halves(&[]);
+        let a = array(&g, "fresh");
+        assert_eq!(
+            state_of(&g, a, "vda"),
+            MemberState::SplitOff {
+                fresh: "vdb".into(),
+                slot: 1
+            }
+        );
+        assert_eq!(state_of(&g, a, "vdb"), MemberState::Active(1));
+        assert_eq!(
+            a.verdict,
+            Verdict::Degraded {
+                missing: vec![0],
+                expected: true
+            }
+        );
+        // The array that cannot start takes no number: fresh is md127, as mdadm would name
+        // it if it refused `even` too.
+        assert_eq!(a.devnm, "md127");
+        let plan = build(&g, &Selection::default());
+        let steps: Vec<&crate::plan::MdStep> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                Step::CreateDm(_) => None,
+            })
+            .collect();
+        assert_eq!(steps.len(), 1, "{plan}");
+        assert_eq!(steps[0].name.as_deref(), Some("fresh"));
+        let members: Vec<(&str, MemberRole)> = steps[0]
+            .members
+            .iter()
+            .map(|m| (m.dev.name(), m.role))
+            .collect();
+        assert_eq!(members, [("vdb", MemberRole::Active(1))]);
+    }
+
+    /// Equal events, each half recording the other as failed: refused with the reason and
+    /// how to choose (mdadm would start the half it scans first).
+    #[test]
+    fn equal_halves_are_refused() {
+        let g = halves(&[]);
+        let a = array(&g, "even");
+        let Verdict::NotStartable { reason } = &a.verdict else {
+            panic!("{:?}", a.verdict)
+        };
+        assert_eq!(reason, "split brain between vdc and vdd (see problems)");
+        assert_eq!(
+            a.problems,
+            ["split brain: vdc and vdd each record the other as failed (each half ran without the other) and both have events 19; not guessing which half is current: start the one you want by excluding the other (--exclude /dev/vdd or --exclude /dev/vdc, or evms.conf exclude)"]
+        );
+        let plan = build(&g, &Selection::default());
+        assert!(plan.skipped.iter().any(|s| s.volume == "md/even"
+            && s.reason == "not startable: split brain between vdc and vdd (see problems)"));
+    }
+
+    /// The device filter sets one half aside before grouping: the other starts as mdadm
+    /// starts a half it was given alone.
+    #[test]
+    fn excluding_a_half_chooses_the_other() {
+        let g = halves(&["/dev/vdc"]);
+        assert!(g.nodes[g.by_name("vdc").unwrap()].excluded);
+        let a = array(&g, "even");
+        assert_eq!(a.members.len(), 1);
+        assert_eq!(state_of(&g, a, "vdd"), MemberState::Active(1));
+        assert_eq!(
+            a.verdict,
+            Verdict::Degraded {
+                missing: vec![0],
+                expected: true
+            }
+        );
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+    }
+
+    /// 0.90: mdadm's map is by descriptor; a member of a healthy RAID1 counts both.
+    #[test]
+    fn reports_working_090() {
+        let d = SparseDev::parse(&fixtures::read("md/scenarios/r1-090/m0.spr")).unwrap();
+        let sb = crate::probe::md::probe_md("m0", &d).unwrap().unwrap();
+        assert!(reports_working(&sb, 0) && reports_working(&sb, 1));
+        assert!(!reports_working(&sb, 2));
+        let mut failed = sb.clone();
+        failed.disks[1].state |= crate::formats::md::DISK_FAULTY;
+        assert!(!reports_working(&failed, 1));
     }
 }
