@@ -283,7 +283,12 @@ pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
     let mut warnings: Vec<String> = g
         .nodes
         .iter()
-        .flat_map(|n| n.warnings.iter().map(|w| w.to_string()))
+        .flat_map(|n| {
+            n.warnings
+                .iter()
+                .map(|w| w.to_string())
+                .chain(content_warnings(g, n))
+        })
         .collect();
     // A PV's rejected metadata areas (bad checksum, a name lvm2 refuses, ...): without them a
     // PV whose only copy was refused would look like an orphan with no reason given.
@@ -293,6 +298,33 @@ pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
         }
     }
     (problems, warnings)
+}
+
+/// Problems a partition table carries inside it: the primary GPT when the backup was read,
+/// hybrid MBRs, truncated partitions. Named by device, format, byte offset and field. (A
+/// PV's bad metadata areas are reported just below in problem_lines.)
+fn content_warnings(g: &Graph, n: &crate::engine::Node) -> Vec<String> {
+    let Content::PartTable(t) = &n.content else {
+        return vec![];
+    };
+    let mut v: Vec<String> = t
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {w}", n.name))
+        .collect();
+    if t.backup_used {
+        let mut line = format!(
+            "{}: the primary GPT is unusable (above); the backup GPT at the last LBA is used",
+            n.name
+        );
+        if !t.kernel_sees && g.live {
+            line.push_str(
+                "; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
+            );
+        }
+        v.push(line);
+    }
+    v
 }
 
 /// True when anything was broken or inconsistent (the exit status of `scan`).
@@ -478,7 +510,37 @@ pub fn json(g: &Graph) -> Json {
 
 #[cfg(test)]
 mod tests {
-    use super::fmt_size;
+    use super::{fmt_size, problem_lines};
+    use crate::engine::fixtures;
+    use crate::plan::build::{build, Selection};
+
+    /// lvmfaults case `mda`: garbage over vda's only metadata area header and over the text
+    /// ring of vdb's first area. The VG is read from vdb's second area; each bad copy is
+    /// reported with device, format, byte offset and field (the first line exactly as the VM
+    /// console showed it).
+    #[test]
+    fn bad_metadata_copies_are_reported() {
+        let mut vda = fixtures::disk("lvmfaults", "vda");
+        vda.patch(4096, &fixtures::garbage(1));
+        let mut vdb = fixtures::disk("lvmfaults", "vdb");
+        vdb.patch(9 * 512, &fixtures::garbage(2039));
+        let g = fixtures::graph(vec![("vda", vda), ("vdb", vdb)], &[]);
+        let (problems, warnings) = problem_lines(&g);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(
+            warnings[0],
+            r#"vda: lvm2 at byte 4100: mda_header.magic: found "AGE GARBAGE GARB", expected " LVM2 x[5A%r0N*>""#
+        );
+        assert!(
+            warnings[1].starts_with("vdb: lvm2 at byte ")
+                && warnings[1].contains(": metadata text (raw_locn[0].checksum): found 0x"),
+            "{}",
+            warnings[1]
+        );
+        let plan = build(&g, &Selection::default());
+        assert_eq!(plan.steps.len(), 4, "{plan}");
+    }
 
     #[test]
     fn sizes() {

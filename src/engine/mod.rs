@@ -675,6 +675,14 @@ pub(crate) mod fixtures {
         SparseDev::parse(&read(&format!("faults/{scen}/{file}.spr"))).unwrap()
     }
 
+    /// `count` sectors of the damage the scenarios write (`garbage` in lvmfaults.sh): 64-byte
+    /// lines "GARBAGE GARBAGE ... GARBAGE\n".
+    pub(crate) fn garbage(count: usize) -> Vec<u8> {
+        "GARBAGE GARBAGE GARBAGE GARBAGE GARBAGE GARBAGE GARBAGE GARBAGE\n"
+            .repeat(count * 8)
+            .into_bytes()
+    }
+
     /// Image-mode discovery over (name, disk) pairs with the scenarios' homehost.
     pub(crate) fn graph(devs: Vec<(&str, SparseDev)>, exclude: &[&str]) -> Graph {
         let settings = Settings {
