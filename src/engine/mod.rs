@@ -402,9 +402,15 @@ fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
             return;
         }
     };
-    // Parents before children so a partition can refer to its disk's node.
-    let mut order: Vec<&BlockDev> = devs.iter().filter(|d| !d.is_partition()).collect();
-    order.extend(devs.iter().filter(|d| d.is_partition()));
+    // Parents before children so a partition can refer to its disk's node, and DM devices
+    // last: a kpartx map over a disk names its parent by device number.
+    let is_dm = |d: &&BlockDev| d.dm_uuid.is_some() || d.dm_name.is_some();
+    let mut order: Vec<&BlockDev> = devs
+        .iter()
+        .filter(|d| !d.is_partition() && !is_dm(d))
+        .collect();
+    order.extend(devs.iter().filter(|d| d.is_partition() && !is_dm(d)));
+    order.extend(devs.iter().filter(is_dm));
     for d in order {
         add_kernel_dev(g, d, dev);
     }
@@ -421,6 +427,9 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
             if let Some(pk) = lvm::key_from_dm_uuid(parent_uuid) {
                 return format!("{pk}:p{n}");
             }
+            if let Some(id) = kpartx_disk_parent(g, u) {
+                return format!("{}:p{n}", g.nodes[id].key);
+            }
         }
         return format!("dm:{u}");
     }
@@ -432,6 +441,15 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
         return format!("{pk}:p{n}");
     }
     format!("dev:{}", d.name)
+}
+
+/// The disk node a kpartx map over a non-DM device belongs to (`part<n>-devnode_MAJ:MIN_...`).
+fn kpartx_disk_parent(g: &Graph, dm_uuid: &str) -> Option<NodeId> {
+    let (_, parent) = names::kpartx_uuid_parts(dm_uuid)?;
+    let devno = names::parse_kpartx_nondm_parent(parent)?;
+    g.nodes
+        .iter()
+        .position(|n| n.kernel.as_ref().is_some_and(|k| k.devno == devno))
 }
 
 /// Adds (or refreshes) one kernel device; returns its node.
@@ -454,9 +472,23 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
         }
         return Some(id);
     }
-    let parent = d.parent.as_ref().and_then(|p| g.by_name(p));
-    let kind = match (d.partition, parent) {
-        (Some(number), Some(parent)) => NodeKind::Partition {
+    let mut parent = d.parent.as_ref().and_then(|p| g.by_name(p));
+    // A kpartx map of a disk's partition (ours or kpartx's): the partition of that disk. Its
+    // start is taken from the disk's table in add_partitions.
+    let kpartx_part = d.dm_uuid.as_deref().and_then(|u| {
+        let (n, _) = names::kpartx_uuid_parts(u)?;
+        Some((n, kpartx_disk_parent(g, u)?))
+    });
+    if let Some((_, disk)) = kpartx_part {
+        parent = Some(disk);
+    }
+    let kind = match (d.partition, parent, kpartx_part) {
+        (_, _, Some((number, disk))) => NodeKind::Partition {
+            parent: disk,
+            number,
+            start: 0,
+        },
+        (Some(number), Some(parent), None) => NodeKind::Partition {
             parent,
             number,
             start: d.start.unwrap_or(0),
@@ -553,6 +585,32 @@ fn probe_new(g: &mut Graph) {
     }
 }
 
+/// Whether partition node `id` needs a DM map to exist as a device (kpartx's job): inside a
+/// DM device, or on a live disk whose table the kernel does not see. False for kernel-made
+/// partitions and for image files.
+pub fn partition_needs_map(g: &Graph, id: NodeId) -> bool {
+    let NodeKind::Partition { parent, .. } = g.nodes[id].kind else {
+        return false;
+    };
+    let p = &g.nodes[parent];
+    if matches!(p.kind, NodeKind::Lv { .. })
+        || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some())
+    {
+        return true;
+    }
+    if !g.live
+        || g.nodes[id]
+            .kernel
+            .as_ref()
+            .is_some_and(|k| k.dm_uuid.is_none())
+    {
+        return false;
+    }
+    matches!(p.kind, NodeKind::Disk)
+        && p.kernel.is_some()
+        && matches!(&p.content, Content::PartTable(t) if !t.kernel_sees)
+}
+
 /// Partition naming as the kernel does it (`disk_name()`): a 'p' goes between a name ending
 /// in a digit and the number.
 pub fn partition_name(parent: &str, number: u32) -> String {
@@ -579,7 +637,14 @@ fn add_partitions(g: &mut Graph) {
         for p in pt.parts.iter().filter(|p| !p.container) {
             let key = format!("{parent_key}:p{}", p.number);
             if let Some(existing) = g.by_key(&key) {
-                g.nodes[existing].part_entry = Some(p.clone());
+                let n = &mut g.nodes[existing];
+                n.part_entry = Some(p.clone());
+                // A kpartx map knows its start only from the table it was made from.
+                if let NodeKind::Partition { start, .. } = &mut n.kind {
+                    if n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some()) {
+                        *start = p.start;
+                    }
+                }
                 continue;
             }
             if kernel_parts {
@@ -625,10 +690,17 @@ fn add_partitions(g: &mut Graph) {
 /// arrays do (kernel partition scan); DM devices do not (kpartx's job), image files have no
 /// kernel, and an array not started yet has no kernel device: its partitions are read in user
 /// space so root= can name one before the array runs.
+/// Nor does the kernel for a table it cannot see ([`PartTable::kernel_sees`]: a GPT read from
+/// its backup header, a misplaced protective MBR): those partitions are ours to map.
 fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     let n = &g.nodes[id];
     if !g.live {
         return false;
+    }
+    if let Content::PartTable(t) = &n.content {
+        if !t.kernel_sees {
+            return false;
+        }
     }
     match &n.kind {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
@@ -695,5 +767,191 @@ pub(crate) mod fixtures {
             .map(|(n, d)| (n.to_string(), Arc::new(d) as Src))
             .collect();
         discover(&Inputs::Mem(disks), settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A disk whose primary GPT is gone, as the lvmfaults/gptbad VM case has it (vdd, 254:48,
+    //! with VG gp on partition 1): the kernel makes no vdd1, so vdd1 is mapped as kpartx maps
+    //! it. Live discovery over a sysfs tree and device files in a temporary directory.
+    use super::*;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::Step;
+    use crate::source::ReadAt;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new() -> TempDir {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "evms-engine-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn w(p: &Path, s: &str) {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, s).unwrap();
+    }
+
+    /// vdd's bytes with its primary GPT header zeroed (the case's damage).
+    fn damaged_vdd() -> Vec<u8> {
+        let mut d = fixtures::disk("lvmfaults", "vdd");
+        d.patch(512, &[0u8; 512]);
+        let mut b = vec![0u8; usize::try_from(d.size()).unwrap()];
+        d.read_exact_at(0, &mut b).unwrap();
+        b
+    }
+
+    /// sysfs with vdd (and `extra` devices), /dev with their contents.
+    fn system(t: &TempDir, extra: &[(&str, &str, u64, u64)], kpartx_map: bool) -> Inputs {
+        let (sys, dev) = (t.path().join("sys"), t.path().join("dev"));
+        let disk = sys.join("devices/pci0000:00/virtio4/block/vdd");
+        w(&disk.join("dev"), "254:48\n");
+        w(&disk.join("size"), "16384\n");
+        w(&disk.join("queue/logical_block_size"), "512\n");
+        fs::create_dir_all(sys.join("class/block")).unwrap();
+        symlink(&disk, sys.join("class/block/vdd")).unwrap();
+        let bytes = damaged_vdd();
+        w(&dev.join("vdd"), "");
+        fs::write(dev.join("vdd"), &bytes).unwrap();
+        // (name, dev, start sector, sectors): a kernel partition of vdd, or the kpartx map.
+        for &(name, devno, start, len) in extra {
+            let dir = if kpartx_map {
+                let d = sys.join("devices/virtual/block").join(name);
+                w(&d.join("dm/name"), "vdd1\n");
+                w(&d.join("dm/uuid"), "part1-devnode_254:48_Wh5pYvM\n");
+                d
+            } else {
+                let d = disk.join(name);
+                w(&d.join("partition"), "1\n");
+                w(&d.join("start"), &format!("{start}\n"));
+                d
+            };
+            w(&dir.join("dev"), &format!("{devno}\n"));
+            w(&dir.join("size"), &format!("{len}\n"));
+            symlink(&dir, sys.join("class/block").join(name)).unwrap();
+            let (a, b) = (start as usize * 512, (start + len) as usize * 512);
+            fs::write(dev.join(name), &bytes[a..b]).unwrap();
+        }
+        Inputs::Live { sys, dev }
+    }
+
+    fn dm_steps(g: &Graph) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+        build(g, &Selection::default())
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateDm(d) => Some((
+                    d.name.clone(),
+                    d.uuid.clone(),
+                    d.table.iter().map(|t| t.to_string()).collect(),
+                    d.links.clone(),
+                )),
+                Step::AssembleMd(_) => None,
+            })
+            .collect()
+    }
+
+    /// The map kpartx made in the VM (oracle record lvmfaults/gptbad: `vdd1: 0 12288 linear
+    /// vdd 2048`, UUID `part1-devnode_254:48_Wh5pYvM`), then the LV on it.
+    #[test]
+    fn backup_gpt_partitions_are_mapped_as_kpartx_does() {
+        let t = TempDir::new();
+        let g = discover(&system(&t, &[], false), Settings::default());
+        let vdd = g.by_name("vdd").unwrap();
+        let Content::PartTable(pt) = &g.nodes[vdd].content else {
+            panic!("{:?}", g.nodes[vdd].content)
+        };
+        assert!(pt.backup_used && !pt.kernel_sees);
+        assert_eq!(
+            dm_steps(&g),
+            [
+                (
+                    "vdd1".to_string(),
+                    "part1-devnode_254:48_Wh5pYvM".to_string(),
+                    vec!["0 12288 linear 254:48 2048".to_string()],
+                    vec![]
+                ),
+                (
+                    "gp-l".to_string(),
+                    "LVM-12d9388e44990fa5bc8fc1ea5e28efb2b0aaf84070d95559132e533d33c504aa"
+                        .to_string(),
+                    vec!["0 4096 linear vdd1 2048".to_string()],
+                    vec!["gp/l".to_string(), "evms/lvm2/gp/l".to_string()]
+                )
+            ]
+        );
+        let (_, warnings) = crate::report::problem_lines(&g);
+        assert_eq!(
+            warnings,
+            [
+                r#"vdd: gpt at byte 512: signature: found "\0\0\0\0\0\0\0\0", expected "EFI PART" (a protective MBR is present)"#,
+                "vdd: the primary GPT is unusable (above); the backup GPT at the last LBA is used; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
+            ]
+        );
+    }
+
+    /// Once the map exists (ours or kpartx's) it is that partition: nothing to create for it,
+    /// and the LV is built on it.
+    #[test]
+    fn an_existing_kpartx_map_is_the_partition() {
+        let t = TempDir::new();
+        let g = discover(
+            &system(&t, &[("dm-0", "253:0", 2048, 12288)], true),
+            Settings::default(),
+        );
+        let p = g.by_key("dev:vdd:p1").unwrap();
+        assert_eq!(g.nodes[p].name, "vdd1");
+        assert!(matches!(
+            g.nodes[p].kind,
+            NodeKind::Partition {
+                number: 1,
+                start: 1048576,
+                ..
+            }
+        ));
+        let plan = build(&g, &Selection::default());
+        assert_eq!(plan.active, ["vdd1"]);
+        assert_eq!(
+            dm_steps(&g)
+                .iter()
+                .map(|s| (s.0.as_str(), s.2.clone()))
+                .collect::<Vec<_>>(),
+            [("gp-l", vec!["0 4096 linear 253:0 2048".to_string()])]
+        );
+    }
+
+    /// Booted with `gpt`, the kernel makes vdd1 from the backup itself: no map.
+    #[test]
+    fn a_kernel_partition_needs_no_map() {
+        let t = TempDir::new();
+        let g = discover(
+            &system(&t, &[("vdd1", "254:49", 2048, 12288)], false),
+            Settings::default(),
+        );
+        assert_eq!(
+            dm_steps(&g)
+                .iter()
+                .map(|s| (s.0.as_str(), s.2.clone()))
+                .collect::<Vec<_>>(),
+            [("gp-l", vec!["0 4096 linear 254:49 2048".to_string()])]
+        );
     }
 }

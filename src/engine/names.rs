@@ -4,6 +4,7 @@
 
 use super::{Graph, NodeKind};
 use crate::formats::md::{MdSuper, MdVersion};
+use crate::source::sysfs::DevNo;
 
 /// Longest name that may become one path component under /dev: lvm2's `NAME_LEN` and the
 /// kernel's `DM_NAME_LEN` both leave 127 bytes for the name.
@@ -73,6 +74,20 @@ pub fn kpartx_uuid_parts(uuid: &str) -> Option<(u32, &str)> {
     let rest = uuid.strip_prefix("part")?;
     let (n, parent) = rest.split_once('-')?;
     Some((n.parse().ok()?, parent))
+}
+
+/// The parent part of a kpartx UUID for a map over a device that is not a DM device:
+/// `devnode_<major>:<minor>_Wh5pYvM` (multipath-tools `kpartx/devmapper.h`, `NONDM_UUID_PREFIX`
+/// and `NONDM_UUID_SUFFIX`, "shouldn't be changed between kpartx releases"). The whole UUID is
+/// then `part<n>-devnode_<major>:<minor>_Wh5pYvM`, as kpartx 0.9.4 makes it for /dev/vdd.
+pub fn kpartx_nondm_parent(devno: DevNo) -> String {
+    format!("devnode_{}:{}_Wh5pYvM", devno.major, devno.minor)
+}
+
+/// The device number in a [`kpartx_nondm_parent`] string.
+pub fn parse_kpartx_nondm_parent(s: &str) -> Option<DevNo> {
+    let mm = s.strip_prefix("devnode_")?.strip_suffix("_Wh5pYvM")?;
+    DevNo::parse(mm)
 }
 
 /// kpartx's DM name for partition `n` of DM device `parent`: a 'p' between a name ending in
@@ -278,5 +293,22 @@ mod tests {
         assert_eq!(kpartx_uuid_parts("LVM-abc"), None);
         assert_eq!(kpartx_name("vg0-data", 1), "vg0-data1");
         assert_eq!(kpartx_name("vg0-data2", 1), "vg0-data2p1");
+    }
+
+    /// As kpartx 0.9.4 named the map of /dev/vdc (254:32) partition 1 in the VM
+    /// (tests/vm/scenarios/lvmfaults.sh, case gptbad): `vdc1`, `part1-devnode_254:32_Wh5pYvM`.
+    #[test]
+    fn kpartx_nondm_forms() {
+        let d = DevNo {
+            major: 254,
+            minor: 32,
+        };
+        let u = kpartx_uuid(1, &kpartx_nondm_parent(d));
+        assert_eq!(u, "part1-devnode_254:32_Wh5pYvM");
+        let (n, parent) = kpartx_uuid_parts(&u).unwrap();
+        assert_eq!((n, parse_kpartx_nondm_parent(parent)), (1, Some(d)));
+        assert_eq!(parse_kpartx_nondm_parent("devnode_254:32_other"), None);
+        assert_eq!(kpartx_name("vdc", 1), "vdc1");
+        assert_eq!(kpartx_name("nvme0n1", 2), "nvme0n1p2");
     }
 }

@@ -88,7 +88,9 @@ impl fmt::Display for DeactivateReport {
 }
 
 /// The devices exec's kind of activation makes: every DM device with an lvm2 UUID (`LVM-`,
-/// and kpartx partitions of those, `partN-LVM-`) and every md array. Kernel names, sorted.
+/// and kpartx partitions of those, `partN-LVM-`), kpartx partitions of disks whose table the
+/// kernel does not see (`partN-devnode_MAJ:MIN_Wh5pYvM`) and every md array. Kernel names,
+/// sorted.
 pub fn all_ours(env: &ExecEnv) -> Vec<String> {
     let mut out = Vec::new();
     let Ok(rd) = fs::read_dir(env.sys.join("block")) else {
@@ -117,11 +119,14 @@ fn is_lvm_uuid(u: &str) -> bool {
     if u.starts_with("LVM-") {
         return true;
     }
-    // kpartx: "part<N>-<parent uuid>"
+    // kpartx: "part<N>-<parent uuid>", the parent an LV or a disk (kpartx's "devnode_" form)
     u.strip_prefix("part")
         .and_then(|r| r.split_once('-'))
         .is_some_and(|(n, rest)| {
-            !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) && rest.starts_with("LVM-")
+            !n.is_empty()
+                && n.bytes().all(|c| c.is_ascii_digit())
+                && (rest.starts_with("LVM-")
+                    || crate::engine::names::parse_kpartx_nondm_parent(rest).is_some())
         })
 }
 
@@ -489,6 +494,8 @@ mod tests {
     fn ours_are_lvm_devices_and_md_arrays() {
         assert!(is_lvm_uuid("LVM-abc"));
         assert!(is_lvm_uuid("part1-LVM-abc"));
+        assert!(is_lvm_uuid("part1-devnode_254:32_Wh5pYvM"));
+        assert!(!is_lvm_uuid("part1-devnode_254:32_other"));
         assert!(!is_lvm_uuid("CRYPT-LUKS2-abc"));
         assert!(!is_lvm_uuid("partx-LVM-abc"));
         assert!(!is_lvm_uuid(""));

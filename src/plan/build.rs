@@ -239,10 +239,9 @@ fn node_step(
             start,
         } => {
             let p = g.node(*parent);
-            // Only partitions inside DM devices need a map (kpartx); the kernel makes the rest.
-            let parent_is_dm = matches!(p.kind, NodeKind::Lv { .. })
-                || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some());
-            if !parent_is_dm {
+            // Partitions inside DM devices, and on disks whose table the kernel does not see
+            // (a backup GPT), need a map as kpartx makes it; the kernel makes the rest.
+            if !crate::engine::partition_needs_map(g, id) {
                 return NodeStep::Nothing;
             }
             if n.kernel.is_some() {
@@ -263,16 +262,28 @@ fn node_step(
                         .map(|l| crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None))
                         .unwrap_or_default()
                 }
-                _ => p
-                    .kernel
-                    .as_ref()
-                    .and_then(|k| k.dm_uuid.clone())
-                    .unwrap_or_default(),
+                // kpartx over a device that is not DM names the parent by device number.
+                _ => match p.kernel.as_ref() {
+                    Some(k) => k
+                        .dm_uuid
+                        .clone()
+                        .unwrap_or_else(|| names::kpartx_nondm_parent(k.devno)),
+                    None => String::new(),
+                },
             };
             let name = names::kpartx_name(&parent_name, *number);
             if let Some(why) = names::unsafe_name("partition name", &name) {
                 return NodeStep::Skip(why);
             }
+            // A disk's partition gets no /dev/evms link, as kernel-made partitions get none
+            // (and lvm2 would then name a PV on it by the shorter /dev/evms path).
+            let links = if matches!(p.kind, NodeKind::Disk)
+                && p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none())
+            {
+                vec![]
+            } else {
+                vec![format!("evms/{name}")]
+            };
             NodeStep::Step(Step::CreateDm(DmStep {
                 key: n.key.clone(),
                 name: name.clone(),
@@ -287,7 +298,7 @@ fn node_step(
                     },
                 }],
                 udev_flags: 0,
-                links: vec![format!("evms/{name}")],
+                links,
                 volume: name,
                 visible: true,
                 fixed_devno: None,
