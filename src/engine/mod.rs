@@ -572,6 +572,15 @@ fn probe_new(g: &mut Graph) {
             g.nodes[id].excluded = true;
             continue;
         }
+        // lvm2's stand-in for a missing area (--partial): an error target, nothing to read.
+        if g.nodes[id]
+            .kernel
+            .as_ref()
+            .and_then(|k| k.dm_uuid.as_deref())
+            .is_some_and(|u| u.starts_with("LVM-") && u.contains("-missing_"))
+        {
+            continue;
+        }
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
         };
@@ -767,6 +776,14 @@ pub(crate) mod fixtures {
             .map(|(n, d)| (n.to_string(), Arc::new(d) as Src))
             .collect();
         discover(&Inputs::Mem(disks), settings)
+    }
+
+    /// lvmfaults disks by name, undamaged.
+    pub(crate) fn lvmfaults(names: &[&str], exclude: &[&str]) -> Graph {
+        graph(
+            names.iter().map(|&n| (n, disk("lvmfaults", n))).collect(),
+            exclude,
+        )
     }
 }
 

@@ -10,7 +10,7 @@ use super::{
     DevRef, DmStep, MdMember, MdStep, MemberRole, Plan, Skipped, Step, Target, TargetLine,
 };
 use crate::config::ActivateFilter;
-use crate::engine::lvm::{Access, LvState};
+use crate::engine::lvm::{lv_key, Access, LvState};
 use crate::engine::md::{MemberState, Verdict};
 use crate::engine::{names, Graph, NodeId, NodeKind};
 use crate::formats::lvm::vg::{Area, SegKind};
@@ -137,6 +137,10 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
                 plan.steps.push(s);
                 planned.push(id);
             }
+            NodeStep::Steps(v) => {
+                plan.steps.extend(v);
+                planned.push(id);
+            }
             NodeStep::Skip(reason) => {
                 plan.skipped.push(Skipped {
                     volume: n.name.clone(),
@@ -197,6 +201,9 @@ enum NodeStep {
     Nothing,
     Active,
     Step(Step),
+    /// Several devices for one node, in order (an LV and the error devices standing in for
+    /// its missing areas).
+    Steps(Vec<Step>),
     Skip(String),
 }
 
@@ -444,21 +451,27 @@ fn node_step(
                 return NodeStep::Skip("activation skip flag set (lvm -K to override)".into());
             }
             match lv_table(g, *vg, l, planned) {
-                Ok(table) => NodeStep::Step(Step::CreateDm(DmStep {
-                    key: n.key.clone(),
-                    name: names::dm_name(&v.name, lv),
-                    uuid: crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None),
-                    read_only: l.read_only,
-                    table,
-                    udev_flags: 0,
-                    links: vec![
-                        format!("{}/{}", v.name, lv),
-                        format!("evms/lvm2/{}/{}", v.name, lv),
-                    ],
-                    volume: format!("{}/{}", v.name, lv),
-                    visible: l.visible,
-                    fixed_devno: None,
-                })),
+                Ok((table, fillers)) => NodeStep::Steps(
+                    fillers
+                        .into_iter()
+                        .map(Step::CreateDm)
+                        .chain(std::iter::once(Step::CreateDm(DmStep {
+                            key: n.key.clone(),
+                            name: names::dm_name(&v.name, lv),
+                            uuid: crate::formats::lvm::names::dm_uuid(&v.id, &l.id, None),
+                            read_only: l.read_only,
+                            table,
+                            udev_flags: 0,
+                            links: vec![
+                                format!("{}/{}", v.name, lv),
+                                format!("evms/lvm2/{}/{}", v.name, lv),
+                            ],
+                            volume: format!("{}/{}", v.name, lv),
+                            visible: l.visible,
+                            fixed_devno: None,
+                        })))
+                        .collect(),
+                ),
                 Err(e) => NodeStep::Skip(e),
             }
         }
@@ -467,18 +480,25 @@ fn node_step(
 
 /// Table lines for linear/striped LVs (lvm2 `_emit_segment_line`, formats.md §2.3): one target
 /// per segment at `start_extent × extent_size`; `linear` for one stripe (lvm's default
-/// `use_linear_target`), else `striped`; PV offsets `pe_start + pe × extent_size`. With
-/// `--partial`, a segment on a missing PV becomes `error` (lvm's `missing_stripe_filler`).
+/// `use_linear_target`), else `striped`; PV offsets `pe_start + pe × extent_size`.
+///
+/// With `--partial`, an area on a missing PV is mapped as lvm2 2.03 maps it with its default
+/// `missing_stripe_filler = "error"` (`dev_manager.c`, `_add_error_area`): a device
+/// `VG-LV-missing_<segment>_<area>` (UUID `LVM-<vg id><lv id>-missing_<segment>_<area>`)
+/// holding one `error` target as long as the whole segment (`_seg_len`), referred to at
+/// offset `extent_size × seg_le` — 0 for a PV area, whose `le` lvm2 never sets. Those
+/// devices are returned beside the table; they must be created first.
 fn lv_table(
     g: &Graph,
     vg: usize,
     lv: &crate::formats::lvm::vg::Lv,
     planned: &[NodeId],
-) -> Result<Vec<TargetLine>, String> {
+) -> Result<(Vec<TargetLine>, Vec<DmStep>), String> {
     let v = &g.vgs[vg];
     let ext = v.vg.extent_size;
     let mut out = Vec::new();
-    for seg in &lv.segments {
+    let mut fillers = Vec::new();
+    for (segno, seg) in lv.segments.iter().enumerate() {
         let start = seg
             .start_extent
             .checked_mul(ext)
@@ -491,8 +511,7 @@ fn lv_table(
             return Err(format!("unsupported yet: {}", seg.type_name));
         };
         let mut stripes = Vec::new();
-        let mut missing = false;
-        for a in areas {
+        for (area_no, a) in areas.iter().enumerate() {
             let Area::Pv {
                 pv_key,
                 start_extent,
@@ -515,12 +534,35 @@ fn lv_table(
                 .ok_or("extent offset overflows")?;
             match pv.node {
                 Some(node) => stripes.push((dev_ref(g, node, planned), off)),
-                None => missing = true,
+                None => {
+                    let layer = format!("missing_{segno}_{area_no}");
+                    let name = crate::formats::lvm::names::dm_name(&v.name, &lv.name, Some(&layer));
+                    fillers.push(DmStep {
+                        key: format!("{}-{layer}", lv_key(&v.id, &lv.id)),
+                        name: name.clone(),
+                        uuid: crate::formats::lvm::names::dm_uuid(&v.id, &lv.id, Some(&layer)),
+                        read_only: false,
+                        table: vec![TargetLine {
+                            start: 0,
+                            len,
+                            target: Target::Error,
+                        }],
+                        udev_flags: 0,
+                        links: vec![],
+                        volume: format!("{}/{}-{layer}", v.name, lv.name),
+                        visible: false,
+                        fixed_devno: None,
+                    });
+                    let dev = if g.live {
+                        DevRef::Planned { name }
+                    } else {
+                        DevRef::Image { name }
+                    };
+                    stripes.push((dev, 0));
+                }
             }
         }
-        let target = if missing {
-            Target::Error
-        } else if stripes.len() == 1 {
+        let target = if stripes.len() == 1 {
             let (dev, offset) = stripes.remove(0);
             Target::Linear { dev, offset }
         } else {
@@ -531,7 +573,7 @@ fn lv_table(
         };
         out.push(TargetLine { start, len, target });
     }
-    Ok(out)
+    Ok((out, fillers))
 }
 
 /// Notes for what the graph knows but no node stands for: arrays that could not start and
@@ -581,6 +623,77 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
             if !plan.skipped.iter().any(|s| s.volume == volume) {
                 plan.skipped.push(Skipped { volume, reason });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fixtures;
+
+    /// Table lines as `dmsetup table` prints them, `NAME: START LEN TARGET ARGS`, in the
+    /// records' order (by name, a device's lines in table order).
+    fn table_lines(plan: &crate::plan::Plan, prefix: &str) -> Vec<String> {
+        let mut v: Vec<(String, usize, String)> = Vec::new();
+        for s in &plan.steps {
+            if let Step::CreateDm(d) = s {
+                for (i, t) in d.table.iter().enumerate() {
+                    if d.name.starts_with(prefix) {
+                        v.push((format!("{}:", d.name), i, format!("{}: {t}", d.name)));
+                    }
+                }
+            }
+        }
+        v.sort();
+        v.into_iter().map(|x| x.2).collect()
+    }
+
+    /// VG two of lvmfaults with vdb gone: with --partial, exactly the devices and tables lvm2
+    /// 2.03.16 loaded with `--activationmode partial` (the committed oracle record of the
+    /// lvmfaults/partial VM case); without it, the LVs on vdb are skipped with the reason.
+    #[test]
+    fn partial_areas_as_lvm2_maps_them() {
+        let g = fixtures::lvmfaults(&["vda"], &[]);
+        let partial = build(
+            &g,
+            &Selection {
+                partial: true,
+                ..Selection::default()
+            },
+        );
+        let oracle =
+            String::from_utf8(fixtures::read("oracle/lvmfaults/partial/dm-table")).unwrap();
+        let want: Vec<String> = oracle
+            .lines()
+            .filter(|l| l.starts_with("two-"))
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        assert_eq!(table_lines(&partial, "two-"), want);
+        // The stand-ins come before the LV that uses them, and are hidden sub-devices.
+        let order: Vec<&str> = partial.steps.iter().map(Step::creates).collect();
+        let pos = |n: &str| order.iter().position(|x| *x == n).unwrap();
+        assert!(pos("two-st-missing_0_1") < pos("two-st"));
+        let Step::CreateDm(m) = &partial.steps[pos("two-b-missing_0_0")] else {
+            panic!()
+        };
+        assert_eq!(
+            m.uuid,
+            "LVM-b9c18e2a2bc01cbb9d88cd18aee5eb1ade6a675a908b0bd1ce839fcc010f3d11-missing_0_0"
+        );
+        assert!(!m.visible && m.links.is_empty());
+
+        let plain = build(&g, &Selection::default());
+        assert_eq!(
+            table_lines(&plain, "two-"),
+            ["two-a: 0 4096 linear vda 2048"]
+        );
+        for lv in ["two/b", "two/ab", "two/st"] {
+            assert!(
+                plain.skipped.iter().any(|s| s.volume == lv
+                    && s.reason == "uses missing PV(s) pv1; activate with --partial"),
+                "{lv}: {plain}"
+            );
         }
     }
 }
