@@ -34,6 +34,9 @@ pub struct VgPv {
     pub id: LvmId,
     pub node: Option<NodeId>,
     pub pe_start: u64,
+    /// The PV was found on an LV of this same VG (or on something built on one): the VG
+    /// would be built on itself, so the PV is not used (`node` stays `None`). The LV's name.
+    pub on_own_lv: Option<String>,
 }
 
 /// What can be done with an LV.
@@ -73,7 +76,10 @@ impl VolGroup {
         self.pvs.iter().find(|p| p.key == key).and_then(|p| p.node)
     }
     pub fn missing_pvs(&self) -> Vec<&VgPv> {
-        self.pvs.iter().filter(|p| p.node.is_none()).collect()
+        self.pvs
+            .iter()
+            .filter(|p| p.node.is_none() && p.on_own_lv.is_none())
+            .collect()
     }
     pub fn lv_info(&self, name: &str) -> Option<&LvInfo> {
         self.lvs.iter().find(|l| l.name == name)
@@ -157,11 +163,33 @@ pub fn group(g: &mut Graph) {
                     None
                 }
             };
+            if found.is_empty() {
+                problems.push(format!(
+                    "PV {} ({}) is missing{}",
+                    pv.key,
+                    pv.id,
+                    pv.device_hint
+                        .as_deref()
+                        .map(|d| format!(" (last seen as {d})"))
+                        .unwrap_or_default()
+                ));
+            }
+            // A PV inside one of this VG's own LVs: lvm2 never sees it (it does not scan LVs
+            // unless scan_lvs is set, and vgextend refuses such a PV); we do read LVs, and
+            // stop here so that the VG is not stacked on itself.
+            let on_own_lv = node.and_then(|n| own_lv_under(g, n, &vg));
+            if let Some(lv) = &on_own_lv {
+                problems.push(format!(
+                    "PV {} ({}) lies on {}/{lv}, an LV of the same VG: the VG would be built on itself; not used",
+                    pv.key, pv.id, vg.name
+                ));
+            }
             pvs.push(VgPv {
                 key: pv.key.clone(),
                 id: pv.id.clone(),
-                node,
+                node: if on_own_lv.is_some() { None } else { node },
                 pe_start: pv.pe_start,
+                on_own_lv,
             });
         }
         // Devices claiming this VG with an id the newest copy does not list are outdated.
@@ -202,6 +230,20 @@ pub fn group(g: &mut Graph) {
         v.problems = problems;
         evaluate_lvs(g, idx);
     }
+}
+
+/// The LV of `vg` that node `id` is, or is built on (through partitions, arrays, other LVs),
+/// by the LV ids in the nodes' keys ("lv:<vg id>/<lv id>").
+fn own_lv_under(g: &Graph, id: NodeId, vg: &Vg) -> Option<String> {
+    let prefix = format!("lv:{}/", vg.id.as_str());
+    std::iter::once(id)
+        .chain(g.ancestors(id))
+        .find_map(|n| {
+            let lvid = g.nodes[n].key.strip_prefix(&prefix)?;
+            let lvid = lvid.get(..32).unwrap_or(lvid);
+            vg.lvs.iter().find(|l| l.id.as_str() == lvid)
+        })
+        .map(|l| l.name.clone())
 }
 
 fn access_of(vg: &Vg, local_system_id: Option<&str>) -> Access {
@@ -338,12 +380,21 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
         let state = match lv_pvs(&vg, lv) {
             Err(e) => LvState::Broken(e),
             Ok(keys) => {
+                let own = keys.iter().find_map(|k| {
+                    let p = g.vgs[idx].pvs.iter().find(|p| &p.key == k)?;
+                    Some((k, p.on_own_lv.as_ref()?))
+                });
                 let missing: Vec<String> = keys
                     .iter()
                     .filter(|k| g.vgs[idx].pv_node(k).is_none())
                     .cloned()
                     .collect();
-                if !missing.is_empty() {
+                if let Some((k, on)) = own {
+                    LvState::Broken(format!(
+                        "its PV {k} lies on {}/{on}, an LV of the same VG (the VG would be built on itself)",
+                        vg.name
+                    ))
+                } else if !missing.is_empty() {
                     LvState::Partial { missing }
                 } else if let Some(segtype) = unsupported_segtype(&vg, lv) {
                     LvState::Unsupported { segtype }
@@ -556,6 +607,43 @@ mod tests {
             .collect()
     }
 
+    /// The PV made on loop/outer is found once outer is read, and is refused: LVs on it are
+    /// not activated (not even with --partial), the rest of the VG is.
+    #[test]
+    fn vg_on_its_own_lv() {
+        let g = fixtures::lvmfaults(&["vdf"], &[]);
+        let v = vg(&g, "loop");
+        let pv1 = v.pvs.iter().find(|p| p.key == "pv1").unwrap();
+        assert_eq!(pv1.on_own_lv.as_deref(), Some("outer"));
+        assert_eq!(pv1.node, None);
+        assert!(v.missing_pvs().is_empty());
+        assert_eq!(
+            v.lv_info("inner").unwrap().state,
+            LvState::Broken(
+                "its PV pv1 lies on loop/outer, an LV of the same VG (the VG would be built on itself)"
+                    .into()
+            )
+        );
+        assert_eq!(v.lv_info("outer").unwrap().state, LvState::Ok);
+        assert_eq!(
+            v.problems,
+            ["PV pv1 (684617-da16-250a-0a46-621f-73c0-aede6f) lies on loop/outer, an LV of the same VG: the VG would be built on itself; not used"]
+        );
+        for partial in [false, true] {
+            let sel = Selection {
+                partial,
+                ..Selection::default()
+            };
+            assert_eq!(created(&g, &sel), ["loop-outer"]);
+            assert!(build(&g, &sel)
+                .skipped
+                .iter()
+                .any(|s| s.volume == "loop/inner"
+                    && s.reason
+                        .starts_with("metadata problem: its PV pv1 lies on loop/outer")));
+        }
+    }
+
     /// vda cloned onto a second disk: the VG is not activated from a guess, the message names
     /// both devices and how to choose; the device filter makes the choice.
     #[test]
@@ -583,5 +671,24 @@ mod tests {
         let g = devs(&["vda"]);
         assert_eq!(vg(&g, "two").access, Access::Ok);
         assert_eq!(vg(&g, "two").pvs[0].node, g.by_name("vdc"));
+    }
+
+    /// A missing PV is named with its id and last device, as lvm2 does.
+    #[test]
+    fn missing_pv_is_named() {
+        let g = fixtures::lvmfaults(&["vda"], &[]);
+        let v = vg(&g, "two");
+        assert_eq!(
+            v.problems,
+            ["PV pv1 (246629-61ba-2a5a-4a4d-23e7-418b-0fe6fc) is missing (last seen as /dev/vdb)"]
+        );
+        assert_eq!(v.missing_pvs().len(), 1);
+        assert_eq!(v.lv_info("a").unwrap().state, LvState::Ok);
+        assert_eq!(
+            v.lv_info("ab").unwrap().state,
+            LvState::Partial {
+                missing: vec!["pv1".into()]
+            }
+        );
     }
 }
