@@ -113,7 +113,21 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
     let mut blocked: Vec<NodeId> = Vec::new();
     for id in order {
         let n = g.node(id);
-        if n.parents.iter().any(|p| blocked.contains(p)) {
+        let blockers: Vec<&str> = n
+            .parents
+            .iter()
+            .filter(|p| blocked.contains(p))
+            .map(|&p| g.node(p).name.as_str())
+            .collect();
+        if !blockers.is_empty() {
+            // Said for arrays and LVs, so that a skipped array does not silently take the
+            // volumes on it along.
+            if is_object(g, id) && n.kernel.is_none() {
+                plan.skipped.push(Skipped {
+                    volume: n.name.clone(),
+                    reason: format!("built on {}, which is not activated", blockers.join(", ")),
+                });
+            }
             blocked.push(id);
             continue;
         }
@@ -695,5 +709,30 @@ mod tests {
                 "{lv}: {plain}"
             );
         }
+    }
+
+    /// What is built on a skipped object is named, not dropped silently: VG gp's LV on the
+    /// GPT partition vdd1, with vdd1 left out by the volume filter.
+    #[test]
+    fn dependents_of_a_skipped_object_are_named() {
+        let g = fixtures::lvmfaults(&["vdd"], &[]);
+        let sel = |exclude: &str| Selection {
+            filter: Some(crate::config::ActivateFilter {
+                include: vec!["*".into()],
+                exclude: vec![exclude.into()],
+            }),
+            ..Selection::default()
+        };
+        let plan = build(&g, &sel("nothing"));
+        assert_eq!(table_lines(&plan, "gp-"), ["gp-l: 0 4096 linear vdd1 2048"]);
+        let plan = build(&g, &sel("vdd1"));
+        assert!(plan.steps.is_empty(), "{plan}");
+        assert_eq!(
+            plan.skipped,
+            [Skipped {
+                volume: "gp/l".into(),
+                reason: "built on vdd1, which is not activated".into()
+            }]
+        );
     }
 }
