@@ -307,6 +307,7 @@ test_scenario() {
   local s=$1 dir work t0 wall cw="" disks=() i problems c cases nprob=0 detail="" tdisks
   t0=$(now)
   work=$RUNDIR/$s
+  mkdir -p "$work"
   rm -f "$work/created"
   dir=$(ensure_images "$s") || { echo "FAIL $s: could not create the images"; return 1; }
   DATAHASHES=$dir/data-hashes
