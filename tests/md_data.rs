@@ -157,8 +157,14 @@ fn md_arrays_read_in_user_space_match_the_kernel() {
             want,
             "{scen}: array data differs from the kernel's"
         );
-        // The pattern is deterministic: the committed checksum must not drift.
-        if let Ok(c) = std::fs::read_to_string(committed.join(&scen).join("sha256")) {
+        // The pattern is deterministic: the committed checksum must not drift. Not for the
+        // stale-* arrays: the older superblock written back over their members lies inside
+        // the array's data and carries the time it was made, so each regeneration differs.
+        let drift_checked = !scen.starts_with("stale-");
+        if let (true, Ok(c)) = (
+            drift_checked,
+            std::fs::read_to_string(committed.join(&scen).join("sha256")),
+        ) {
             assert_eq!(
                 c.trim(),
                 want,
