@@ -736,3 +736,122 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod selection_tests {
+    //! Selection and filters over the lvm2-made `multi` fixture (tests/fixtures/lvm/gen.sh:
+    //! VG my-vg over two PVs with LVs fixed, lin-ear, no-auto, read-only, skip-me, str-iped).
+    use super::*;
+    use crate::config::ActivateFilter;
+    use crate::engine::fixtures::graph;
+    use crate::source::sparse::SparseDev;
+
+    fn multi() -> crate::engine::Graph {
+        let pv = |f: &str| {
+            let p = format!(
+                "{}/tests/fixtures/lvm/multi/{f}.spr",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            SparseDev::parse(&std::fs::read(p).unwrap()).unwrap()
+        };
+        graph(vec![("vda", pv("pv1")), ("vdb", pv("pv2"))], &[])
+    }
+
+    fn created(p: &Plan) -> Vec<String> {
+        let mut v: Vec<String> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateDm(d) => Some(d.volume.clone()),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn everything_eligible_by_default() {
+        let p = build(&multi(), &Selection::default());
+        assert_eq!(
+            created(&p),
+            [
+                "my-vg/fixed",
+                "my-vg/lin-ear",
+                "my-vg/no-auto",
+                "my-vg/read-only",
+                "my-vg/str-iped"
+            ]
+        );
+        let skip = p
+            .skipped
+            .iter()
+            .find(|s| s.volume == "my-vg/skip-me")
+            .expect("skip-me is reported");
+        assert!(skip.reason.contains("activation skip"), "{}", skip.reason);
+        let ro = p.steps.iter().find_map(|s| match s {
+            Step::CreateDm(d) if d.volume == "my-vg/read-only" => Some(d.read_only),
+            _ => None,
+        });
+        assert_eq!(ro, Some(true));
+    }
+
+    #[test]
+    fn named_volume_brings_only_its_chain() {
+        let p = build(
+            &multi(),
+            &Selection {
+                volumes: vec!["my-vg/lin-ear".into()],
+                ..Selection::default()
+            },
+        );
+        assert_eq!(created(&p), ["my-vg/lin-ear"]);
+        let p = build(
+            &multi(),
+            &Selection {
+                volumes: vec!["/dev/mapper/my--vg-str--iped".into()],
+                ..Selection::default()
+            },
+        );
+        assert_eq!(created(&p), ["my-vg/str-iped"]);
+        let p = build(
+            &multi(),
+            &Selection {
+                volumes: vec!["nosuch/lv".into()],
+                ..Selection::default()
+            },
+        );
+        assert!(p.steps.is_empty());
+        assert_eq!(p.skipped[0].reason, "no such volume was found");
+    }
+
+    #[test]
+    fn evms_conf_include_and_exclude() {
+        // EVMS 2.4: the include list first, then exclude removes (globs on any of the names).
+        let filter = |inc: &[&str], exc: &[&str]| Selection {
+            filter: Some(ActivateFilter {
+                include: inc.iter().map(|s| s.to_string()).collect(),
+                exclude: exc.iter().map(|s| s.to_string()).collect(),
+            }),
+            ..Selection::default()
+        };
+        let p = build(
+            &multi(),
+            &filter(&["*"], &["my-vg/lin*", "/dev/evms/lvm2/my-vg/fixed"]),
+        );
+        assert_eq!(
+            created(&p),
+            ["my-vg/no-auto", "my-vg/read-only", "my-vg/str-iped"]
+        );
+        for v in ["my-vg/lin-ear", "my-vg/fixed"] {
+            let s = p
+                .skipped
+                .iter()
+                .find(|s| s.volume == v)
+                .unwrap_or_else(|| panic!("{v} not reported"));
+            assert!(s.reason.contains("excluded"), "{}", s.reason);
+        }
+        let p = build(&multi(), &filter(&["/dev/my-vg/str-iped"], &[]));
+        assert_eq!(created(&p), ["my-vg/str-iped"]);
+    }
+}
