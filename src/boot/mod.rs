@@ -140,7 +140,11 @@ pub(crate) fn monotonic() -> f64 {
 }
 
 fn stage(name: &str) {
-    log::debug!("stage {name} t={:.3}", monotonic());
+    log::debug!(
+        "stage {name} t={:.3} in-finit_module={:.3}",
+        monotonic(),
+        modules::kernel_time().as_secs_f64()
+    );
 }
 
 fn log_load_report(r: &LoadReport) {
