@@ -20,6 +20,9 @@ use crate::probe::Content;
 pub struct VolumeRootFinder {
     /// Modules already requested (so each is loaded once).
     loaded: Vec<String>,
+    /// Problems already logged: every round rediscovers every device, a bad superblock is
+    /// said once.
+    warned: std::collections::BTreeSet<String>,
 }
 
 impl VolumeRootFinder {
@@ -255,6 +258,13 @@ impl RootFinder for VolumeRootFinder {
             exclude: spec.exclude.clone(),
         };
         let g = engine::discover(&inputs, settings.clone());
+        let (problems, warnings) = crate::report::problem_lines(&g);
+        for p in problems.into_iter().chain(warnings) {
+            if !self.warned.contains(&p) {
+                log::warn!("{p}");
+                self.warned.insert(p);
+            }
+        }
         let target = match resolve_root(&g, &root) {
             Err(report) => return Discovery::Failed { report },
             Ok(t) => t,
@@ -314,7 +324,14 @@ impl RootFinder for VolumeRootFinder {
             };
             let out = crate::activate::run(&inputs, &settings, &sel, &exec_env, &opts);
             for l in &out.lines {
-                log::info!("{l}");
+                match l.strip_prefix("warning: ") {
+                    Some(w) if self.warned.contains(w) => {}
+                    Some(w) => {
+                        log::warn!("{w}");
+                        self.warned.insert(w.to_string());
+                    }
+                    None => log::info!("{l}"),
+                }
             }
         }
         // Root resolves now? Look again: the chain may have just appeared.

@@ -22,6 +22,8 @@
 #                   10 s) the array starts degraded and root is mounted.
 #   hotplug         no disk at boot; the GPT disk is added through QMP (blockdev-add +
 #                   device_add virtio-blk-pci) once /init says it is still waiting.
+#   hotplug-garbage a disk of random bytes with LVM and MD magics is hot-plugged first: a
+#                   warning naming device, format, offset and field; then the GPT disk boots.
 #   missing         root=/dev/vdb rd.timeout=3 panic=5: the diagnostic (what is missing, what
 #                   was seen) within timeout + 2 s, then a reboot (QEMU exits: -no-reboot).
 #   missing-md      the flagship's disk 1 alone, root=/dev/vg0/root: the diagnostic names the
@@ -58,7 +60,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all mdpart degraded hotplug missing missing-md noshell initramfs-tools)
+  flagship-all mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -253,30 +255,45 @@ scen_degraded() {
   pass degraded
 }
 
-scen_hotplug() {
-  disks gpt || return
-  local log=$work/hotplug.log sock=$work/hotplug.qmp img pu pid i rc
-  img=$(disk gpt 1 hotplug)
+# Boots with no disk and root=PARTUUID= of the gpt set's root; once /init says it is still
+# waiting, hot-plugs each IMAGE in turn through QMP (blockdev-add + device_add virtio-blk-pci),
+# the next one once the previous one's line (HP_SEEN[i], a console pattern) is in the log.
+HP_SEEN=()
+hotplug_boot() { # SCEN IMAGE...
+  local scen=$1 log=$work/$1.log sock=$work/$1.qmp pu pid i rc n=0 img; shift
   pu=$(meta gpt ROOT_PARTUUID)
   rm -f "$sock"
   vm_run "$work/initrd.gz" "$log" --timeout 180 --qmp "$sock" \
     --append "$TIMER root=PARTUUID=$pu evms.debug rd.timeout=60" &
   pid=$!
-  # Add the disk once /init has said it is still waiting (5 s into the wait).
-  for i in $(seq 600); do
-    grep -q 'Still waiting for' "$log" 2>/dev/null && break
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! grep -q 'Still waiting for' "$log"; then
-    wait $pid; fail hotplug "no 'Still waiting for' notice before the disk was added"; return
+  wait_log() { # PATTERN
+    for i in $(seq 600); do
+      grep -qE -- "$1" "$log" 2>/dev/null && return 0
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -qE -- "$1" "$log"
+  }
+  if ! wait_log 'Still waiting for'; then
+    kill $pid 2>/dev/null; wait $pid; fail "$scen" "no 'Still waiting for' notice before the disk was added"; return 1
   fi
-  python3 "$top/tests/vm/qmp.py" "$sock" \
-    '{"execute":"blockdev-add","arguments":{"driver":"raw","node-name":"hp0","file":{"driver":"file","filename":"'"$img"'"}}}' \
-    '{"execute":"device_add","arguments":{"driver":"virtio-blk-pci","drive":"hp0","id":"hpdisk0"}}' \
-    > "$work/hotplug.qmp.log" 2>&1 || { cat "$work/hotplug.qmp.log"; kill $pid; wait $pid; fail hotplug "QMP commands failed"; return; }
+  for img in "$@"; do
+    python3 "$top/tests/vm/qmp.py" "$sock" \
+      '{"execute":"blockdev-add","arguments":{"driver":"raw","node-name":"hp'$n'","file":{"driver":"file","filename":"'"$img"'"}}}' \
+      '{"execute":"device_add","arguments":{"driver":"virtio-blk-pci","drive":"hp'$n'","id":"hpdisk'$n'"}}' \
+      >> "$work/$scen.qmp.log" 2>&1 || { cat "$work/$scen.qmp.log"; kill $pid; wait $pid; fail "$scen" "QMP commands failed"; return 1; }
+    n=$((n + 1))
+    [ $n -lt $# ] || break
+    wait_log "${HP_SEEN[n-1]}" || { kill $pid 2>/dev/null; wait $pid; fail "$scen" "no line matching '${HP_SEEN[n-1]}' after hot-plugging $img"; return 1; }
+  done
   wait $pid; rc=$?
-  [ $rc -eq 0 ] || { fail hotplug "QEMU rc $rc"; return; }
+  [ $rc -eq 0 ] || { fail "$scen" "QEMU rc $rc"; return 1; }
+}
+
+scen_hotplug() {
+  disks gpt || return
+  local log=$work/hotplug.log
+  hotplug_boot hotplug "$(disk gpt 1 hotplug)" || return
   booted hotplug "$log" vda2 || return
   need hotplug "$log" 'evms-activate: block device vda2 \([0-9]+:2\) appeared' || return
   local tw tv tr
@@ -286,6 +303,33 @@ scen_hotplug() {
   awk -v a="$tw" -v b="$tv" -v c="$tr" 'BEGIN {
     printf "  still waiting at %.2f s; disk appeared at %.2f s (kernel clock); switch-root %.3f s after it appeared\n", a, b, c - b }'
   pass hotplug
+}
+
+# Hostile input at boot: a disk of (seeded) random bytes with an LVM label magic in sector 1
+# and an MD 1.2 magic at 4 KiB is hot-plugged while /init waits, then the real disk: one
+# warning per bad superblock naming the device, format, offset and field; the boot goes on.
+scen_hotplug-garbage() {
+  disks gpt || return
+  local log=$work/hotplug-garbage.log g=$work/garbage.img
+  python3 -c '
+import random, sys
+r = random.Random(20261125)
+b = bytearray(r.randbytes(16 << 20))
+b[512:520] = b"LABELONE"
+b[4096:4100] = bytes.fromhex("fc4e2ba9")
+b[4100:4104] = (1).to_bytes(4, "little")
+open(sys.argv[1], "wb").write(b)' "$g"
+  HP_SEEN=('warning: vda: md 1\.2 at byte')
+  hotplug_boot hotplug-garbage "$g" "$(disk gpt 1 hotplug-garbage)" || return
+  booted hotplug-garbage "$log" vdb2 || return
+  need hotplug-garbage "$log" 'evms-activate: block device vda \([0-9]+:0\) appeared' || return
+  need hotplug-garbage "$log" 'evms-activate: warning: vda: md 1\.2 at byte [0-9]+: [a-z_]+: found ' || return
+  need hotplug-garbage "$log" 'evms-activate: warning: vda: lvm2 at byte [0-9]+: [a-z_]+: found ' || return
+  # Once each, although every round of the wait rediscovers vda.
+  [ "$(grep -v '^EVMS-DMESG' "$log" | grep -c 'evms-activate: warning: vda: md 1\.2')" = 1 ] || { fail hotplug-garbage "the md warning is repeated"; return; }
+  never hotplug-garbage "$log" 'panicked|Kernel panic' || return
+  grep -E 'EVMS-DMESG .*vda: (md [0-9.]+|lvm2) at byte' "$log" | head -2 | sed 's/^EVMS-DMESG /  /'
+  pass hotplug-garbage
 }
 
 # The failure path: the diagnostic within rd.timeout + 2 s of the wait's start (the stage line
