@@ -348,6 +348,27 @@ run_case() {
   fi
 }
 
+# Issue 5's read-only proof in a real kernel: scan, plan and activate --dry-run on the live
+# disks, then every data disk compared byte for byte with its copy taken just before (page
+# cache dropped, so the bytes come from the disk) and nothing left active.
+readonly_check() {
+  local d
+  {
+    for c in scan plan "activate --dry-run"; do
+      echo "\$ evms-activate $c"
+      # shellcheck disable=SC2086
+      timeout 120 $EVMS $c
+      echo "exit $?"
+    done
+  } > /out/readonly.log 2>&1
+  sync
+  echo 3 > /proc/sys/vm/drop_caches
+  for d in $DATADISKS; do
+    if cmp -s "/dev/$d" "/tmp/pristine/$d"; then echo "$d unchanged"; else echo "$d CHANGED"; fi
+  done > /out/readonly
+  residue | sed 's/^/active /' >> /out/readonly
+}
+
 case $MODE in
 create)
   dev_baseline
@@ -381,6 +402,7 @@ create)
 test)
   dev_baseline
   disks_save
+  readonly_check
   for c in ${CASES:-all}; do
     run_case "$c"
   done

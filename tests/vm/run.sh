@@ -328,6 +328,13 @@ test_scenario() {
     echo "FAIL $s: test boot did not finish [test ${wall}s]"
     return 1
   fi
+  # scan, plan and activate --dry-run wrote nothing and activated nothing (guest-run.sh).
+  if [ ! -s "$work/test/readonly" ] || grep -qv ' unchanged$' "$work/test/readonly" ||
+    grep -q '^exit 1[0-9][0-9]' "$work/test/readonly.log"; then
+    echo "    $s/readonly: $(tr '\n' ';' < "$work/test/readonly" 2>/dev/null) (log: ${work#"$ROOT"/}/test/readonly.log)"
+    nprob=$((nprob + 1))
+    detail="$detail readonly"
+  fi
   cases=$(scen_var "$s" CASES); cases=${cases:-all}
   for c in $cases; do
     problems=$(check_case "$work/test/cases/$c" "$c" "$s")
