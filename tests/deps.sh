@@ -9,6 +9,9 @@ pkgs=(
   erofs-utils cryptsetup-bin
   # VM tests: a Debian kernel under QEMU, busybox for the harness shell
   qemu-system-x86 qemu-utils cpio busybox-static kmod zstd xz-utils jq
+  # the initramfs-hooks/ boot scenario runs Debian's mkinitramfs (for the cached guest kernel
+  # only; the host's own boot is not touched: no kernel is installed on the host)
+  initramfs-tools
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -379,8 +379,8 @@ scen_missing-md() {
 
 # initramfs-hooks/ (Debian initramfs-tools) for real: mkinitramfs with our hook and scripts
 # for the cached kernel, lvm2's and mdadm's own activation removed from the image (their hooks
-# run too when those packages are installed), booted on the flagship. Skipped when
-# initramfs-tools is not installed (it conflicts with dracut, so it is not in tests/deps.sh).
+# run too when those packages are installed), booted on the flagship. tests/deps.sh installs
+# initramfs-tools; skipped when it is absent (a machine using dracut instead: they conflict).
 scen_initramfs-tools() {
   local scen=initramfs-tools log=$work/initramfs-tools.log conf=$work/itools-conf img=$work/itools.img
   local x made=() rc=0 d=$work/itools-root
