@@ -11,6 +11,7 @@ use super::nodes;
 use super::records;
 use super::{dm_by_name, ExecEnv, ExecError, ExecOptions};
 use crate::source::sysfs::DevNo;
+use crate::source::sysfs::{list_dir as list, read_attr as attr};
 use devicemapper::{DevId, DmName, DmOptions};
 use nix::errno::Errno;
 use std::collections::HashMap;
@@ -133,24 +134,6 @@ fn is_lvm_uuid(u: &str) -> bool {
 /// [`deactivate`] of [`all_ours`].
 pub fn deactivate_all_ours(env: &ExecEnv, opts: &ExecOptions) -> DeactivateReport {
     deactivate(&all_ours(env), env, opts)
-}
-
-fn attr(p: &Path) -> Option<String> {
-    fs::read_to_string(p)
-        .ok()
-        .map(|s| s.trim_end_matches('\n').to_string())
-}
-
-fn list(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(p)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 fn has_md_members(dir: &Path) -> bool {

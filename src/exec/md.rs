@@ -22,6 +22,7 @@ use super::{ExecEnv, ExecError, ExecOptions, Outcome};
 use crate::ids::{uuid_bytes_str, MdUuid};
 use crate::plan::MdStep;
 use crate::source::sysfs::DevNo;
+use crate::source::sysfs::{list_dir as list, read_attr as attr};
 use nix::errno::Errno;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -115,24 +116,6 @@ fn parse_metadata(s: &str) -> Option<(i32, i32)> {
         "1.2" => Some((1, 2)),
         _ => None,
     }
-}
-
-fn attr(p: &Path) -> Option<String> {
-    fs::read_to_string(p)
-        .ok()
-        .map(|s| s.trim_end_matches('\n').to_string())
-}
-
-fn list(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(p)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// An array that runs (or at least exists with a personality): anything but `clear` and

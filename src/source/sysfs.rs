@@ -76,17 +76,23 @@ impl BlockDev {
     }
 }
 
-fn attr(dir: &Path, name: &str) -> Option<String> {
-    fs::read_to_string(dir.join(name))
+/// A sysfs attribute file's text without the trailing newline; None when unreadable.
+pub fn read_attr(path: &Path) -> Option<String> {
+    fs::read_to_string(path)
         .ok()
         .map(|s| s.trim_end_matches('\n').to_string())
+}
+
+fn attr(dir: &Path, name: &str) -> Option<String> {
+    read_attr(&dir.join(name))
 }
 
 fn attr_u64(dir: &Path, name: &str) -> Option<u64> {
     attr(dir, name)?.trim().parse().ok()
 }
 
-fn list(dir: &Path) -> Vec<String> {
+/// The sorted entry names of a sysfs directory; empty when unreadable.
+pub fn list_dir(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -109,7 +115,7 @@ fn ignored(name: &str) -> bool {
 pub fn read_block_devices(root: &Path) -> io::Result<Vec<BlockDev>> {
     let class = root.join("class/block");
     let mut out = Vec::new();
-    for name in list(&class) {
+    for name in list_dir(&class) {
         if ignored(&name) {
             continue;
         }
@@ -175,8 +181,8 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
             .and(attr_u64(&dir, "start"))
             .map(|s| s.saturating_mul(512)),
         parent,
-        holders: list(&dir.join("holders")),
-        slaves: list(&dir.join("slaves")),
+        holders: list_dir(&dir.join("holders")),
+        slaves: list_dir(&dir.join("slaves")),
         dm_name: attr(&dir, "dm/name"),
         dm_uuid: attr(&dir, "dm/uuid").filter(|u| !u.is_empty()),
         dm_suspended: attr(&dir, "dm/suspended").as_deref() == Some("1"),
@@ -186,7 +192,7 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
 }
 
 fn read_md(md: &Path) -> MdState {
-    let members = list(md)
+    let members = list_dir(md)
         .into_iter()
         .filter_map(|n| n.strip_prefix("dev-").map(str::to_string))
         .collect();
