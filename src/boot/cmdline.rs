@@ -190,6 +190,8 @@ pub struct BootSpec {
     /// `panic=N` (kernel): N > 0 reboot after N seconds, N < 0 at once, 0 never.
     pub panic: Option<i64>,
     pub resume: Option<DeviceRef>,
+    /// `noresume`: resume= is still activated (it may be swap) but no image is restored.
+    pub noresume: bool,
     /// `rd.lvm=0` turns LVM activation off.
     pub lvm_enabled: bool,
     /// `rd.lvm.vg=VG`: activate these VGs (all their LVs).
@@ -240,6 +242,7 @@ impl Default for BootSpec {
             rootdelay: None,
             panic: None,
             resume: None,
+            noresume: false,
             lvm_enabled: true,
             lvm_vgs: Vec::new(),
             lvm_lvs: Vec::new(),
@@ -493,6 +496,7 @@ impl BootSpec {
                 Err(_) => warn("expected a number 0-8".into()),
             },
             "debug" if value.is_none() => self.debug = true,
+            "noresume" if value.is_none() => self.noresume = true,
             "rd.lvm" => match bool_value(value) {
                 Some(b) => self.lvm_enabled = b,
                 None => warn("expected rd.lvm=0 or rd.lvm=1".into()),
@@ -1196,6 +1200,9 @@ mod tests {
         assert!(s.debug);
         assert!(BootSpec::parse("loglevel=8").0.log_debug());
         assert!(!BootSpec::parse("loglevel=7").0.log_debug());
+        let (s, w) = BootSpec::parse("resume=/dev/vg0/swap noresume");
+        assert!(w.is_empty() && s.noresume && s.resume.is_some());
+        assert!(!BootSpec::parse("resume=/dev/vg0/swap").0.noresume);
     }
 
     #[test]

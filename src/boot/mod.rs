@@ -100,6 +100,8 @@ pub struct FoundRoot {
     pub fstype: Option<String>,
     /// Modules to load before mounting (the filesystem's, a checksum driver...).
     pub modules: Vec<String>,
+    /// The resume= device once active: (name for the log, "MAJ:MIN" for /sys/power/resume).
+    pub resume: Option<(String, String)>,
 }
 
 /// The finder's answer.
@@ -400,6 +402,7 @@ impl Boot<'_> {
         let found = self.wait_for_root(finder)?;
         stage("root-chain-active");
         breakpoint(&self.spec, self.env, BreakPoint::Initqueue);
+        self.resume(&found);
         let mounted = self.mount_root(&found)?;
         log::info!(
             "mounted {} ({}, {}) on {}",
@@ -518,6 +521,30 @@ impl Boot<'_> {
                     break;
                 }
             }
+        }
+    }
+
+    /// Hibernation: as initramfs-tools' and dracut's resume scripts, before any filesystem is
+    /// mounted, hand the resume= device to the kernel; with an image on it the kernel restores
+    /// the saved system and this write never returns, without one it logs "Image not found"
+    /// and the boot goes on.
+    fn resume(&self, found: &FoundRoot) {
+        let Some(wanted) = &self.spec.resume else {
+            return;
+        };
+        let Some((name, devno)) = &found.resume else {
+            log::warn!("resume={wanted} was not found: booting without resuming");
+            return;
+        };
+        if self.spec.noresume {
+            log::info!("noresume: not resuming from {name}");
+            return;
+        }
+        log::info!("resuming from {name} ({devno}) if it holds a hibernation image");
+        let path = self.env.sys_dir.join("power/resume");
+        match std::fs::write(&path, devno) {
+            Ok(()) => log::info!("no hibernation image on {name}: booting normally"),
+            Err(e) => log::warn!("Failed to write {devno} to {}: {e}", path.display()),
         }
     }
 

@@ -84,6 +84,7 @@ impl RootFinder for SysfsRootFinder {
                     devnode: round.env.dev_dir.join(&d.devname),
                     fstype: None,
                     modules: Vec::new(),
+                    resume: None,
                 }),
             },
         }

@@ -361,10 +361,21 @@ impl RootFinder for VolumeRootFinder {
                     .as_ref()
                     .map(|t| vec![format!("fs-{t}")])
                     .unwrap_or_default();
+                // resume= was activated with root's chain when it was seen (extra_volumes).
+                let resume = spec.resume.as_ref().and_then(|r| {
+                    let i = resolve_root(&g2, r).ok()??;
+                    let n = g2.node(i);
+                    let k = n.kernel.as_ref()?;
+                    Some((
+                        n.name.clone(),
+                        format!("{}:{}", k.devno.major, k.devno.minor),
+                    ))
+                });
                 Discovery::Found(FoundRoot {
                     devnode: env.dev_dir.join(&k.name),
                     fstype,
                     modules: module,
+                    resume,
                 })
             }
             Ok(None) => Discovery::Waiting {

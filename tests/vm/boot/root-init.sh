@@ -8,6 +8,8 @@ export PATH=/bin:/sbin
 echo
 echo "EVMS-ROOT-OK pid=$$"
 echo "EVMS-INIT-ARGS=$*"
+# The device handed to the kernel for resuming from hibernation (0:0 when none was).
+echo "EVMS-RESUME $(cat /sys/power/resume 2>/dev/null || echo unreadable)"
 echo "EVMS-PROC1=$(tr '\0' ' ' < /proc/1/cmdline)"
 while read -r dev mnt type opts _; do
   case $mnt in /|/dev|/proc|/sys|/run) echo "EVMS-MOUNT $mnt $dev $type ${opts%%,*}" ;; esac

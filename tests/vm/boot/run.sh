@@ -17,6 +17,8 @@
 #                   udev records for the LV and the array, /dev/mapper, /dev/VG, /dev/md links,
 #                   /run/mdadm/map as mdadm writes it. Stage times are printed.
 #   flagship-all    the same disks with rd.auto: everything is activated, home included.
+#   flagship-resume resume=/dev/vg0/home: home's chain too, handed to /sys/power/resume before
+#                   root is mounted; the kernel finds no image and the boot goes on.
 #   mdpart          MD RAID1 over two whole disks, GPT on the array, root=PARTUUID= of md127p1.
 #   degraded        the flagship with disk 3 absent: after the degraded grace period (default
 #                   10 s) the array starts degraded and root is mounted.
@@ -60,7 +62,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools)
+  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -186,6 +188,7 @@ scen_gpt() {
   pu=$(meta gpt ROOT_PARTUUID)
   boot gpt "$work/initrd.gz" "root=PARTUUID=$pu evms.debug" "$(disk gpt 1 gpt)"
   booted gpt "$log" vda2 || return
+  need gpt "$log" '^EVMS-RESUME 0:0$' || return
   need gpt "$log" '^EVMS-MOUNT / /dev/vda2 ext4 ro$' || return
   never gpt "$log" '^EVMS-(DM|MD) ' || return
   need gpt "$log" '^EVMS-MDMAP none$' || return
@@ -224,6 +227,28 @@ scen_flagship-path() { flagship flagship-path /dev/vg0/root; }
 scen_flagship-uuid() { disks flagship && flagship flagship-uuid "UUID=$(meta flagship ROOTLV_UUID)"; }
 scen_flagship-label() { flagship flagship-label LABEL=root; }
 scen_flagship-all() { flagship flagship-all /dev/vg0/root rd.auto; }
+
+# resume= on an LV: activated with root's chain and handed to the kernel before root is mounted
+# (vg0/home holds ext4, not a hibernation image: the kernel says so and the boot goes on).
+scen_flagship-resume() {
+  disks flagship || return
+  local scen=flagship-resume log=$work/flagship-resume.log
+  boot $scen "$work/initrd.gz" "root=/dev/vg0/root resume=/dev/vg0/home evms.debug" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  need $scen "$log" '^EVMS-DM vg0-home ' || return
+  need $scen "$log" 'evms-activate: resuming from vg0/home \(25[0-9]:[0-9]+\) if it holds a hibernation image' || return
+  # The kernel keeps the device it was given (its "Image not found" is a debug message).
+  local mm
+  mm=$(sed -n 's/.*resuming from vg0\/home (\(25[0-9]:[0-9]*\)).*/\1/p' "$log" | head -1)
+  need $scen "$log" "^EVMS-RESUME $mm\$" || return
+  need $scen "$log" 'evms-activate: no hibernation image on vg0/home: booting normally' || return
+  # The order: resume is tried before root is mounted.
+  local a b
+  a=$(dmesg_t "$log" 'resuming from vg0/home'); b=$(dmesg_t "$log" 'stage root-mounted')
+  awk -v a="$a" -v b="$b" 'BEGIN { exit !(a < b) }' || { fail $scen "resume tried after root was mounted"; return; }
+  pass $scen
+}
 
 scen_mdpart() {
   disks mdpart || return
