@@ -257,7 +257,17 @@ impl RootFinder for VolumeRootFinder {
             system_id: None,
             exclude: spec.exclude.clone(),
         };
+        // Every round reads every device's metadata again (from the page cache after the
+        // first time) instead of keeping probe results: the kernel rewrites MD superblocks
+        // when an array starts, and a kept result would be stale. The debug line measures it.
+        let t = std::time::Instant::now();
         let g = engine::discover(&inputs, settings.clone());
+        log::debug!(
+            "discovery: {} objects in {:.1} ms ({} new block devices this round)",
+            g.nodes.len(),
+            t.elapsed().as_secs_f64() * 1e3,
+            round.new_devices.len()
+        );
         let (problems, warnings) = crate::report::problem_lines(&g);
         for p in problems.into_iter().chain(warnings) {
             if !self.warned.contains(&p) {
