@@ -24,6 +24,13 @@ install() {
     inst_binary "$(command -v evms-activate)" /usr/sbin/evms-activate
     inst_script "$moddir/evms-activate-root.sh" /sbin/evms-activate-root
     inst_hook cmdline 30 "$moddir/parse-evms.sh"
+    # Under systemd, dracut-initqueue.service runs only when a module asked for it.
+    dracut_need_initqueue
+    # udev (not we) makes /dev/VG/LV while it runs, and systemd waits for root's device unit,
+    # which exists only for links udev made: lvm2's rules name LVs (upstream and Debian names;
+    # dracut's lvm module, which we replace, installs the same). The dm module brings dmsetup,
+    # which they call.
+    inst_rules 11-dm-lvm.rules 56-lvm.rules 60-persistent-storage-lvm.rules
     [ -f /etc/evms.conf ] && inst_simple /etc/evms.conf
     # mdadm's HOMEHOST and ARRAY names decide /dev/md/NAME, as for mdadm.
     if [ -f /etc/mdadm.conf ]; then

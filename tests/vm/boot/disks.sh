@@ -55,6 +55,8 @@ make_rootfs() { # OUT SIZE LABEL
   done
   install -m 755 "$here/root-init.sh" "$r/sbin/init"
   echo "evms-test-root" > "$r/etc/hostname"
+  # systemd's switch-root (dracut's initramfs) refuses a root without os-release.
+  printf 'NAME="evms-activate test root"\nID=evms-test\n' > "$r/etc/os-release"
   rm -f "$out"
   mke2fs -q -t ext4 -F -L "$label" -d "$r" "$out" "$size" >&2
   rm -rf "$r"

@@ -34,6 +34,8 @@
 #   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
 #                   and mdadm's activation removed from the image) on the flagship disks;
 #                   skipped when initramfs-tools is not installed.
+#   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
+#                   without its lvm and mdraid modules (systemd + udev image) on the flagship.
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -62,7 +64,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools)
+  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -400,6 +402,51 @@ scen_missing-md() {
   need missing-md "$log" 'evms-activate: Block devices present: vda \([0-9]+:0 disk\), vda1 \([0-9]+:1 partition\)' || return
   failure_timing missing-md "$log" || return
   pass missing-md
+}
+
+# dracut-module/ for real: Debian's dracut 059 (the dracut-core package, downloaded and
+# unpacked into the cache, not installed: it conflicts with initramfs-tools) builds a
+# systemd-based image for the cached kernel with our module and without its own lvm and
+# mdraid modules, booted on the flagship. udev and systemd run in that image: systemd waits
+# for root's device unit, which only udev's links make.
+scen_dracut() {
+  local scen=dracut log=$work/dracut.log dr=$CACHE/dracut img=$work/dracut.img x
+  disks flagship || return
+  if [ ! -x "$dr/root/usr/bin/dracut" ]; then
+    rm -rf "$dr" && mkdir -p "$dr"
+    (cd "$dr" && { apt-get download dracut-core >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get download dracut-core >/dev/null 2>&1; }; } &&
+      dpkg -x dracut-core_*.deb root) || { fail $scen "cannot get Debian's dracut-core package"; return; }
+  fi
+  rm -rf "$work/dracut-base" "$work/dracut-bin" && cp -a "$dr/root/usr/lib/dracut" "$work/dracut-base" &&
+    cp -r "$top/dracut-module/90evms" "$work/dracut-base/modules.d/" &&
+    mkdir -p "$work/dracut-bin" "$work/dracut-confd" && cp "$BIN" "$work/dracut-bin/evms-activate" ||
+    { fail $scen "cannot set up dracut"; return; }
+  # DRACUT_PATH: where dracut (which resets PATH) finds binaries, ours first.
+  DRACUT_PATH="$work/dracut-bin /sbin /bin /usr/sbin /usr/bin" dracutbasedir=$work/dracut-base \
+    bash "$dr/root/usr/bin/dracut" --conf /dev/null --confdir "$work/dracut-confd" --no-hostonly \
+    --kver "$KVER" --kmoddir "$KROOT/lib/modules/$KVER" --add evms \
+    --omit "lvm mdraid dmraid crypt multipath nvdimm btrfs plymouth kernel-modules kernel-modules-extra qemu" \
+    --drivers "virtio_pci virtio_blk ext4" --force "$img" > "$work/dracut.build.log" 2>&1 ||
+    { tail -20 "$work/dracut.build.log"; fail $scen "dracut failed"; return; }
+  x=$(bash "$dr/root/usr/bin/lsinitrd" "$img" 2>/dev/null)
+  grep -q ' usr/sbin/evms-activate$' <<<"$x" || { fail $scen "our binary is not in the image"; return; }
+  if grep -E ' usr/s?bin/(lvm|mdadm)$' <<<"$x"; then fail $scen "lvm2 or mdadm is in the image"; return; fi
+  echo "  dracut image: $(stat -c %s "$img") bytes (systemd, udev; no lvm2, no mdadm)"
+  boot $scen "$img" "root=/dev/vg0/root rd.timeout=60 systemd.journald.forward_to_console=1" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
+  need $scen "$log" 'dracut-initqueue\[[0-9]+\]: created md md127 \(md127, 9:127\)' || return
+  need $scen "$log" 'dracut-initqueue\[[0-9]+\]: created dm vg0-root' || return
+  # udev wrote the database from our cookie's flags, and lvm2's rules made /dev/VG/LV.
+  need $scen "$log" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 .*E:DM_VG_NAME=vg0 E:DM_LV_NAME=root' || return
+  need $scen "$log" '^EVMS-NODE /dev/vg0/root -> \.\./dm-0' || return
+  if [ "$(grep -c '^EVMS-DM ' "$log")" != 1 ]; then fail $scen "more than root's LV is active"; return; fi
+  local k0 k1
+  k0=$(ktime "$log" 'Run /init as init process'); k1=$(dmesg_t "$log" 'EXT4-fs \(dm-0\): mounted')
+  [ -n "$k0" ] && [ -n "$k1" ] && awk -v a="$k0" -v b="$k1" 'BEGIN { printf "  root mounted %.2f s after the kernel ran /init (dracut, systemd, udev)\n", b - a }'
+  pass $scen
 }
 
 # initramfs-hooks/ (Debian initramfs-tools) for real: mkinitramfs with our hook and scripts
