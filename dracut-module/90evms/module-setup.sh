@@ -31,6 +31,9 @@ install() {
     # dracut's lvm module, which we replace, installs the same). The dm module brings dmsetup,
     # which they call.
     inst_rules 11-dm-lvm.rules 56-lvm.rules 60-persistent-storage-lvm.rules
+    # /dev/md/NAME from /run/mdadm/map (mdadm's naming rules need mdadm).
+    inst_script "$moddir/evms-md-name.sh" /usr/sbin/evms-md-name
+    inst_rules "$moddir/63-evms-md.rules"
     [ -f /etc/evms.conf ] && inst_simple /etc/evms.conf
     # mdadm's HOMEHOST and ARRAY names decide /dev/md/NAME, as for mdadm.
     if [ -f /etc/mdadm.conf ]; then

@@ -442,6 +442,8 @@ scen_dracut() {
   # udev wrote the database from our cookie's flags, and lvm2's rules made /dev/VG/LV.
   need $scen "$log" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 .*E:DM_VG_NAME=vg0 E:DM_LV_NAME=root' || return
   need $scen "$log" '^EVMS-NODE /dev/vg0/root -> \.\./dm-0' || return
+  # ... and our rule named the array from /run/mdadm/map, as mdadm's rules would.
+  need $scen "$log" '^EVMS-NODE /dev/md/pv0_0 -> \.\./md127' || return
   if [ "$(grep -c '^EVMS-DM ' "$log")" != 1 ]; then fail $scen "more than root's LV is active"; return; fi
   local k0 k1
   k0=$(ktime "$log" 'Run /init as init process'); k1=$(dmesg_t "$log" 'EXT4-fs \(dm-0\): mounted')
