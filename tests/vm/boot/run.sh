@@ -404,6 +404,22 @@ scen_missing-md() {
   pass missing-md
 }
 
+# A generator's image (udev running in it) booted the flagship: root on vg0/root, udev wrote
+# the LV's database entry from our cookie's flags and made the /dev/VG/LV and /dev/md/NAME
+# links, only root's LV is active. Prints the time from /init to root mounted.
+generator_booted() { # SCEN LOG WHAT
+  local k0 k1
+  need "$1" "$2" '^EVMS-ROOT-OK pid=1$' || return
+  need "$1" "$2" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
+  need "$1" "$2" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 ' || return
+  need "$1" "$2" '^EVMS-NODE /dev/vg0/root -> \.\./dm-0' || return
+  need "$1" "$2" '^EVMS-NODE /dev/md/pv0_0 -> \.\./md127' || return
+  if [ "$(grep -c '^EVMS-DM ' "$2")" != 1 ]; then fail "$1" "more than root's LV is active"; return 1; fi
+  k0=$(ktime "$2" 'Run /init as init process'); k1=$(dmesg_t "$2" 'EXT4-fs \(dm-0\): mounted')
+  [ -n "$k0" ] && [ -n "$k1" ] && awk -v a="$k0" -v b="$k1" -v w="$3" 'BEGIN { printf "  root mounted %.2f s after the kernel ran /init (%s)\n", b - a, w }'
+  return 0
+}
+
 # dracut-module/ for real: Debian's dracut 059 (the dracut-core package, downloaded and
 # unpacked into the cache, not installed: it conflicts with initramfs-tools) builds a
 # systemd-based image for the cached kernel with our module and without its own lvm and
@@ -435,19 +451,11 @@ scen_dracut() {
   echo "  dracut image: $(stat -c %s "$img") bytes (systemd, udev; no lvm2, no mdadm)"
   boot $scen "$img" "root=/dev/vg0/root rd.timeout=60 systemd.journald.forward_to_console=1" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
-  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
-  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
   need $scen "$log" 'dracut-initqueue\[[0-9]+\]: created md md127 \(md127, 9:127\)' || return
   need $scen "$log" 'dracut-initqueue\[[0-9]+\]: created dm vg0-root' || return
-  # udev wrote the database from our cookie's flags, and lvm2's rules made /dev/VG/LV.
-  need $scen "$log" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 .*E:DM_VG_NAME=vg0 E:DM_LV_NAME=root' || return
-  need $scen "$log" '^EVMS-NODE /dev/vg0/root -> \.\./dm-0' || return
-  # ... and our rule named the array from /run/mdadm/map, as mdadm's rules would.
-  need $scen "$log" '^EVMS-NODE /dev/md/pv0_0 -> \.\./md127' || return
-  if [ "$(grep -c '^EVMS-DM ' "$log")" != 1 ]; then fail $scen "more than root's LV is active"; return; fi
-  local k0 k1
-  k0=$(ktime "$log" 'Run /init as init process'); k1=$(dmesg_t "$log" 'EXT4-fs \(dm-0\): mounted')
-  [ -n "$k0" ] && [ -n "$k1" ] && awk -v a="$k0" -v b="$k1" 'BEGIN { printf "  root mounted %.2f s after the kernel ran /init (dracut, systemd, udev)\n", b - a }'
+  # lvm2's rules (installed by our module) set the LV's names; our rule made /dev/md/pv0_0.
+  need $scen "$log" '^EVMS-DM vg0-root .*E:DM_VG_NAME=vg0 E:DM_LV_NAME=root' || return
+  generator_booted $scen "$log" "dracut, systemd, udev" || return
   pass $scen
 }
 
@@ -500,20 +508,11 @@ scen_initramfs-tools() {
   echo "  initramfs-tools image: $(stat -c %s "$img") bytes ($(stat -c %s "$img.stripped") without lvm2/mdadm)"
   boot $scen "$img.stripped" "root=/dev/vg0/root" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
-  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
-  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
   need $scen "$log" 'evms-activate: activating root.s chain' || return
   need $scen "$log" 'evms-activate: activating .*created md md127 \(md127, 9:127\)' || return
   # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
   need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
-  # With udev in the initramfs, udev writes the database: our cookie's flags must reach it.
-  need $scen "$log" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 ' || return
-  need $scen "$log" '^EVMS-NODE /dev/vg0/root -> \.\./dm-0' || return
-  need $scen "$log" '^EVMS-NODE /dev/md/pv0_0 -> \.\./md127' || return
-  if [ "$(grep -c '^EVMS-DM ' "$log")" != 1 ]; then fail $scen "more than root's LV is active"; return; fi
-  local k0 k1
-  k0=$(ktime "$log" 'Run /init as init process'); k1=$(dmesg_t "$log" 'EXT4-fs \(dm-0\): mounted')
-  [ -n "$k0" ] && [ -n "$k1" ] && awk -v a="$k0" -v b="$k1" 'BEGIN { printf "  root mounted %.2f s after the kernel ran /init (initramfs-tools, udev)\n", b - a }' 
+  generator_booted $scen "$log" "initramfs-tools, udev" || return
   pass $scen
 }
 
