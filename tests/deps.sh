@@ -10,8 +10,8 @@ pkgs=(
   # VM tests: a Debian kernel under QEMU, busybox for the harness shell
   qemu-system-x86 qemu-utils cpio busybox-static kmod zstd xz-utils jq
   # the initramfs-hooks/ boot scenario runs Debian's mkinitramfs (for the cached guest kernel
-  # only; the host's own boot is not touched: no kernel is installed on the host)
-  initramfs-tools
+  # only); not on a machine that boots with dracut (they conflict: apt would remove dracut)
+  $(dpkg-query -W -f='${Status}' dracut 2>/dev/null | grep -q 'install ok installed' || echo initramfs-tools)
 )
 missing=()
 for p in "${pkgs[@]}"; do
