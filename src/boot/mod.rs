@@ -142,8 +142,13 @@ pub(crate) fn monotonic() -> f64 {
 }
 
 fn stage(name: &str) {
+    // idle: the CPUs' idle time so far (/proc/uptime), so waits show apart from work.
+    let idle = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).map(str::to_string))
+        .unwrap_or_else(|| "?".into());
     log::debug!(
-        "stage {name} t={:.3} in-finit_module={:.3}",
+        "stage {name} t={:.3} in-finit_module={:.3} idle={idle}",
         monotonic(),
         modules::kernel_time().as_secs_f64()
     );
