@@ -143,12 +143,7 @@ fn md_names_from_mdadm_conf() {
 /// Rewrites the committed metadata text of the PV's first metadata area with `edit` (slot 0
 /// size updated, checksums recomputed).
 fn edit_lvm_text(d: &mut Disk, edit: impl Fn(&str) -> String) {
-    let head: [u8; lvm::label::LABEL_SCAN_SIZE] = d
-        .get(0, lvm::label::LABEL_SCAN_SIZE)
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let (label, _) = lvm::label::parse_label(&head).unwrap().unwrap();
+    let (label, _) = harness::lvm_label(d).expect("an LVM label");
     let at = label.metadata_areas[0].offset;
     let h: [u8; 512] = d.get(at, 512).unwrap().try_into().unwrap();
     let hdr = lvm::mda::parse_mda_header(&h, at).unwrap();

@@ -152,12 +152,7 @@ fn ebr_chain_loops_and_lengths() {
 
 /// (mda offset, label disk_locn size offset) of the PV's first metadata area.
 fn mda_of(d: &Disk) -> (u64, u64) {
-    let head: [u8; lvm::label::LABEL_SCAN_SIZE] = d
-        .get(0, lvm::label::LABEL_SCAN_SIZE)
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let (label, _) = lvm::label::parse_label(&head).unwrap().unwrap();
+    let (label, head) = harness::lvm_label(d).expect("an LVM label");
     let at = label.metadata_areas[0].offset;
     // pv_header: data areas, a zero entry, then the metadata areas (disk_locn: offset, size).
     let s = label.sector;

@@ -283,18 +283,20 @@ pub fn fix_lvm(d: &mut Disk) {
             d.write(s * 512 + 0x10, &crc.to_le_bytes());
         }
     }
-    let Some(head) = d.get(0, lvm::label::LABEL_SCAN_SIZE) else {
-        return;
-    };
-    let Ok(first4) = <[u8; lvm::label::LABEL_SCAN_SIZE]>::try_from(head.as_slice()) else {
-        return;
-    };
-    let Ok(Some((label, _))) = lvm::label::parse_label(&first4) else {
+    let Some((label, _)) = lvm_label(d) else {
         return;
     };
     for area in label.metadata_areas.iter().take(4) {
         fix_mda(d, area.offset);
     }
+}
+
+/// The disk's LVM label, with the sectors 0-3 it was found in.
+pub fn lvm_label(d: &Disk) -> Option<(lvm::label::PvLabel, [u8; lvm::label::LABEL_SCAN_SIZE])> {
+    let head = d.get(0, lvm::label::LABEL_SCAN_SIZE)?;
+    let first4 = <[u8; lvm::label::LABEL_SCAN_SIZE]>::try_from(head.as_slice()).ok()?;
+    let (label, _) = lvm::label::parse_label(&first4).ok()??;
+    Some((label, first4))
 }
 
 /// Recomputes one `mda_header`'s text checksum and header checksum.
