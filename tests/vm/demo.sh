@@ -12,9 +12,6 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 : "${CACHE:=$top/.cache}"
 export CACHE
-if [ ! -e "$CACHE/kernel" ] && [ -d /work/main/.cache/kernel ]; then
-  mkdir -p "$CACHE" && ln -s /work/main/.cache/kernel "$CACHE/kernel"
-fi
 . "$top/tests/vm/lib.sh"
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 

@@ -24,9 +24,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 : "${CACHE:=$top/.cache}"
 export CACHE
-if [ ! -e "$CACHE/kernel" ] && [ -d /work/main/.cache/kernel ]; then
-  mkdir -p "$CACHE" && ln -s /work/main/.cache/kernel "$CACHE/kernel"
-fi
 . "$top/tests/vm/lib.sh"
 
 set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart}

@@ -44,10 +44,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 : "${CACHE:=$top/.cache}"
 export CACHE
-# The kernel is shared read-only with the main checkout when this tree has none.
-if [ ! -e "$CACHE/kernel" ] && [ -d /work/main/.cache/kernel ]; then
-  mkdir -p "$CACHE" && ln -s /work/main/.cache/kernel "$CACHE/kernel"
-fi
 . "$top/tests/vm/lib.sh"
 vm_kernel || exit 1
 
