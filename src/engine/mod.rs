@@ -52,6 +52,18 @@ pub struct KernelDev {
     pub dm_uuid: Option<String>,
 }
 
+impl KernelDev {
+    /// The kernel name and DM name, each bare and as a /dev path.
+    pub fn names(&self) -> Vec<String> {
+        let mut v = vec![self.name.clone(), format!("/dev/{}", self.name)];
+        if let Some(d) = &self.dm_name {
+            v.push(d.clone());
+            v.push(format!("/dev/mapper/{d}"));
+        }
+        v
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
     /// A whole disk (kernel disk or image file).
@@ -540,12 +552,7 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
 fn device_names(n: &Node) -> Vec<String> {
     let mut v = vec![n.name.clone(), format!("/dev/{}", n.name)];
     if let Some(k) = &n.kernel {
-        v.push(k.name.clone());
-        v.push(format!("/dev/{}", k.name));
-        if let Some(d) = &k.dm_name {
-            v.push(d.clone());
-            v.push(format!("/dev/mapper/{d}"));
-        }
+        v.extend(k.names());
     }
     v
 }

@@ -36,12 +36,7 @@ pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
     let n = g.node(id);
     let mut v = vec![n.name.clone(), n.key.clone()];
     if let Some(k) = &n.kernel {
-        v.push(k.name.clone());
-        v.push(format!("/dev/{}", k.name));
-        if let Some(d) = &k.dm_name {
-            v.push(d.clone());
-            v.push(format!("/dev/mapper/{d}"));
-        }
+        v.extend(k.names());
     }
     match &n.kind {
         NodeKind::Lv { vg, lv } => {
