@@ -2,7 +2,7 @@
 //! devices hold (a PV on a freshly assembled array, partitions inside a new LV) is found and
 //! activated too, until a round creates nothing (bounded). Shared by `activate` and boot.
 
-use crate::engine::{self, Inputs, Settings};
+use crate::engine::{self, Graph, Inputs, Settings};
 use crate::exec::{ExecEnv, ExecOptions};
 use crate::plan::build::{build, Selection};
 use crate::plan::Plan;
@@ -12,8 +12,11 @@ use crate::plan::Plan;
 pub const MAX_ROUNDS: usize = engine::MAX_DEPTH;
 
 /// What `activate`/`deactivate` report.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Outcome {
+    /// Problems discovery found on the devices (bad copies, broken metadata), for the console
+    /// as warnings; once, from the first round.
+    pub warnings: Vec<String>,
     /// Lines for the console: what was done, skipped, failed.
     pub lines: Vec<String>,
     /// False when any step failed or a named volume was not found.
@@ -22,12 +25,17 @@ pub struct Outcome {
     pub plan: Plan,
     /// Kernel modules the executed steps needed.
     pub modules: Vec<&'static str>,
+    /// The last round's discovery: the system as activation left it (before the plan, for a
+    /// dry run).
+    pub graph: Graph,
 }
 
-/// Runs the loop.
+/// Runs the loop. `first` is the caller's discovery of `inputs` (it planned from it already:
+/// modules to load, root to find), used as the first round instead of reading everything again.
 pub fn run(
     inputs: &Inputs,
     settings: &Settings,
+    first: Graph,
     sel: &Selection,
     env: &ExecEnv,
     opts: &ExecOptions,
@@ -36,18 +44,14 @@ pub fn run(
         ok: true,
         ..Outcome::default()
     };
+    let (problems, warnings) = crate::report::problem_lines(&first);
+    out.warnings = problems.into_iter().chain(warnings).collect();
+    let mut next = Some(first);
     let mut done_keys: Vec<String> = Vec::new();
     for round in 0..MAX_ROUNDS {
-        let g = engine::discover(inputs, settings.clone());
-        let (problems, warnings) = crate::report::problem_lines(&g);
-        if round == 0 {
-            out.lines.extend(
-                problems
-                    .iter()
-                    .chain(warnings.iter())
-                    .map(|w| format!("warning: {w}")),
-            );
-        }
+        let g = next
+            .take()
+            .unwrap_or_else(|| engine::discover(inputs, settings.clone()));
         let plan = build(&g, sel);
         // Steps we already ran (a dry run creates nothing, so the next round would repeat them).
         let fresh: Vec<_> = plan
@@ -72,6 +76,7 @@ pub fn run(
                 out.lines.push(format!("active: {a}"));
             }
             out.plan = plan;
+            out.graph = g;
             return out;
         }
         let step_plan = Plan {
@@ -95,16 +100,19 @@ pub fn run(
             // Nothing changed in the kernel; what stacks on planned devices is already in this
             // plan (discovery read through them in user space).
             out.plan = plan;
+            out.graph = g;
             return out;
         }
         if report.created().count() == 0 {
             out.plan = plan;
+            out.graph = g;
             return out;
         }
     }
     out.lines
         .push(format!("stopped after {MAX_ROUNDS} activation rounds"));
     out.ok = false;
+    out.graph = engine::discover(inputs, settings.clone());
     out
 }
 

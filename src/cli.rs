@@ -415,10 +415,14 @@ fn activate(c: &ActivateCmd) -> i32 {
         dry_run: c.dry_run,
         ..Default::default()
     };
+    let g = engine::discover(&inp, st.clone());
     if !c.dry_run {
-        load_modules(&build(&engine::discover(&inp, st.clone()), &sel));
+        load_modules(&build(&g, &sel));
     }
-    let outcome = crate::activate::run(&inp, &st, &sel, &env, &opts);
+    let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts);
+    for w in &outcome.warnings {
+        println!("warning: {w}");
+    }
     for line in &outcome.lines {
         println!("{line}");
     }

@@ -313,7 +313,10 @@ impl RootFinder for VolumeRootFinder {
             ignore_activation_skip: false,
         };
         let plan = build(&g, &sel);
-        if !plan.steps.is_empty() {
+        // Root resolves after this? The system as activation left it (its last discovery).
+        let g2 = if plan.steps.is_empty() {
+            g
+        } else {
             for m in plan.modules() {
                 if !self.loaded.iter().any(|x| x == m) {
                     self.loaded.push(m.to_string());
@@ -332,23 +335,12 @@ impl RootFinder for VolumeRootFinder {
                 udev_records: true,
                 ..ExecOptions::default()
             };
-            let out = crate::activate::run(&inputs, &settings, &sel, &exec_env, &opts);
+            // Its warnings are those of `g`, logged above.
+            let out = crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts);
             for l in &out.lines {
-                match l.strip_prefix("warning: ") {
-                    Some(w) if self.warned.contains(w) => {}
-                    Some(w) => {
-                        log::warn!("{w}");
-                        self.warned.insert(w.to_string());
-                    }
-                    None => log::info!("{l}"),
-                }
+                log::info!("{l}");
             }
-        }
-        // Root resolves now? Look again: the chain may have just appeared.
-        let g2 = if plan.steps.is_empty() {
-            g
-        } else {
-            engine::discover(&inputs, settings)
+            out.graph
         };
         match resolve_root(&g2, &root) {
             Err(report) => Discovery::Failed { report },
