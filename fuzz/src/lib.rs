@@ -754,7 +754,7 @@ pub fn run_cmdline(data: &[u8]) -> String {
 /// `config`: evms.conf, then the filter over names derived from the input.
 pub fn run_config(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
-    match evms_activate::config::parse(&text) {
+    match evms_activate::config::evms::parse(&text) {
         Ok(Some(f)) => {
             let names: Vec<String> = text.split_whitespace().take(16).map(String::from).collect();
             let _ = f.allows(&names);

@@ -252,8 +252,8 @@ impl RootFinder for VolumeRootFinder {
             dev: env.dev_dir.clone(),
         };
         let settings = Settings {
-            homehost: crate::cli::homehost(None, &env.initramfs_root.join("etc")),
-            md_arrays: crate::cli::mdadm_conf_arrays(&env.initramfs_root.join("etc")),
+            homehost: crate::config::mdadm::homehost(None, &env.initramfs_root.join("etc")),
+            md_arrays: crate::config::mdadm::conf_arrays(&env.initramfs_root.join("etc")),
             system_id: None,
             exclude: spec.exclude.clone(),
         };
