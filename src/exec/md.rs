@@ -16,8 +16,8 @@
 //! Any failure stops the half-built array (`STOP_ARRAY`) and reports the errno. An array that
 //! already holds one of the plan's members (sysfs `holders`) and runs is adopted, not rebuilt.
 
+use super::mdmap;
 use super::nodes::{self, Change};
-use super::records;
 use super::{ExecEnv, ExecError, ExecOptions, Outcome};
 use crate::ids::{uuid_bytes_str, MdUuid};
 use crate::plan::MdStep;
@@ -373,10 +373,10 @@ pub(crate) fn assemble(
     // The map entry goes in before the array starts, as mdadm's Assemble does: udev's
     // 63-md-raid-arrays.rules runs `mdadm --detail --export`, whose MD_DEVNAME (and so
     // /dev/md/NAME) comes from this file.
-    let path = map_path(m, &devnm);
+    let path = mdmap::path(m, &devnm);
     let mut map_written = false;
     if !opts.no_records {
-        match records::map_set(env, &devnm, &m.metadata, &m.uuid, &path) {
+        match mdmap::set(env, &devnm, &m.metadata, &m.uuid, &path) {
             Ok(()) => {
                 map_written = true;
                 notes.push(format!("mdadm map: {devnm} → {path}"));
@@ -387,7 +387,7 @@ pub(crate) fn assemble(
     // SAFETY: as above; RUN_ARRAY ignores its argument (mdadm passes NULL).
     if let Err(e) = unsafe { md_run_array(file.as_raw_fd(), std::ptr::null()) } {
         if map_written {
-            let _ = records::map_del(env, &devnm);
+            let _ = mdmap::del(env, &devnm);
         }
         return stop_after(&file, &devnm, "RUN_ARRAY", e, String::new());
     }
@@ -407,18 +407,6 @@ pub(crate) fn assemble(
     Outcome::Created {
         kernel: devnm,
         devno: d,
-    }
-}
-
-/// `/dev/md/NAME` when the plan names the array, else `/dev/mdN`: the path mdadm records in
-/// the map (`create_mddev`'s `chosen`).
-pub(crate) fn map_path(m: &MdStep, devnm: &str) -> String {
-    match &m.name {
-        // A name that is no plain component (a newline would forge map lines) is not used.
-        Some(n) if nodes::valid_component(n) && !n.contains(char::is_whitespace) => {
-            format!("/dev/md/{n}")
-        }
-        _ => format!("/dev/{devnm}"),
     }
 }
 
@@ -527,30 +515,6 @@ pub(crate) fn stop(node: &Path) -> Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The second guard behind the plan: a name that is no plain path component never
-    /// reaches a /run/mdadm/map line (a newline would forge one).
-    #[test]
-    fn map_path_refuses_unsafe_names() {
-        let step = |name: Option<&str>| MdStep {
-            key: "md:x".into(),
-            uuid: MdUuid([1; 16]),
-            metadata: "1.2".into(),
-            devnm: "md127".into(),
-            name: name.map(str::to_string),
-            level: "raid1".into(),
-            raid_disks: 2,
-            members: vec![],
-            missing: vec![],
-            degraded: false,
-            size: 0,
-        };
-        assert_eq!(map_path(&step(Some("home")), "md127"), "/dev/md/home");
-        assert_eq!(map_path(&step(None), "md127"), "/dev/md127");
-        for bad in ["a\nmd0 1.2 x /dev/sda", "../x", "..", "a b", ""] {
-            assert_eq!(map_path(&step(Some(bad)), "md126"), "/dev/md126", "{bad:?}");
-        }
-    }
 
     #[test]
     // The request type is c_ulong with glibc and c_int with musl: the casts are needed there.

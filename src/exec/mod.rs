@@ -17,6 +17,7 @@
 mod deactivate;
 mod dm;
 mod md;
+mod mdmap;
 mod nodes;
 mod records;
 
@@ -24,7 +25,8 @@ pub use deactivate::{
     all_ours, deactivate, deactivate_all_ours, DeactOutcome, DeactivateItem, DeactivateReport,
 };
 pub use md::pick_devnm;
-pub use records::{dm_udev_record, map_line, map_remove, map_update};
+pub use mdmap::{map_line, map_remove, map_update};
+pub use records::dm_udev_record;
 
 use crate::json::Json;
 use crate::plan::{DevRef, Plan, Step, TargetLine};
