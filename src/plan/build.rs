@@ -516,7 +516,8 @@ fn lv_table(
             .extent_count
             .checked_mul(ext)
             .ok_or("segment length overflows")?;
-        let SegKind::Striped { stripe_size, areas } = &seg.kind else {
+        let SegKind::Striped(crate::formats::lvm::vg::Striped { stripe_size, areas }) = &seg.kind
+        else {
             return Err(format!("unsupported yet: {}", seg.type_name));
         };
         let mut stripes = Vec::new();
