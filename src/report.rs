@@ -542,6 +542,26 @@ mod tests {
         assert_eq!(plan.steps.len(), 4, "{plan}");
     }
 
+    /// A disk whose primary GPT is gone (lvmfaults/gptbad): the bad header and the fallback
+    /// are both said, as the VM console shows them.
+    #[test]
+    fn backup_gpt_is_reported() {
+        use crate::engine::fixtures::{gptbad_system, TempDir};
+        let t = TempDir::new();
+        let g = crate::engine::discover(
+            &gptbad_system(&t, &[], false),
+            crate::engine::Settings::default(),
+        );
+        let (_, warnings) = problem_lines(&g);
+        assert_eq!(
+            warnings,
+            [
+                r#"vdd: gpt at byte 512: signature: found "\0\0\0\0\0\0\0\0", expected "EFI PART" (a protective MBR is present)"#,
+                "vdd: the primary GPT is unusable (above); the backup GPT at the last LBA is used; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
+            ]
+        );
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(fmt_size(512), "512B");

@@ -4,11 +4,67 @@
 
 pub mod build;
 pub mod dm;
+mod lvm;
+mod md;
+mod partition;
+#[cfg(test)]
+mod tests;
 
+use crate::config::ActivateFilter;
+use crate::engine::{names, Graph, NodeId, NodeKind};
 use crate::ids::MdUuid;
 use crate::json::Json;
 pub use dm::{DevRef, Target, TargetLine};
 use std::fmt;
+
+/// What to activate and under which policy.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Volumes named by the user (VG, VG/LV, md name/devnm/UUID, /dev path, evms name); empty
+    /// means everything eligible.
+    pub volumes: Vec<String>,
+    /// Include/exclude globs from the command line and evms.conf.
+    pub filter: Option<ActivateFilter>,
+    /// Start arrays with missing members when their level allows it.
+    pub degraded: bool,
+    /// Activate LVs with missing PVs (missing areas become `error` targets, as lvm --partial).
+    pub partial: bool,
+    /// Ignore lvm's activation-skip flag (lvm -K).
+    pub ignore_activation_skip: bool,
+}
+
+enum NodeStep {
+    Nothing,
+    Active,
+    Step(Step),
+    /// Several devices for one node, in order (an LV and the error devices standing in for
+    /// its missing areas).
+    Steps(Vec<Step>),
+    Skip(String),
+}
+
+/// How a step refers to a node: its kernel device, a device an earlier step creates, or (image
+/// mode) its name.
+fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
+    let n = g.node(id);
+    if let Some(k) = &n.kernel {
+        return DevRef::Kernel {
+            devno: k.devno,
+            name: k.name.clone(),
+        };
+    }
+    let name = match &n.kind {
+        NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+        _ => n.name.clone(),
+    };
+    let _ = planned;
+    if g.live {
+        DevRef::Planned { name }
+    } else {
+        DevRef::Image { name }
+    }
+}
 
 /// Role of an MD member in an assembly step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
