@@ -5,8 +5,8 @@
 mod walk {
     use crate::engine::fixtures;
     use crate::plan::build::*;
-    use crate::plan::Step;
     use crate::plan::Skipped;
+    use crate::plan::Step;
 
     /// Table lines as `dmsetup table` prints them, `NAME: START LEN TARGET ARGS`, in the
     /// records' order (by name, a device's lines in table order).
@@ -57,8 +57,8 @@ mod selection {
     use crate::config::ActivateFilter;
     use crate::engine::fixtures::graph;
     use crate::plan::build::*;
-    use crate::plan::Step;
     use crate::plan::Plan;
+    use crate::plan::Step;
     use crate::source::sparse::SparseDev;
 
     fn multi() -> crate::engine::Graph {
