@@ -26,5 +26,4 @@ pub mod json;
 pub mod plan;
 pub mod probe;
 pub mod report;
-pub mod sha1;
 pub mod source;
