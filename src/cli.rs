@@ -3,6 +3,7 @@
 
 use crate::config::{evms, mdadm, ActivateFilter};
 use crate::engine::{self, Inputs, Settings};
+use crate::json::JsonExt;
 use crate::plan::build::{build, Selection};
 use argh::FromArgs;
 use std::path::{Path, PathBuf};

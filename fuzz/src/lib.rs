@@ -796,6 +796,7 @@ pub fn run_discover(data: &[u8]) -> String {
         ..Selection::default()
     };
     let plan = build(&g, &sel);
+    use evms_activate::json::JsonExt;
     let _ = evms_activate::report::json(&g).pretty();
     let _ = evms_activate::report::tree(&g);
     let _ = plan.to_json().pretty();

@@ -28,7 +28,7 @@ pub use md::pick_devnm;
 pub use mdmap::{map_line, map_remove, map_update};
 pub use records::dm_udev_record;
 
-use crate::json::Json;
+use crate::json::{self, Json, JsonExt};
 use crate::plan::{DevRef, Plan, Step, TargetLine};
 use crate::source::sysfs::DevNo;
 use nix::errno::Errno;
@@ -260,8 +260,8 @@ impl ExecReport {
             .steps
             .iter()
             .map(|s| {
-                let mut o = Json::obj()
-                    .with("key", &s.key)
+                let mut o = json::obj()
+                    .with("key", s.key.as_str())
                     .with(
                         "kind",
                         match s.kind {
@@ -269,7 +269,7 @@ impl ExecReport {
                             StepKind::Dm => "dm",
                         },
                     )
-                    .with("name", &s.name);
+                    .with("name", s.name.as_str());
                 match &s.outcome {
                     Outcome::Created { kernel, devno } | Outcome::Present { kernel, devno } => {
                         let what = if matches!(s.outcome, Outcome::Created { .. }) {
@@ -310,10 +310,10 @@ impl ExecReport {
                 o.with("notes", s.notes.clone())
             })
             .collect();
-        Json::obj()
+        json::obj()
             .with("ok", self.ok())
             .with("dry_run", self.dry_run)
-            .with("steps", Json::Arr(steps))
+            .with("steps", Json::Array(steps))
             .with(
                 "records",
                 self.records

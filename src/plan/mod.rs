@@ -13,7 +13,7 @@ mod tests;
 use crate::config::ActivateFilter;
 use crate::engine::{names, Graph, NodeId, NodeKind};
 use crate::ids::MdUuid;
-use crate::json::Json;
+use crate::json::{self, Json, JsonExt};
 pub use dm::{DevRef, Target, TargetLine};
 use std::fmt;
 
@@ -224,14 +224,14 @@ impl Plan {
             .skipped
             .iter()
             .map(|s| {
-                Json::obj()
-                    .with("volume", &s.volume)
-                    .with("reason", &s.reason)
+                json::obj()
+                    .with("volume", s.volume.as_str())
+                    .with("reason", s.reason.as_str())
             })
             .collect();
-        Json::obj()
-            .with("steps", Json::Arr(steps))
-            .with("skipped", Json::Arr(skipped))
+        json::obj()
+            .with("steps", Json::Array(steps))
+            .with("skipped", Json::Array(skipped))
             .with("active", self.active.clone())
             .with(
                 "modules",
@@ -258,19 +258,19 @@ pub fn md_level_module(level: &str) -> Option<&'static str> {
 
 fn step_json(s: &Step) -> Json {
     match s {
-        Step::AssembleMd(m) => Json::obj()
+        Step::AssembleMd(m) => json::obj()
             .with("action", "assemble-md")
-            .with("key", &m.key)
-            .with("devnm", &m.devnm)
+            .with("key", m.key.as_str())
+            .with("devnm", m.devnm.as_str())
             .with("name", m.name.clone())
             .with("uuid", m.uuid.mdadm_str())
-            .with("metadata", &m.metadata)
-            .with("level", &m.level)
+            .with("metadata", m.metadata.as_str())
+            .with("level", m.level.as_str())
             .with("raid_disks", m.raid_disks)
             .with("size", m.size)
             .with(
                 "members",
-                Json::Arr(
+                Json::Array(
                     m.members
                         .iter()
                         .map(|x| {
@@ -279,7 +279,7 @@ fn step_json(s: &Step) -> Json {
                                 MemberRole::Spare => Json::from("spare"),
                                 MemberRole::Journal => Json::from("journal"),
                             };
-                            Json::obj()
+                            json::obj()
                                 .with("device", x.dev.name())
                                 .with("role", role)
                                 .with("events", x.events)
@@ -289,12 +289,12 @@ fn step_json(s: &Step) -> Json {
             )
             .with("missing", m.missing.clone())
             .with("degraded", m.degraded),
-        Step::CreateDm(d) => Json::obj()
+        Step::CreateDm(d) => json::obj()
             .with("action", "create-dm")
-            .with("key", &d.key)
-            .with("name", &d.name)
-            .with("uuid", &d.uuid)
-            .with("volume", &d.volume)
+            .with("key", d.key.as_str())
+            .with("name", d.name.as_str())
+            .with("uuid", d.uuid.as_str())
+            .with("volume", d.volume.as_str())
             .with("read_only", d.read_only)
             .with(
                 "table",
