@@ -14,7 +14,7 @@
 #             written to the out disk before it.
 # On the host, `blkid -p -o export` of each image is the oracle; the images are cut with
 # ../fixtures/sparsify.py to the sectors blkid reads (IMSM/DDF: the last 1 MiB; swap: the first
-# page) and --update-fixtures copies them to tests/fixtures/fs/<name>/.
+# page; DDF: also the primary header the anchor names) and --update-fixtures copies them to tests/fixtures/fs/<name>/.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,8 +87,10 @@ cut() { # scenario image range...
   echo "$name: $(stat -c %s "$d/disk.spr") bytes, $(tr '\n' ' ' <"$d/expected.blkid")"
 }
 cut imsm "$OUT/disks/imsm-0.img" -1M-
-cut ddf "$OUT/disks/ddf-0.img" -1M-
-cut swsuspend "$OUT/disks/swsuspend.img" 0-64K
+# DDF: the anchor in the last sector and the primary header it names (its primary_lba).
+ddf_primary=$(python3 -c 'import os,struct,sys; f=open(sys.argv[1],"rb"); f.seek(os.path.getsize(sys.argv[1])-512); print(struct.unpack_from(">Q",f.read(0x70),0x60)[0]*512)' "$OUT/disks/ddf-0.img")
+cut ddf "$OUT/disks/ddf-0.img" "$ddf_primary-$((ddf_primary + 512))" -4K-
+cut swsuspend "$OUT/disks/swsuspend.img" 0-4K
 cp "$OUT/guest/imsm/examine-0.export" "$OUT/fixtures/imsm/mdadm-examine.export"
 cp "$OUT/guest/ddf/examine-0.export" "$OUT/fixtures/ddf/mdadm-examine.export"
 grep -q '^TYPE=swsuspend$' "$OUT/fixtures/swsuspend/expected.blkid" ||
