@@ -1056,4 +1056,264 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    #[test]
+    fn whole_disk_is_what_blkid_names() {
+        // probe_device on each image as a whole disk: the filesystem or container blkid named
+        // (exFAT's boot sector also reads as an empty DOS table, NTFS's is not one).
+        for (name, img, expected) in FIXTURES {
+            let d = SparseDev::parse(img).unwrap();
+            let r = crate::probe::probe_device("disk", &d, true);
+            let e = &kv_blocks(expected)[0];
+            match &r.content {
+                crate::probe::Content::Fs(f) => {
+                    assert_eq!(Some(f.fstype), e.get("TYPE").map(|s| s.as_str()), "{name}")
+                }
+                other => panic!("{name}: {}", other.format_name()),
+            }
+            assert!(r.warnings.is_empty(), "{name}: {:?}", r.warnings);
+        }
+    }
+
+    #[test]
+    fn containers_hide_what_they_hold() {
+        // ext4 written by mke2fs at the bcache backing device's data offset: bcache only.
+        let d = dev("bcache-ext4");
+        let ext4 = dev("ext4");
+        assert_eq!(
+            ext4_magic_at(&d, 8192 + 1024),
+            true,
+            "the fixture holds ext4 inside"
+        );
+        assert_eq!(probe(&d).unwrap().unwrap().fstype, "bcache");
+        // ext4 at 0 under DRBD metadata at the end: DRBD (USAGE raid ends blkid's search).
+        let d = dev("drbd-ext4");
+        assert!(ext4_magic_at(&d, 1024));
+        let (r, w) = identify("d", &d, true);
+        assert_eq!((r.unwrap().unwrap().fstype, w.len()), ("drbd", 0));
+        // A filesystem signature beside bcache (USAGE other): blkid is ambivalent; the
+        // container stays, with a warning naming both.
+        let mut d = dev("bcache-backing");
+        d.patch(1024, &ext4.get(1024, 1024));
+        let (r, w) = identify("d", &d, true);
+        assert_eq!(r.unwrap().unwrap().fstype, "bcache");
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].to_string().contains("2 signatures: bcache, ext4"),
+            "{}",
+            w[0]
+        );
+        // IMSM only on whole disks and image files, as blkid.
+        let d = dev("imsm");
+        assert_eq!(identify("p", &d, false).0.unwrap(), None);
+    }
+
+    fn ext4_magic_at(d: &SparseDev, sb: u64) -> bool {
+        d.get(sb + 0x38, 2) == [0x53, 0xEF]
+    }
+
+    #[test]
+    fn tolerant_signatures() {
+        // A UDF bridge disc (iso9660 + udf, both tolerant): the first, udf.
+        let d = dev("iso-udf-bridge");
+        assert_eq!(probe(&d).unwrap().unwrap().fstype, "udf");
+        // udf beside ext4 (not tolerant): ambiguous (on an 8 MiB image: on a floppy-sized one
+        // blkid takes the first signature, ext4).
+        let mut d = dev("udf");
+        d.patch(1024, &dev("ext4").get(1024, 1024));
+        let e = format_error(probe(&d));
+        assert_eq!(
+            e.kind,
+            crate::error::ErrorKind::Field {
+                field: "signature",
+                found: "2 signatures: ext4, udf".into(),
+                expected: "exactly one filesystem signature (blkid: ambivalent result)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn new_readers_name_the_broken_field() {
+        let field = |e: FormatError| match e.kind {
+            crate::error::ErrorKind::Field { field, .. } => (e.offset, field),
+            crate::error::ErrorKind::Checksum { field, .. } => (e.offset, field),
+            other => panic!("{other:?}"),
+        };
+        for (name, off, bytes, expected) in [
+            (
+                "jfs",
+                0x8010u64,
+                &4000u32.to_le_bytes()[..],
+                (0x8010, "js_bsize"),
+            ),
+            (
+                "jfs",
+                0x8018,
+                &4000u32.to_le_bytes()[..],
+                (0x8018, "js_pbsize"),
+            ),
+            (
+                "jfs",
+                0x8016,
+                &7u16.to_le_bytes()[..],
+                (0x8016, "js_l2bfactor"),
+            ),
+            (
+                "reiserfs",
+                0x1002C,
+                &0u16.to_le_bytes()[..],
+                (0x1002C, "rs_blocksize"),
+            ),
+            (
+                "reiserfs",
+                0x1000C,
+                &2u32.to_le_bytes()[..],
+                (0x1000C, "rs_journal_block"),
+            ),
+            ("minix2", 0x412, &4u16.to_le_bytes()[..], (0x412, "s_state")),
+            (
+                "minix1",
+                0x40A,
+                &1u16.to_le_bytes()[..],
+                (0x40A, "s_log_zone_size"),
+            ),
+            (
+                "minix3",
+                0x400,
+                &0u32.to_le_bytes()[..],
+                (0x400, "s_ninodes"),
+            ),
+            (
+                "bcache-backing",
+                0x1008,
+                &9u64.to_le_bytes()[..],
+                (0x1008, "offset"),
+            ),
+            (
+                "ntfs",
+                0x0B,
+                &100u16.to_le_bytes()[..],
+                (0x0B, "sector_size"),
+            ),
+            (
+                "ntfs",
+                0x0D,
+                &3u8.to_le_bytes()[..],
+                (0x0D, "sectors_per_cluster"),
+            ),
+            ("ntfs", 0x10, &2u8.to_le_bytes()[..], (0x10, "fats")),
+            (
+                "ntfs",
+                0x40,
+                &3u8.to_le_bytes()[..],
+                (0x40, "clusters_per_mft_record"),
+            ),
+            (
+                "ntfs",
+                0x30,
+                &u64::MAX.to_le_bytes()[..],
+                (0x30, "mft_cluster_location"),
+            ),
+        ] {
+            let mut d = dev(name);
+            d.patch(off, bytes);
+            assert_eq!(
+                field(format_error(probe(&d))),
+                expected,
+                "{name} at {off:#x}"
+            );
+        }
+        // NTFS: $Volume's record without "FILE".
+        let mut d = dev("ntfs");
+        let b = d.get(0, 84);
+        let boot = ntfs::parse_boot(&b.try_into().unwrap()).unwrap().unwrap();
+        let vol = boot.volume_record_offset().unwrap();
+        d.patch(vol, b"XXXX");
+        assert_eq!(field(format_error(probe(&d))), (vol, "$Volume record"));
+        // DDF: the primary header the anchor names lacks the signature.
+        let mut d = dev("ddf");
+        let anchor = d.size() - 512;
+        let lba = u64::from_be_bytes(d.get(anchor + 0x60, 8).try_into().unwrap());
+        d.patch(lba * 512, &[0; 4]);
+        assert_eq!(
+            field(format_error(probe(&d))),
+            (lba * 512, "primary header signature")
+        );
+    }
+
+    #[test]
+    fn nilfs2_backup_and_checksums() {
+        // Primary checksum broken: the backup (valid) answers.
+        let mut d = dev("nilfs2");
+        let good = probe(&d).unwrap().unwrap();
+        d.patch(0x410, &[0x55; 4]);
+        assert_eq!(probe(&d).unwrap().unwrap(), good);
+        // Both broken: the primary's checksum error.
+        let backup = nilfs2::backup_offset(d.size()).unwrap();
+        d.patch(backup + 0x10, &[0x55; 4]);
+        assert_eq!(format_error(probe(&d)).offset, 0x410);
+        // A length beyond the structure in both copies: the primary's s_bytes.
+        let mut d = dev("nilfs2");
+        d.patch(0x408, &2000u16.to_le_bytes());
+        d.patch(backup + 8, &2000u16.to_le_bytes());
+        let e = format_error(probe(&d));
+        assert!(
+            matches!(
+                e.kind,
+                crate::error::ErrorKind::Field {
+                    field: "s_bytes",
+                    ..
+                }
+            ) && e.offset == 0x408,
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn swsuspend_and_swap_share_the_header() {
+        // The hibernation signature replaced by the swap magic: the same UUID and label, as swap.
+        let mut d = dev("swsuspend");
+        let sus = probe(&d).unwrap().unwrap();
+        d.patch(0xFF6, b"SWAPSPACE2");
+        let sw = probe(&d).unwrap().unwrap();
+        assert_eq!((sw.fstype, sw.version.as_deref()), ("swap", Some("1")));
+        assert_eq!((sw.uuid, sw.label), (sus.uuid, sus.label));
+    }
+
+    #[test]
+    fn chains_are_bounded() {
+        // ISO 9660: sixteen descriptors of an unknown type after the primary: the walk stops
+        // after VD_MAX, the primary's label stays.
+        let mut d = dev("iso-joliet");
+        for i in 1..20u64 {
+            d.patch(0x8000 + i * 0x800, &[3, b'C', b'D', b'0', b'0', b'1', 1]);
+        }
+        let i = probe(&d).unwrap().unwrap();
+        assert_eq!(
+            (i.fstype, i.version),
+            ("iso9660", None),
+            "Joliet is beyond the walk"
+        );
+        // UDF: an anchor naming a 2^32-byte sequence of valid-looking descriptors is cut at
+        // VDS_MAX; a wrong anchor location is not UDF at all.
+        let mut d = dev("udf-2048");
+        d.patch(256 * 2048 + 16, &u32::MAX.to_le_bytes());
+        assert_eq!(probe(&d).unwrap().unwrap().fstype, "udf");
+        let mut d = dev("udf-2048");
+        d.patch(256 * 2048 + 12, &7u32.to_le_bytes());
+        assert_eq!(probe(&d).unwrap(), None);
+        // exFAT: a root cluster beyond the device: no label, still exFAT.
+        let mut d = dev("exfat");
+        d.patch(96, &0x0FFF_FFF0u32.to_le_bytes());
+        let i = probe(&d).unwrap().unwrap();
+        assert_eq!((i.fstype, i.label), ("exfat", None));
+        // NTFS: an attribute length that loops back is a zero-length stop, never a loop.
+        let mut d = dev("ntfs");
+        let b = d.get(0, 84);
+        let boot = ntfs::parse_boot(&b.try_into().unwrap()).unwrap().unwrap();
+        let vol = boot.volume_record_offset().unwrap();
+        let first = u64::from(u16::from_le_bytes(d.get(vol + 0x14, 2).try_into().unwrap()));
+        d.patch(vol + first + 4, &0u32.to_le_bytes());
+        assert_eq!(probe(&d).unwrap().unwrap().label, None);
+    }
 }

@@ -118,7 +118,8 @@ fn covered_by_partition(pt: &crate::formats::part::PartTable, off: u64) -> bool 
 ///    partitioned disk. Otherwise the device is a member (and its LVM label, if any, is the
 ///    array's content seen through a member: lvm's md filter does the same).
 /// 5. LVM label: a partitioned whole disk is not a PV (lvm's "partitioned" filter).
-/// 6. Filesystems (ambiguity between two valid signatures is an error).
+/// 6. Filesystems (ambiguity between two valid signatures is an error); also on a whole disk
+///    whose DOS table has no partition (a filesystem's boot sector, e.g. exFAT's).
 /// 7. EVMS feature headers: reported by name, never activated.
 pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceReport {
     let mut warnings = Vec::new();
@@ -191,6 +192,18 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
         }
     };
     if let Some(t) = pt {
+        // A DOS signature without a single partition beside a filesystem: the boot sector of
+        // a filesystem on the whole disk (exFAT's has 55aa and empty slots). blkid names both
+        // (TYPE and PTTYPE); the kernel creates no partition; udev links the filesystem.
+        let empty_dos = t.kind == crate::formats::part::PtKind::Dos && t.parts.is_empty();
+        if empty_dos && pv.is_none() {
+            if let Ok(Some(f)) = fs::probe_filesystem(name, dev) {
+                return DeviceReport {
+                    content: Content::Fs(f),
+                    warnings,
+                };
+            }
+        }
         if pv.is_some() {
             warnings.push(ProbeError::Format {
                 device: name.to_string(),

@@ -50,6 +50,13 @@ impl NtfsBoot {
     }
 }
 
+/// [`parse_boot`] on a whole first sector (the DOS partition-table probe's NTFS check).
+pub fn parse_boot_sector(sector: &[u8; 512]) -> Result<Option<NtfsBoot>, FormatError> {
+    let mut sb = [0u8; SB_READ];
+    sb.copy_from_slice(&sector[..SB_READ]);
+    parse_boot(&sb)
+}
+
 /// Checks the boot sector. `Ok(None)`: no "NTFS    " OEM id. `Err`: the id with a BIOS
 /// parameter block blkid rejects (the field named).
 pub fn parse_boot(sb: &[u8; SB_READ]) -> Result<Option<NtfsBoot>, FormatError> {
