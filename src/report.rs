@@ -128,6 +128,12 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
     if let Content::Broken(e) = &n.content {
         parts.push(format!("broken: {e}"));
     }
+    if let Some(what) = match &n.content {
+        Content::Fs(f) => f.reported_only(),
+        _ => None,
+    } {
+        parts.push(format!("reported only: {what}"));
+    }
     if n.excluded {
         parts.push("excluded by the device filter: not read".into());
     }

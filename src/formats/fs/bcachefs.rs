@@ -88,3 +88,42 @@ pub fn parse(sb: &[u8; SB_READ]) -> Result<Option<FsInfo>, FormatError> {
     info.version = Some(format!("{}.{}", v >> 10, v & 0x3FF));
     Ok(Some(info))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// From the newer blkid's `struct bcachefs_super_block` (no tool writes bcachefs here).
+    #[test]
+    fn layout() {
+        let mut sb = [0u8; SB_READ];
+        assert_eq!(parse(&sb).unwrap(), None);
+        sb[MAGIC..MAGIC + 16].copy_from_slice(&BCACHEFS_MAGIC);
+        sb[OFFSET..OFFSET + 8].copy_from_slice(&8u64.to_le_bytes());
+        assert_eq!(parse(&sb).unwrap_err().offset, NR_DEVICES as u64);
+        sb[NR_DEVICES] = 1;
+        assert_eq!(
+            parse(&sb).unwrap_err().offset,
+            U64S as u64,
+            "752 bytes > 512 << 0"
+        );
+        sb[SB_MAX_SIZE_BITS] = 3;
+        sb[USER_UUID] = 0xab;
+        sb[LABEL..LABEL + 4].copy_from_slice(b"data");
+        sb[VERSION..VERSION + 2].copy_from_slice(&((1u16 << 10) | 3).to_le_bytes());
+        let i = parse(&sb).unwrap().unwrap();
+        assert_eq!(
+            i.uuid.as_deref(),
+            Some("ab000000-0000-0000-0000-000000000000")
+        );
+        assert_eq!(
+            (i.label.as_deref(), i.version.as_deref()),
+            (Some("data"), Some("1.3"))
+        );
+        sb[DEV_IDX] = 1;
+        assert_eq!(parse(&sb).unwrap_err().offset, DEV_IDX as u64);
+        sb[DEV_IDX] = 0;
+        sb[U64S..U64S + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(parse(&sb).unwrap_err().offset, U64S as u64);
+    }
+}

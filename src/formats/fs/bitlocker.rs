@@ -98,3 +98,42 @@ pub fn parse(
     }
     Ok(info)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// From blkid's `bde_header_win7`/`bde_header_togo` (no tool writes BitLocker here).
+    #[test]
+    fn layout() {
+        let mut h = [0u8; HDR_READ];
+        assert_eq!(kind(&h), None);
+        h[..11].copy_from_slice(MAGIC_VISTA);
+        assert_eq!(kind(&h), Some(Kind::Vista));
+        assert_eq!(fve_offset(&h, Kind::Vista).unwrap(), None);
+        let i = parse(&h, Kind::Vista, None).unwrap();
+        assert_eq!(
+            (i.fstype, i.usage, i.uuid, i.version),
+            ("BitLocker", Usage::Crypto, None, None)
+        );
+        h[..11].copy_from_slice(MAGIC_WIN7);
+        assert_eq!(
+            fve_offset(&h, Kind::Win7).unwrap_err().offset,
+            WIN7_FVE_OFFSET as u64
+        );
+        h[WIN7_FVE_OFFSET..WIN7_FVE_OFFSET + 8].copy_from_slice(&0x10000u64.to_le_bytes());
+        h[WIN7_SERIAL..WIN7_SERIAL + 4].copy_from_slice(&1234u32.to_le_bytes());
+        assert_eq!(fve_offset(&h, Kind::Win7).unwrap(), Some(0x10000));
+        let mut f = [0u8; FVE_READ];
+        assert!(parse(&h, Kind::Win7, Some((&f, 0x10000))).is_err());
+        f[..8].copy_from_slice(b"-FVE-FS-");
+        f[10] = 2;
+        let i = parse(&h, Kind::Win7, Some((&f, 0x10000))).unwrap();
+        assert_eq!(i.uuid.as_deref(), Some("0000000000001234"));
+        assert_eq!(i.version.as_deref(), Some("2"));
+        // %016d of a negative int.
+        h[WIN7_SERIAL..WIN7_SERIAL + 4].copy_from_slice(&(-5i32).to_le_bytes());
+        let i = parse(&h, Kind::Win7, Some((&f, 0x10000))).unwrap();
+        assert_eq!(i.uuid.as_deref(), Some("-000000000000005"));
+    }
+}

@@ -99,25 +99,31 @@ impl FsInfo {
             "drbd" => "a DRBD backing device (its data is reached through /dev/drbdN)",
             "vdo" => "a VDO volume (its data is reached through the VDO device)",
             "zfs_member" => "a ZFS pool member (ZFS pools are not supported)",
-            "isw_raid_member" => "an Intel IMSM RAID member (needs mdadm and mdmon; reported only)",
-            "ddf_raid_member" => "a DDF RAID member (needs mdadm and mdmon; reported only)",
+            "isw_raid_member" => "an Intel IMSM RAID member (its arrays need mdadm with mdmon)",
+            "ddf_raid_member" => "a DDF RAID member (its arrays need mdadm with mdmon)",
             _ => return None,
         })
     }
 
-    /// True for the signatures whose device holds another structure that only the container's
-    /// own driver may expose: nothing inside them is this device's content.
-    pub fn is_container(&self) -> bool {
-        matches!(
-            self.fstype,
-            "bcache"
-                | "drbd"
-                | "vdo"
-                | "BitLocker"
-                | "isw_raid_member"
-                | "ddf_raid_member"
-                | "crypto_LUKS"
-        )
+    /// The kernel's filesystem type for mount(2) (and its `fs-TYPE` module alias): blkid's
+    /// TYPE, except NTFS, whose kernel driver is ntfs3 (the old read-only `ntfs` driver is
+    /// gone from current kernels; ntfs3 answers to "ntfs" only from Linux 6.9 on).
+    pub fn mount_type(&self) -> &'static str {
+        match self.fstype {
+            "ntfs" => "ntfs3",
+            t => t,
+        }
+    }
+
+    /// For a device that holds volumes this program does not assemble (bcache, DRBD, VDO,
+    /// ZFS, BitLocker, IMSM and DDF members): what it is, for `scan`'s state ("reported
+    /// only"). Nothing inside such a device is read or used.
+    pub fn reported_only(&self) -> Option<&'static str> {
+        match self.fstype {
+            "bcache" | "drbd" | "vdo" | "zfs_member" | "BitLocker" | "isw_raid_member"
+            | "ddf_raid_member" => self.not_mountable(),
+            _ => None,
+        }
     }
 }
 

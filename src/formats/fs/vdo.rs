@@ -20,3 +20,22 @@ pub fn parse(sb: &[u8; SB_READ]) -> Result<Option<FsInfo>, FormatError> {
     info.uuid = bytes::arr::<16>(sb, SB_UUID).and_then(|u| super::uuid(&u));
     Ok(Some(info))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// From blkid's `struct vdo_super_block` (no tool writes VDO here).
+    #[test]
+    fn layout() {
+        let mut sb = [0u8; SB_READ];
+        assert_eq!(parse(&sb).unwrap(), None);
+        sb[..8].copy_from_slice(b"dmvdo001");
+        assert_eq!(parse(&sb).unwrap().unwrap().uuid, None);
+        sb[SB_UUID + 15] = 1;
+        assert_eq!(
+            parse(&sb).unwrap().unwrap().uuid.as_deref(),
+            Some("00000000-0000-0000-0000-000000000001")
+        );
+    }
+}

@@ -150,3 +150,74 @@ fn value(name: &[u8], v: &[u8], info: &mut FsInfo) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(name: &str, value: &[u8]) -> Vec<u8> {
+        let namelen = name.len() + 1;
+        let namesize = (namelen + 3) & !3;
+        let size = 12 + namesize + value.len();
+        let mut v = Vec::new();
+        v.extend_from_slice(&(size as u32).to_be_bytes());
+        v.extend_from_slice(&0u32.to_be_bytes());
+        v.extend_from_slice(&(namelen as u32).to_be_bytes());
+        let mut n = name.as_bytes().to_vec();
+        n.resize(namesize, 0);
+        v.extend_from_slice(&n);
+        v.extend_from_slice(value);
+        v
+    }
+
+    fn u64v(x: u64) -> Vec<u8> {
+        [
+            DATA_TYPE_UINT64.to_be_bytes().to_vec(),
+            1u32.to_be_bytes().to_vec(),
+            x.to_be_bytes().to_vec(),
+        ]
+        .concat()
+    }
+
+    /// From blkid's nvlist walk (no tool writes a pool here without the ZFS module).
+    #[test]
+    fn uberblocks_and_nvlist() {
+        let mut ubs = vec![0u8; UBERBLOCKS_LEN];
+        ubs[4 * 1024..4 * 1024 + 8].copy_from_slice(&UBERBLOCK_MAGIC.to_le_bytes());
+        ubs[4 * 1024 + 8..4 * 1024 + 16].copy_from_slice(&5000u64.to_le_bytes());
+        let one = count_uberblocks(&ubs);
+        assert_eq!(one, (1, Some(5000)));
+        assert_eq!(decide(&[one, one, one]), None);
+        assert_eq!(
+            decide(&[one, (0, None), one, one, one]),
+            Some((4, Some(5000)))
+        );
+        let mut s = vec![0u8; 12];
+        let name = [
+            DATA_TYPE_STRING.to_be_bytes().to_vec(),
+            1u32.to_be_bytes().to_vec(),
+            5u32.to_be_bytes().to_vec(),
+            b"rpool\0\0\0".to_vec(),
+        ]
+        .concat();
+        // A nested list first: its pairs are not the pool's.
+        let dir = [DATA_TYPE_DIRECTORY.to_be_bytes().to_vec(), vec![0; 12]].concat();
+        s.extend(pair("vdev_tree", &dir));
+        s.extend(pair("guid", &u64v(1)));
+        s.extend_from_slice(&[0; 8]);
+        s.extend(pair("name", &name));
+        s.extend(pair("guid", &u64v(42)));
+        s.extend(pair("pool_guid", &u64v(7)));
+        s.resize(NVLIST_LEN, 0);
+        let i = parse(Some(5000), Some(&s));
+        assert_eq!(i.label.as_deref(), Some("rpool"));
+        assert_eq!(i.uuid.as_deref(), Some("7"));
+        assert_eq!(i.uuid_sub.as_deref(), Some("42"));
+        assert_eq!(i.version.as_deref(), Some("5000"));
+        // A pair claiming more than is left ends the walk.
+        let mut bad = vec![0u8; 12];
+        bad.extend_from_slice(&u32::MAX.to_be_bytes());
+        bad.resize(64, 0);
+        assert_eq!(parse(None, Some(&bad)).label, None);
+    }
+}
