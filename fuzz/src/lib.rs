@@ -702,11 +702,16 @@ pub fn run_lvm_vg(data: &[u8]) -> String {
     }
 }
 
-/// `fs`: filesystem and LUKS identification over the disk (every superblock reader).
+/// `fs`: the whole identification registry over the disk as a whole disk (containers, then
+/// every filesystem reader), as `blkid -p` runs it.
 pub fn run_fs(data: &[u8]) -> String {
     let d = decode_disk(data);
-    let r = evms_activate::probe::fs::probe_filesystem("fuzz", &d);
-    summary(&r, |f| format!("{f:?}"))
+    let (r, warnings) = evms_activate::probe::fs::identify("fuzz", &d, true);
+    let mut out = summary(&r, |f| format!("{f:?}"));
+    for w in warnings {
+        out.push_str(&format!("\nwarning: {w}"));
+    }
+    out
 }
 
 /// `luks`: flags byte (bit 0: read as the secondary header at 0x4000), then the header.

@@ -642,12 +642,32 @@ pub fn probe_filesystem(name: &str, dev: &dyn ReadAt) -> Result<Option<FsInfo>, 
 }
 
 /// For a container whose blkid USAGE is "other" (bcache, VDO), which does not end blkid's
-/// search: a filesystem signature beside it, as the "ambivalent result" blkid would give.
-pub fn beside_container(name: &str, dev: &dyn ReadAt, c: &FsInfo) -> Option<ProbeError> {
+/// search: another container or a filesystem signature beside it, as the "ambivalent result"
+/// blkid would give. The container stays the content (nothing inside it is used).
+pub fn beside_container(
+    name: &str,
+    dev: &dyn ReadAt,
+    c: &FsInfo,
+    whole_disk: bool,
+) -> Option<ProbeError> {
     if c.usage != Usage::Other {
         return None;
     }
-    let f = probe_filesystem(name, dev).ok()??;
+    let after = PROBERS.iter().position(|p| p.name() == c.fstype)?;
+    let mut other = None;
+    for p in PROBERS[after + 1..]
+        .iter()
+        .filter(|p| p.stage() == Stage::Container)
+    {
+        if let Ok(Ok(Some(f))) = run(*p, name, dev, whole_disk) {
+            other = Some(f);
+            break;
+        }
+    }
+    let f = match other {
+        Some(f) => f,
+        None => probe_filesystem(name, dev).ok()??,
+    };
     Some(format_err(
         name,
         FormatError::field(
@@ -676,7 +696,7 @@ pub fn identify(
     let mut warnings = Vec::new();
     match probe_containers(name, dev, whole_disk) {
         Ok(Some(c)) => {
-            warnings.extend(beside_container(name, dev, &c));
+            warnings.extend(beside_container(name, dev, &c, whole_disk));
             return (Ok(Some(c)), warnings);
         }
         Ok(None) => {}
@@ -1101,6 +1121,17 @@ mod tests {
             w[0].to_string().contains("2 signatures: bcache, ext4"),
             "{}",
             w[0]
+        );
+        // bcache and DRBD metadata on one device: ambivalent for blkid too.
+        let mut d = dev("bcache-backing");
+        let drbd = dev("drbd9");
+        let tail = drbd.get(drbd.size() - 4096, 4096);
+        d.patch(d.size() - 4096, &tail);
+        let (r, w) = identify("d", &d, true);
+        assert_eq!(r.unwrap().unwrap().fstype, "bcache");
+        assert!(
+            w[0].to_string().contains("2 signatures: bcache, drbd"),
+            "{w:?}"
         );
         // IMSM only on whole disks and image files, as blkid.
         let d = dev("imsm");

@@ -152,7 +152,7 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
                     ),
                 ));
             }
-            warnings.extend(fs::beside_container(name, dev, &c));
+            warnings.extend(fs::beside_container(name, dev, &c, whole_disk));
             return DeviceReport {
                 content: Content::Fs(c),
                 warnings,
