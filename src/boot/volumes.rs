@@ -647,4 +647,42 @@ mod tests {
             std::fs::remove_file(p).unwrap();
         }
     }
+
+    /// The kernel's partition of an IMSM member (the array's own table, as the first member
+    /// shows it) holds ext4: it is not read, so root= never mounts one RAID member's copy.
+    #[test]
+    fn partitions_of_a_container_are_not_read() {
+        let (root, inputs) = live_tree(&[(
+            "vda",
+            "254:0",
+            include_bytes!("../../tests/fixtures/fs/imsm/disk.spr"),
+        )]);
+        let ext4 =
+            SparseDev::parse(include_bytes!("../../tests/fixtures/fs/ext4/disk.spr")).unwrap();
+        let p1 = root.join("sys/devices/pci0000:00/virtio/block/vda/vda1");
+        std::fs::create_dir_all(&p1).unwrap();
+        for (f, v) in [("dev", "254:1"), ("partition", "1"), ("start", "2048")] {
+            std::fs::write(p1.join(f), format!("{v}\n")).unwrap();
+        }
+        std::fs::write(p1.join("size"), format!("{}\n", ext4.size() / 512)).unwrap();
+        std::os::unix::fs::symlink(&p1, root.join("sys/class/block/vda1")).unwrap();
+        let mut buf = vec![0u8; usize::try_from(ext4.size()).unwrap()];
+        ext4.read_exact_at(0, &mut buf).unwrap();
+        std::fs::write(root.join("dev/vda1"), &buf).unwrap();
+        let g = engine::discover(&inputs, Settings::default());
+        let i = (0..g.nodes.len())
+            .find(|&i| g.node(i).name == "vda1")
+            .expect("vda1 seen");
+        assert!(
+            matches!(g.node(i).content, Content::Unknown),
+            "{:?}",
+            g.node(i).content
+        );
+        assert!(g.node(i).warnings[0]
+            .to_string()
+            .contains("a partition of vda, which is an Intel IMSM RAID member"));
+        let (spec, _) = BootSpec::parse("root=UUID=0f3e2d1c-0000-4000-8000-000000000004");
+        assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(None));
+        std::fs::remove_dir_all(root).unwrap();
+    }
 }

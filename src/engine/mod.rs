@@ -570,7 +570,13 @@ fn excluded_by_filter(g: &Graph, id: NodeId) -> bool {
 }
 
 fn probe_new(g: &mut Graph) {
-    for id in 0..g.nodes.len() {
+    // Partitions after the rest: a partition's treatment depends on its parent's content.
+    let is_part = |g: &Graph, i: NodeId| matches!(g.nodes[i].kind, NodeKind::Partition { .. });
+    let order: Vec<NodeId> = (0..g.nodes.len())
+        .filter(|&i| !is_part(g, i))
+        .chain((0..g.nodes.len()).filter(|&i| is_part(g, i)))
+        .collect();
+    for id in order {
         if g.nodes[id].probed {
             continue;
         }
@@ -587,6 +593,25 @@ fn probe_new(g: &mut Graph) {
             .is_some_and(|u| u.starts_with("LVM-") && u.contains("-missing_"))
         {
             continue;
+        }
+        // A partition the kernel made from what a container's device shows (the first IMSM
+        // member shows the array's partition table; a DRBD backing device its data's): the
+        // container's own driver is the way in, so nothing in it is read or used.
+        if let NodeKind::Partition { parent, .. } = g.nodes[id].kind {
+            if let Content::Fs(c) = &g.nodes[parent].content {
+                if let Some(what) = c.reported_only() {
+                    let err = crate::error::FormatError::field(
+                        c.fstype,
+                        0,
+                        "partition",
+                        format!("a partition of {}, which is {what}", g.nodes[parent].name),
+                        "none: what the container holds is reached through its driver (not read)",
+                    );
+                    let name = g.nodes[id].name.clone();
+                    g.nodes[id].warnings = vec![probe::format_err(&name, err)];
+                    continue;
+                }
+            }
         }
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
