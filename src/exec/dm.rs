@@ -298,7 +298,7 @@ fn existing(
         Ok(t) => t,
         Err(e) => return fail(step, "DM_TABLE_STATUS", &e, ours),
     };
-    if theirs != ours {
+    if crate::plan::dm::comparable(&theirs) != crate::plan::dm::comparable(ours) {
         return Outcome::Conflict {
             message: format!(
                 "{their_name} ({kernel}) has this uuid and a different table; not replaced"
