@@ -261,3 +261,13 @@ fn vg_error(e: &VgError, offset: u64) -> FormatError {
 
 #[cfg(test)]
 mod tests;
+
+/// The dm-raid superblock at the start of an `_rmeta_` sub-LV read through `dev`, if any.
+pub fn raid_super(
+    name: &str,
+    dev: &dyn ReadAt,
+) -> Result<Option<crate::formats::lvm::raid_sb::RaidSuper>, ProbeError> {
+    use crate::formats::lvm::raid_sb;
+    let b = read_array::<{ raid_sb::SIZE }>(name, dev, 0)?;
+    raid_sb::parse(&b).map_err(|e| format_err(name, e))
+}

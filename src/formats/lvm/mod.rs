@@ -14,6 +14,7 @@
 pub mod label;
 pub mod mda;
 pub mod names;
+pub mod raid_sb;
 pub mod text;
 pub mod vg;
 

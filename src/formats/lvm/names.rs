@@ -59,6 +59,55 @@ pub fn dm_uuid(vg_id: &LvmId, lv_id: &LvmId, layer: Option<&str>) -> String {
     out
 }
 
+/// libdm `dm_split_lvm_name`: VG, LV and layer of a DM name made by [`dm_name`] (a single
+/// `-` separates them, a doubled one is a `-` inside a name). `None` without a separator.
+pub fn split_dm_name(name: &str) -> Option<(String, String, String)> {
+    let mut parts = vec![String::new()];
+    let mut it = name.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '-' {
+            if it.peek() == Some(&'-') {
+                it.next();
+                parts.last_mut()?.push('-');
+            } else if parts.len() < 3 {
+                parts.push(String::new());
+            } else {
+                parts.last_mut()?.push('-');
+            }
+        } else {
+            parts.last_mut()?.push(c);
+        }
+    }
+    let mut p = parts.into_iter();
+    let vg = p.next()?;
+    let lv = p.next()?;
+    Some((vg, lv, p.next().unwrap_or_default()))
+}
+
+/// LV names lvm2 keeps for its own sub-LVs (`lvm-string.c`: `_lvname_has_reserved_prefix`,
+/// `_lvname_has_reserved_string`): no user LV can carry one.
+pub fn reserved_lv_name(lv: &str) -> bool {
+    const PREFIXES: [&str; 2] = ["pvmove", "snapshot"];
+    const STRINGS: [&str; 17] = [
+        "_cdata", "_cmeta", "_corig", "_cpool", "_cvol", "_wcorig", "_mimage", "_mlog", "_rimage",
+        "_rmeta", "_tdata", "_tmeta", "_vdata", "_imeta", "_iorig", "_pmspare", "_vorigin",
+    ];
+    PREFIXES.iter().any(|p| lv.starts_with(p)) || STRINGS.iter().any(|s| lv.contains(s))
+}
+
+/// An lvm2 device that is only a part of an LV: a layer (`-real`, `-cow`, `-tpool`,
+/// `-missing_N_M`, ... after the two ids in the UUID) or a hidden sub-LV (`_rimage_N`,
+/// `_mlog`, `pvmoveN`, ...). lvm2 tells udev not to probe them (`_get_udev_flags`): their
+/// bytes repeat what the LV shows (a RAID1 image holds the same filesystem).
+pub fn private_device(dm_name: &str, dm_uuid: &str) -> bool {
+    let Some(rest) = dm_uuid.strip_prefix(UUID_PREFIX) else {
+        return false;
+    };
+    rest.len() > 64
+        || split_dm_name(dm_name)
+            .is_some_and(|(_, lv, layer)| !layer.is_empty() || reserved_lv_name(&lv))
+}
+
 /// The suffix lvm2 2.03.16 `build_dm_uuid` gives an LV's own device when no layer is asked
 /// for (`lib/misc/lvm-string.c`, checked in that order).
 pub fn role_layer(vg: &Vg, lv: &Lv) -> Option<&'static str> {
@@ -129,6 +178,33 @@ mod tests {
         );
         assert!(fits_dm_name(&"a".repeat(127)));
         assert!(!fits_dm_name(&"a".repeat(128)));
+    }
+
+    #[test]
+    fn split_and_private_names() {
+        let sp = |n: &str| split_dm_name(n).map(|(a, b, c)| format!("{a}|{b}|{c}"));
+        assert_eq!(
+            sp("my--vg-lin--ear-real").as_deref(),
+            Some("my-vg|lin-ear|real")
+        );
+        assert_eq!(sp("vg-r1_rimage_0").as_deref(), Some("vg|r1_rimage_0|"));
+        assert_eq!(
+            sp("vg-lv-missing_0_1").as_deref(),
+            Some("vg|lv|missing_0_1")
+        );
+        assert_eq!(sp("vda1"), None);
+        let u = "LVM-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert!(!private_device("vg-root", u));
+        assert!(private_device("vg-r1_rimage_0", u));
+        assert!(private_device("vg-r1_mlog", u));
+        assert!(private_device("vg-pvmove0", u));
+        assert!(private_device(
+            "vg-lv-missing_0_1",
+            &format!("{u}-missing_0_1")
+        ));
+        assert!(private_device("vg-pool-tpool", &format!("{u}-tpool")));
+        assert!(!private_device("vg-r1_rimage_0", "part1-LVM-x"));
+        assert!(reserved_lv_name("lvol0_pmspare") && !reserved_lv_name("rimage"));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use cache::{Cache, CacheParams, CachePool};
 pub use flags::Flags;
 pub use integrity::Integrity;
 pub use mirror::Mirror;
-pub use raid::{Raid, Raid0};
+pub use raid::{parity as raid_parity, Raid, Raid0};
 pub use snapshot::Snapshot;
 pub use striped::Striped;
 pub use thin::{

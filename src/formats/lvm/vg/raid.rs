@@ -216,7 +216,7 @@ pub(super) fn read(
 
 /// Parity devices of a RAID segment type (`_raid_types`, `lib/raid/raid.c`), `None` if the
 /// name is not a RAID type.
-pub(super) fn parity(level: &str) -> Option<u32> {
+pub fn parity(level: &str) -> Option<u32> {
     Some(match level {
         "raid0" | "raid0_meta" | "raid1" | "raid10" | "raid10_near" => 0,
         "raid4" | "raid5" | "raid5_n" | "raid5_la" | "raid5_ls" | "raid5_ra" | "raid5_rs" => 1,
