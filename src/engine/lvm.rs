@@ -8,8 +8,10 @@ use super::{Graph, NodeId, NodeKind};
 use crate::formats::lvm::vg::{Area, Lv, SegKind, SegRef, Vg};
 use crate::ids::LvmId;
 use crate::probe::Content;
-use crate::source::layout::Layout;
+use crate::source::layout::{Layout, Mapped, Src};
+use crate::source::raid::{RaidGeom, RaidLevel};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Why a VG may not be activated at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,16 +302,35 @@ pub fn lv_pvs(vg: &Vg, lv: &Lv) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// Whether the segments can be planned today (linear and striped; other types come with the
-/// segment-types work and are reported "unsupported yet").
+/// Whether the LV can be planned, with every LV it is built from: linear and striped (on PVs,
+/// or on other LVs as pvmove leaves them), raid*, mirror (pvmove's too). Other types come
+/// with the segment-types work and are reported "unsupported yet".
 fn unsupported_segtype(vg: &Vg, lv: &Lv) -> Option<String> {
-    lv.segments
-        .iter()
-        .find_map(|s| match &s.kind {
-            SegKind::Striped(st) if st.areas.iter().all(|a| matches!(a, Area::Pv { .. })) => None,
-            _ => Some(s.type_name.clone()),
-        })
-        .or_else(|| (lv.segments.is_empty() || vg.extent_size == 0).then(|| "empty".to_string()))
+    if lv.segments.is_empty() || vg.extent_size == 0 {
+        return Some("empty".to_string());
+    }
+    // Sub-LVs are visited once each: bounded by the VG's LVs.
+    let mut seen: Vec<&str> = vec![lv.name.as_str()];
+    let mut stack = vec![lv];
+    while let Some(l) = stack.pop() {
+        for s in &l.segments {
+            if !matches!(
+                s.kind,
+                SegKind::Striped(_) | SegKind::Raid(_) | SegKind::Raid0(_) | SegKind::Mirror(_)
+            ) {
+                return Some(s.type_name.clone());
+            }
+            for name in s.kind.built_from() {
+                if let Some(sub) = vg.lv(&name) {
+                    if !seen.contains(&sub.name.as_str()) {
+                        seen.push(sub.name.as_str());
+                        stack.push(sub);
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 fn evaluate_lvs(g: &mut Graph, idx: usize) {
@@ -388,8 +409,30 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
             continue;
         }
         if let LvState::Partial { .. } = g.vgs[idx].lvs[i].state {
-            // No bytes to read, but --partial may still activate it (missing areas → error).
             let disp = format!("{}/{}", vg.name, name);
+            // A RAID LV still holds its data on the images left (raid1, raid4/5/6 within
+            // their parity, raid10 with a copy of each chunk): read it there.
+            if matches!(
+                lv.segments.first().map(|s| &s.kind),
+                Some(SegKind::Raid(_) | SegKind::Raid0(_))
+            ) {
+                if let Ok(layout) = lv_layout(g, idx, lv) {
+                    if let Some((id, _)) = g.add_mapped(
+                        key,
+                        disp,
+                        NodeKind::Lv {
+                            vg: idx,
+                            lv: name.clone(),
+                        },
+                        parents,
+                        layout,
+                    ) {
+                        g.vgs[idx].lvs[i].node = Some(id);
+                    }
+                    continue;
+                }
+            }
+            // No bytes to read, but --partial may still activate it (missing areas → error).
             let size = lv
                 .segments
                 .iter()
@@ -436,21 +479,155 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
     }
 }
 
-/// The LV's bytes as a layout over its PVs (linear and striped segments).
+/// The LV's bytes as a layout over its PVs, through the LVs it is built from.
 fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
-    let v = &g.vgs[idx];
-    let ext =
-        v.vg.extent_size
-            .checked_mul(512)
-            .ok_or("extent size overflows")?;
-    let mut parts = Vec::new();
-    for seg in &lv.segments {
-        let SegKind::Striped(striped) = &seg.kind else {
+    LayoutCx { g, idx }.lv(lv, 0)
+}
+
+/// Sub-LVs nested deeper than this are not read (plan refuses them too).
+const MAX_LAYOUT_DEPTH: usize = 16;
+
+struct LayoutCx<'a> {
+    g: &'a Graph,
+    idx: usize,
+}
+
+impl LayoutCx<'_> {
+    fn vgrp(&self) -> &VolGroup {
+        &self.g.vgs[self.idx]
+    }
+
+    fn lbs(&self) -> u32 {
+        self.vgrp()
+            .pvs
+            .iter()
+            .filter_map(|p| p.node)
+            .map(|n| self.g.nodes[n].lbs)
+            .max()
+            .unwrap_or(512)
+    }
+
+    fn sub(&self, name: &str, depth: usize) -> Result<(Layout, Src), String> {
+        if depth >= MAX_LAYOUT_DEPTH {
             return Err(format!(
-                "segment type {} cannot be read in user space yet",
-                seg.type_name
+                "sub-LV {name} is nested more than {MAX_LAYOUT_DEPTH} LVs deep"
             ));
-        };
+        }
+        let l = self
+            .vgrp()
+            .vg
+            .lv(name)
+            .ok_or_else(|| format!("refers to LV {name}, which does not exist"))?;
+        let layout = self.lv(l, depth + 1)?;
+        let src: Src = Arc::new(Mapped::new(layout.clone(), self.lbs()));
+        Ok((layout, src))
+    }
+
+    fn ext_bytes(&self) -> Result<u64, String> {
+        self.vgrp()
+            .vg
+            .extent_size
+            .checked_mul(512)
+            .ok_or_else(|| "extent size overflows".to_string())
+    }
+
+    /// `len` bytes of an area starting at its first extent: a PV's extents or another LV's.
+    fn area(&self, a: &Area, len: u64, depth: usize) -> Result<Layout, String> {
+        let v = self.vgrp();
+        let ext = self.ext_bytes()?;
+        match a {
+            Area::Pv {
+                pv_key,
+                start_extent,
+            } => {
+                let pv = v
+                    .pvs
+                    .iter()
+                    .find(|p| &p.key == pv_key)
+                    .ok_or_else(|| format!("unknown PV {pv_key}"))?;
+                let node = pv.node.ok_or_else(|| format!("PV {pv_key} is missing"))?;
+                let src = self.g.nodes[node]
+                    .reader()
+                    .cloned()
+                    .ok_or_else(|| format!("PV {pv_key} cannot be read"))?;
+                let offset = pv
+                    .pe_start
+                    .checked_mul(512)
+                    .and_then(|p| start_extent.checked_mul(ext)?.checked_add(p))
+                    .ok_or("extent offset overflows")?;
+                if offset
+                    .checked_add(len)
+                    .is_none_or(|e| e > self.g.nodes[node].size)
+                {
+                    return Err(format!(
+                        "extents on PV {pv_key} lie beyond the end of {}",
+                        self.g.nodes[node].name
+                    ));
+                }
+                Ok(Layout::Slice { src, offset, len })
+            }
+            Area::Lv {
+                lv: name,
+                start_extent,
+            } => {
+                let (layout, src) = self.sub(name, depth)?;
+                let offset = start_extent
+                    .checked_mul(ext)
+                    .ok_or("extent offset overflows")?;
+                if offset.checked_add(len).is_none_or(|e| e > layout.len()) {
+                    return Err(format!("extents of LV {name} lie beyond its end"));
+                }
+                Ok(Layout::Slice { src, offset, len })
+            }
+        }
+    }
+
+    fn lv(&self, lv: &Lv, depth: usize) -> Result<Layout, String> {
+        let ext = self.ext_bytes()?;
+        let mut parts = Vec::new();
+        for seg in &lv.segments {
+            let seg_len = seg
+                .extent_count
+                .checked_mul(ext)
+                .ok_or("segment size overflows")?;
+            let part = match &seg.kind {
+                SegKind::Striped(striped) => self.striped(striped, seg, depth)?,
+                SegKind::Raid(r) => {
+                    let level = raid_level(&r.level, r.data_copies)?;
+                    self.raid(level, r.stripe_size, &r.metas, &r.images, seg_len, depth)?
+                }
+                SegKind::Raid0(r) => self.raid(
+                    RaidLevel::Raid0,
+                    r.stripe_size,
+                    &r.metas,
+                    &r.images,
+                    seg_len,
+                    depth,
+                )?,
+                SegKind::Mirror(m) => self.mirror(m, seg, seg_len, depth)?,
+                _ => {
+                    return Err(format!(
+                        "segment type {} cannot be read in user space yet",
+                        seg.type_name
+                    ))
+                }
+            };
+            parts.push(part);
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().ok_or("no segment")?
+        } else {
+            Layout::Concat(parts)
+        })
+    }
+
+    fn striped(
+        &self,
+        striped: &crate::formats::lvm::vg::Striped,
+        seg: &crate::formats::lvm::vg::Segment,
+        depth: usize,
+    ) -> Result<Layout, String> {
+        let ext = self.ext_bytes()?;
         let n = u64::try_from(striped.areas.len()).map_err(|_| "too many stripes")?;
         if n == 0 || seg.extent_count % n != 0 {
             return Err(format!(
@@ -463,62 +640,175 @@ fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
             .ok_or("segment size overflows")?;
         let mut stripes = Vec::new();
         for a in &striped.areas {
-            let Area::Pv {
-                pv_key,
-                start_extent,
-            } = a
-            else {
-                return Err("striped segment on an LV cannot be read in user space yet".into());
-            };
-            let pv = v
-                .pvs
-                .iter()
-                .find(|p| &p.key == pv_key)
-                .ok_or_else(|| format!("unknown PV {pv_key}"))?;
-            let node = pv.node.ok_or_else(|| format!("PV {pv_key} is missing"))?;
-            let src = g.nodes[node]
-                .reader()
-                .cloned()
-                .ok_or_else(|| format!("PV {pv_key} cannot be read"))?;
-            let offset = pv
-                .pe_start
-                .checked_add(
-                    start_extent
-                        .checked_mul(v.vg.extent_size)
-                        .ok_or("extent offset overflows")?,
-                )
-                .and_then(|s| s.checked_mul(512))
-                .ok_or("extent offset overflows")?;
-            if offset
-                .checked_add(per)
-                .is_none_or(|e| e > g.nodes[node].size)
-            {
-                return Err(format!(
-                    "extents on PV {pv_key} lie beyond the end of {}",
-                    g.nodes[node].name
-                ));
-            }
-            stripes.push(Layout::Slice {
-                src,
-                offset,
-                len: per,
-            });
+            stripes.push(self.area(a, per, depth)?);
         }
-        if stripes.len() == 1 {
-            parts.push(stripes.pop().ok_or("no stripe")?);
+        Ok(if stripes.len() == 1 {
+            stripes.pop().ok_or("no stripe")?
         } else {
             let chunk = striped
                 .stripe_size
                 .ok_or("striped segment without stripe_size")?
                 .checked_mul(512)
                 .ok_or("stripe size overflows")?;
-            parts.push(Layout::Striped { chunk, stripes });
-        }
+            Layout::Striped { chunk, stripes }
+        })
     }
-    Ok(if parts.len() == 1 {
-        parts.pop().ok_or("no segment")?
-    } else {
-        Layout::Concat(parts)
+
+    /// A legacy mirror reads from one leg: the first present one; pvmove's from the
+    /// destination once the segment is copied, else from the source (as dm-mirror and lvm2's
+    /// completed/disabled segments do).
+    fn mirror(
+        &self,
+        m: &crate::formats::lvm::vg::Mirror,
+        seg: &crate::formats::lvm::vg::Segment,
+        len: u64,
+        depth: usize,
+    ) -> Result<Layout, String> {
+        if let Some(moved) = m.extents_moved {
+            let i = usize::from(u64::from(moved) == seg.extent_count && m.images.len() > 1);
+            let a = m.images.get(i).ok_or("mirror segment without areas")?;
+            return self.area(a, len, depth);
+        }
+        let mut last = Err("mirror segment without legs".to_string());
+        for a in &m.images {
+            last = self.area(a, len, depth);
+            if last.is_ok() {
+                break;
+            }
+        }
+        last
+    }
+
+    /// dm-raid's data mapping: MD's for the same level and layout over the images, each
+    /// from the data offset its metadata LV's superblock gives (0 without one). Images on
+    /// missing PVs are missing members.
+    fn raid(
+        &self,
+        level: RaidLevel,
+        stripe_size: Option<u32>,
+        metas: &[Option<String>],
+        images: &[String],
+        size: u64,
+        depth: usize,
+    ) -> Result<Layout, String> {
+        let v = self.vgrp();
+        let n = u64::try_from(images.len()).map_err(|_| "too many images")?;
+        let data_disks = match level {
+            RaidLevel::Raid1 => 1,
+            RaidLevel::Raid0 | RaidLevel::Raid0AltMultizone => n,
+            RaidLevel::Raid4 | RaidLevel::Raid5 { .. } => n.saturating_sub(1),
+            RaidLevel::Raid6 { .. } => n.saturating_sub(2),
+            RaidLevel::Raid10 { layout } => {
+                let copies = u64::from(layout & 0xff).max(1);
+                if n % copies != 0 {
+                    return Err(format!(
+                        "{n} RAID10 images do not hold {copies} copies evenly"
+                    ));
+                }
+                n / copies
+            }
+        };
+        if data_disks == 0 || size % data_disks != 0 {
+            return Err(format!(
+                "{size} bytes do not divide into {data_disks} data images"
+            ));
+        }
+        let member_size = size / data_disks;
+        // The data offset from the first readable superblock (all images carry the same).
+        let mut data_offset = 0u64;
+        for m in metas.iter().flatten() {
+            let Ok((_, src)) = self.sub(m, depth) else {
+                continue;
+            };
+            match crate::probe::lvm::raid_super(&format!("{}/{m}", v.name), &*src) {
+                Ok(Some(sb)) if sb.reshaping => {
+                    return Err("a reshape is in progress (two layouts at once)".into())
+                }
+                Ok(Some(sb)) => {
+                    data_offset = sb
+                        .data_offset
+                        .checked_mul(512)
+                        .ok_or("data offset overflows")?;
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let mut members = Vec::new();
+        for name in images {
+            members.push(match self.sub(name, depth) {
+                Ok((layout, src)) => {
+                    if data_offset
+                        .checked_add(member_size)
+                        .is_none_or(|e| e > layout.len())
+                    {
+                        return Err(format!(
+                            "RAID image {name} is smaller than its data ({member_size} bytes from byte {data_offset})"
+                        ));
+                    }
+                    Some(Layout::Slice {
+                        src,
+                        offset: data_offset,
+                        len: member_size,
+                    })
+                }
+                Err(_) => None,
+            });
+        }
+        let missing = members.iter().filter(|m| m.is_none()).count();
+        let tolerated = match level {
+            RaidLevel::Raid1 => members.len().saturating_sub(1),
+            RaidLevel::Raid4 | RaidLevel::Raid5 { .. } | RaidLevel::Raid6 { .. } => 1,
+            RaidLevel::Raid10 { layout } => usize::try_from(layout & 0xff)
+                .unwrap_or(1)
+                .saturating_sub(1),
+            RaidLevel::Raid0 | RaidLevel::Raid0AltMultizone => 0,
+        };
+        if missing > tolerated {
+            return Err(format!(
+                "{missing} of its {} images are on missing PVs",
+                members.len()
+            ));
+        }
+        let chunk = u64::from(stripe_size.unwrap_or(0))
+            .checked_mul(512)
+            .ok_or("stripe size overflows")?;
+        Ok(Layout::Raid(Box::new(RaidGeom {
+            level,
+            chunk,
+            members,
+            member_size,
+            size,
+        })))
+    }
+}
+
+/// The MD level and layout dm-raid runs an lvm2 RAID segment type as (`dm-raid.c`
+/// `raid_types`): raid4 is RAID5 with parity on the first image, raid10 is near copies.
+fn raid_level(segtype: &str, data_copies: u32) -> Result<RaidLevel, String> {
+    // raid5.h ALGORITHM_* values.
+    Ok(match segtype {
+        "raid1" => RaidLevel::Raid1,
+        "raid4" => RaidLevel::Raid5 { algorithm: 4 },
+        "raid5_la" => RaidLevel::Raid5 { algorithm: 0 },
+        "raid5_ra" => RaidLevel::Raid5 { algorithm: 1 },
+        "raid5" | "raid5_ls" => RaidLevel::Raid5 { algorithm: 2 },
+        "raid5_rs" => RaidLevel::Raid5 { algorithm: 3 },
+        "raid5_n" => RaidLevel::Raid5 { algorithm: 5 },
+        "raid6" | "raid6_zr" => RaidLevel::Raid6 { algorithm: 8 },
+        "raid6_nr" => RaidLevel::Raid6 { algorithm: 9 },
+        "raid6_nc" => RaidLevel::Raid6 { algorithm: 10 },
+        "raid6_n_6" => RaidLevel::Raid6 { algorithm: 5 },
+        "raid6_la_6" => RaidLevel::Raid6 { algorithm: 16 },
+        "raid6_ra_6" => RaidLevel::Raid6 { algorithm: 17 },
+        "raid6_ls_6" => RaidLevel::Raid6 { algorithm: 18 },
+        "raid6_rs_6" => RaidLevel::Raid6 { algorithm: 19 },
+        // raid10_format_to_md_layout: near copies, one far copy.
+        "raid10" | "raid10_near" => RaidLevel::Raid10 {
+            layout: (1 << 8) | data_copies.clamp(2, 255),
+        },
+        other => return Err(format!("RAID type {other} cannot be read in user space")),
     })
 }
 

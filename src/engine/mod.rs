@@ -585,13 +585,15 @@ fn probe_new(g: &mut Graph) {
             g.nodes[id].excluded = true;
             continue;
         }
-        // lvm2's stand-in for a missing area (--partial): an error target, nothing to read.
-        if g.nodes[id]
-            .kernel
-            .as_ref()
-            .and_then(|k| k.dm_uuid.as_deref())
-            .is_some_and(|u| u.starts_with("LVM-") && u.contains("-missing_"))
-        {
+        // Parts of LVs (lvm2's stand-ins for missing areas, RAID images, mirror legs, the
+        // pvmove LV, layers): what they hold is the LV's, read through the LV (lvm2 keeps
+        // udev's probes off them too). A RAID1 image holds the same filesystem as its LV.
+        if g.nodes[id].kernel.as_ref().is_some_and(|k| {
+            let (Some(n), Some(u)) = (k.dm_name.as_deref(), k.dm_uuid.as_deref()) else {
+                return false;
+            };
+            crate::formats::lvm::names::private_device(n, u)
+        }) {
             continue;
         }
         // A partition the kernel made from what a container's device shows (the first IMSM
@@ -811,6 +813,21 @@ pub(crate) mod fixtures {
             .map(|(n, d)| (n.to_string(), Arc::new(d) as Src))
             .collect();
         discover(&Inputs::Mem(disks), settings)
+    }
+
+    /// Disks of an LVM segment scenario (tests/fixtures/lvm-raid/SCEN: lvraid, lvraiddeg,
+    /// lvmirror, pvmove), those named; a left-out disk is a missing PV.
+    pub(crate) fn lvm_raid(scen: &str, names: &[&str]) -> Graph {
+        graph(
+            names
+                .iter()
+                .map(|&n| {
+                    let d = SparseDev::parse(&read(&format!("lvm-raid/{scen}/{n}.spr"))).unwrap();
+                    (n, d)
+                })
+                .collect(),
+            &[],
+        )
     }
 
     /// lvmfaults disks by name, undamaged.
