@@ -290,6 +290,7 @@ fn plan(c: &PlanCmd) -> i32 {
         degraded: c.degraded,
         partial: c.partial,
         ignore_activation_skip: c.ignore_activation_skip,
+        hold_degraded: false,
     };
     let p = build(&g, &sel);
     if c.json {
@@ -340,6 +341,7 @@ fn activate(c: &ActivateCmd) -> i32 {
         degraded: c.degraded,
         partial: c.partial,
         ignore_activation_skip: c.ignore_activation_skip,
+        hold_degraded: false,
     };
     let env = crate::exec::ExecEnv {
         sys: c.sysfs.clone(),

@@ -329,6 +329,8 @@ impl RootFinder for VolumeRootFinder {
             degraded: round.degraded_ok,
             partial: false,
             ignore_activation_skip: false,
+            // LVM RAID LVs missing images wait for the grace period too.
+            hold_degraded: !round.degraded_ok,
         };
         let plan = build(&g, &sel);
         // Root resolves after this? The system as activation left it (its last discovery).
@@ -365,9 +367,16 @@ impl RootFinder for VolumeRootFinder {
             Ok(Some(i)) => {
                 let n = g2.node(i);
                 let Some(k) = &n.kernel else {
+                    // Why the plan held it back (an LVM RAID LV waiting for its PVs), if it did.
+                    let why = plan
+                        .skipped
+                        .iter()
+                        .find(|s| s.volume == n.name)
+                        .map(|s| format!(" ({})", s.reason))
+                        .unwrap_or_default();
                     return Discovery::Waiting {
                         what: format!(
-                            "{} was planned but is not active yet: {}",
+                            "{} was planned but is not active yet{why}: {}",
                             n.name,
                             explain(&g2, spec)
                         ),

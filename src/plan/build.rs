@@ -91,6 +91,8 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
     let explicit = !sel.volumes.is_empty();
     let mut planned: Vec<NodeId> = Vec::new();
     let mut blocked: Vec<NodeId> = Vec::new();
+    // Keys of the steps so far.
+    let mut made: std::collections::HashSet<String> = std::collections::HashSet::new();
     for id in order {
         let n = g.node(id);
         let blockers: Vec<&str> = n
@@ -128,11 +130,17 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
             NodeStep::Nothing => {}
             NodeStep::Active => plan.active.push(n.name.clone()),
             NodeStep::Step(s) => {
+                made.insert(s.key().to_string());
                 plan.steps.push(s);
                 planned.push(id);
             }
             NodeStep::Steps(v) => {
-                plan.steps.extend(v);
+                // A device several LVs are built on (the pvmove LV) is made once.
+                for st in v {
+                    if made.insert(st.key().to_string()) {
+                        plan.steps.push(st);
+                    }
+                }
                 planned.push(id);
             }
             NodeStep::Skip(reason) => {

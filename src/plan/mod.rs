@@ -31,6 +31,10 @@ pub struct Selection {
     pub partial: bool,
     /// Ignore lvm's activation-skip flag (lvm -K).
     pub ignore_activation_skip: bool,
+    /// Hold back LVM RAID LVs with images on missing PVs, which lvm2 (activation_mode
+    /// "degraded", its default) and `activate` start degraded at once: boot waits for the
+    /// missing PVs through its degraded grace period first, as it does for MD arrays.
+    pub hold_degraded: bool,
 }
 
 enum NodeStep {

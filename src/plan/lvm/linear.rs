@@ -1,12 +1,14 @@
 //! `linear` and `striped` segments (lvm2 `_striped_add_target_line`, formats.md §2.3):
 //! `linear` for one stripe (lvm's default `use_linear_target`), else `striped`; PV offsets
-//! `pe_start + pe × extent_size`.
+//! `pe_start + pe × extent_size`, LV offsets `le × extent_size` (`add_areas_line`: the LVs an
+//! interrupted pvmove left pointing into its `pvmoveN` LV).
 //!
 //! With `--partial`, an area on a missing PV is mapped as lvm2 2.03 maps it with its default
 //! `missing_stripe_filler = "error"` (`dev_manager.c`, `_add_error_area`): a device
 //! `VG-LV-missing_<segment>_<area>` (UUID `LVM-<vg id><lv id>-missing_<segment>_<area>`)
 //! holding one `error` target as long as the whole segment (`_seg_len`), referred to at
-//! offset `extent_size × seg_le` — 0 for a PV area, whose `le` lvm2 never sets.
+//! offset `extent_size × seg_le` — 0 for a PV area, whose `le` lvm2 never sets. lvm2 does the
+//! same in its default "degraded" mode for the areas of RAID images and metadata LVs.
 
 use super::SegCx;
 use crate::engine::lvm::lv_key;
@@ -14,66 +16,16 @@ use crate::formats::lvm::names as lvm_names;
 use crate::formats::lvm::vg::{Area, Striped};
 use crate::plan::{dev_ref, DevRef, DmStep, Target, TargetLine};
 
-/// The segment's target; stand-ins for areas on missing PVs go to `below`.
+/// The segment's target; stand-ins for areas on missing PVs and the LVs areas lie on go to
+/// `below`.
 pub(super) fn target(
     cx: &SegCx<'_>,
     s: &Striped,
     below: &mut Vec<DmStep>,
 ) -> Result<Target, String> {
-    let (g, lv, len) = (cx.g, cx.lv, cx.len);
-    let v = &g.vgs[cx.vg];
-    let ext = v.vg.extent_size;
     let mut stripes = Vec::new();
     for (area_no, a) in s.areas.iter().enumerate() {
-        let Area::Pv {
-            pv_key,
-            start_extent,
-        } = a
-        else {
-            return Err(format!("unsupported yet: {} on an LV", cx.seg.type_name));
-        };
-        let pv = v
-            .pvs
-            .iter()
-            .find(|p| &p.key == pv_key)
-            .ok_or_else(|| format!("unknown PV {pv_key}"))?;
-        let off = pv
-            .pe_start
-            .checked_add(
-                start_extent
-                    .checked_mul(ext)
-                    .ok_or("extent offset overflows")?,
-            )
-            .ok_or("extent offset overflows")?;
-        match pv.node {
-            Some(node) => stripes.push((dev_ref(g, node, cx.planned), off)),
-            None => {
-                let layer = format!("missing_{}_{area_no}", cx.segno);
-                let name = lvm_names::dm_name(&v.name, &lv.name, Some(&layer));
-                below.push(DmStep {
-                    key: format!("{}-{layer}", lv_key(&v.id, &lv.id)),
-                    name: name.clone(),
-                    uuid: lvm_names::dm_uuid(&v.id, &lv.id, Some(&layer)),
-                    read_only: false,
-                    table: vec![TargetLine {
-                        start: 0,
-                        len,
-                        target: Target::Error,
-                    }],
-                    udev_flags: 0,
-                    links: vec![],
-                    volume: format!("{}/{}-{layer}", v.name, lv.name),
-                    visible: false,
-                    fixed_devno: None,
-                });
-                let dev = if g.live {
-                    DevRef::Planned { name }
-                } else {
-                    DevRef::Image { name }
-                };
-                stripes.push((dev, 0));
-            }
-        }
+        stripes.push(area(cx, area_no, a, below)?);
     }
     Ok(if stripes.len() == 1 {
         let (dev, offset) = stripes.remove(0);
@@ -84,4 +36,76 @@ pub(super) fn target(
             stripes,
         }
     })
+}
+
+/// Device and offset (sectors) of area `area_no` of the segment (`add_areas_line`): a PV's
+/// extents, the stand-in for a missing PV's, or another LV's (its device, built first).
+pub(super) fn area(
+    cx: &SegCx<'_>,
+    area_no: usize,
+    a: &Area,
+    below: &mut Vec<DmStep>,
+) -> Result<(DevRef, u64), String> {
+    let (g, lv, len) = (cx.g, cx.lv, cx.len);
+    let v = &g.vgs[cx.vg];
+    let ext = v.vg.extent_size;
+    let (pv_key, start_extent) = match a {
+        Area::Pv {
+            pv_key,
+            start_extent,
+        } => (pv_key, start_extent),
+        Area::Lv {
+            lv: sub,
+            start_extent,
+        } => {
+            let dev = super::sub_lv(cx, sub, false, below)?;
+            let off = start_extent
+                .checked_mul(ext)
+                .ok_or("extent offset overflows")?;
+            return Ok((dev, off));
+        }
+    };
+    let pv = v
+        .pvs
+        .iter()
+        .find(|p| &p.key == pv_key)
+        .ok_or_else(|| format!("unknown PV {pv_key}"))?;
+    let off = pv
+        .pe_start
+        .checked_add(
+            start_extent
+                .checked_mul(ext)
+                .ok_or("extent offset overflows")?,
+        )
+        .ok_or("extent offset overflows")?;
+    if let Some(node) = pv.node {
+        return Ok((dev_ref(g, node, cx.planned), off));
+    }
+    let layer = format!("missing_{}_{area_no}", cx.segno);
+    let name = lvm_names::dm_name(&v.name, &lv.name, Some(&layer));
+    let key = format!("{}-{layer}", lv_key(&v.id, &lv.id));
+    if !below.iter().any(|s| s.key == key) {
+        below.push(DmStep {
+            key,
+            name: name.clone(),
+            uuid: lvm_names::dm_uuid(&v.id, &lv.id, Some(&layer)),
+            read_only: false,
+            table: vec![TargetLine {
+                start: 0,
+                len,
+                target: Target::Error,
+            }],
+            udev_flags: 0,
+            links: vec![],
+            volume: format!("{}/{}-{layer}", v.name, lv.name),
+            visible: false,
+            fixed_devno: None,
+        });
+    }
+    let dev = if g.live {
+        DevRef::Planned { name }
+    } else {
+        DevRef::Image { name }
+    };
+    Ok((dev, 0))
 }
