@@ -200,6 +200,21 @@ md_arrays() {
   done
 }
 
+# record_sync DIR: lvm2's view of every RAID and mirror LV's synchronisation (lvm-sync), after
+# waiting (bounded: 60 s) until none resyncs or recovers: a mirror with a core log and a RAID
+# image marked for rebuild resync after every activation, and the record must not depend on
+# how far the kernel got.
+record_sync() {
+  local i=0
+  while [ $i -lt 120 ]; do
+    $LVM lvs -a --noheadings --separator ' ' -o sync_percent,raid_sync_action 2>/dev/null |
+      awk '$1 != "" && $1 != "100.00" && $2 != "idle" && $2 != "frozen" { busy = 1 } END { exit !busy }' || break
+    sleep 0.5
+    i=$((i + 1))
+  done
+  $LVM lvs -a --reportformat json -o vg_name,lv_name,sync_percent,raid_sync_action 2>/dev/null > "$1/lvm-sync"
+}
+
 # record DIR: the facts compared between the oracle and ours (see README.md, "Records").
 record() {
   local dir=$1 m a f d
@@ -253,6 +268,8 @@ record() {
   $LVM lvs -a --reportformat json --units s -o vg_name,lv_name,lv_attr,lv_size,lv_active,lv_health_status,devices 2>/dev/null > "$dir/lvm-lvs"
   $LVM vgs --reportformat json --units s -o vg_name,vg_attr,pv_count,lv_count,vg_size,vg_free 2>/dev/null > "$dir/lvm-vgs"
   $LVM pvs --reportformat json --units s -o pv_name,vg_name,pv_attr,pv_size,pv_uuid 2>/dev/null > "$dir/lvm-pvs"
+  # Scenarios with RAID or mirror LVs (SYNC_LVS=1): their sync state once no resync runs.
+  [ -n "${SYNC_LVS:-}" ] && record_sync "$dir"
   # Informational only: read-ahead of each DM/MD device.
   for f in /sys/class/block/dm-* /sys/class/block/md*; do
     [ -e "$f/dev" ] || continue
@@ -309,7 +326,7 @@ teardown_step() {
 }
 
 run_case() {
-  local c=$1 d=/out/cases/$1 oracle args expect damage after
+  local c=$1 d=/out/cases/$1 oracle args expect damage after write
   mkdir -p "$d"
   eval "oracle=\${CASE_${c}_ORACLE:-oracle_default}"
   eval "args=\${CASE_${c}_ARGS:-}"
@@ -335,6 +352,9 @@ run_case() {
     record "$d/ours2"
     step "$d" ours3 $EVMS activate $args
     record "$d/ours3"
+    # Writes through our devices (CASE_x_WRITE), read back by the tools in CASE_x_AFTER.
+    eval "write=\${CASE_${c}_WRITE:-}"
+    [ -n "$write" ] && step "$d" write "$write"
   fi
   step "$d" deactivate $EVMS deactivate
   residue > "$d/deactivate.residue"
