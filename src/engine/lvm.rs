@@ -402,7 +402,15 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
                 n.parents = parents;
             }
             n.name = format!("{}/{}", vg.name, name);
+            let unread = n.reader().is_none() && n.kernel.is_none();
             g.vgs[idx].lvs[i].node = Some(id);
+            // A RAID LV left unread in an earlier round: its reason again (each round
+            // starts the VG's problems afresh).
+            if unread && g.vgs[idx].lvs[i].state == LvState::Ok && is_raid(lv) {
+                if let Err(e) = lv_layout(g, idx, lv) {
+                    g.vgs[idx].problems.push(not_read(&vg, lv, &e));
+                }
+            }
             continue;
         }
         if !lv.visible {
@@ -412,10 +420,7 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
             let disp = format!("{}/{}", vg.name, name);
             // A RAID LV still holds its data on the images left (raid1, raid4/5/6 within
             // their parity, raid10 with a copy of each chunk): read it there.
-            if matches!(
-                lv.segments.first().map(|s| &s.kind),
-                Some(SegKind::Raid(_) | SegKind::Raid0(_))
-            ) {
+            if is_raid(lv) {
                 if let Ok(layout) = lv_layout(g, idx, lv) {
                     if let Some((id, _)) = g.add_mapped(
                         key,
@@ -472,11 +477,36 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
                     g.vgs[idx].lvs[i].node = Some(id);
                 }
             }
+            // The kernel maps a RAID LV whatever its images hold (a reshape half done, a
+            // superblock this reader does not know): it is activated, only not read here.
+            Err(e) if is_raid(lv) => {
+                let disp = format!("{}/{}", vg.name, name);
+                g.vgs[idx].problems.push(not_read(&vg, lv, &e));
+                let size = vg.lv_sectors(lv).saturating_mul(512);
+                let kind = NodeKind::Lv {
+                    vg: idx,
+                    lv: name.clone(),
+                };
+                if let Some((id, _)) = g.add_unreadable(key, disp, kind, parents, size) {
+                    g.vgs[idx].lvs[i].node = Some(id);
+                }
+            }
             Err(e) => {
                 g.vgs[idx].lvs[i].state = LvState::Broken(e);
             }
         }
     }
+}
+
+fn is_raid(lv: &Lv) -> bool {
+    matches!(
+        lv.segments.first().map(|s| &s.kind),
+        Some(SegKind::Raid(_) | SegKind::Raid0(_))
+    )
+}
+
+fn not_read(vg: &Vg, lv: &Lv, why: &str) -> String {
+    format!("{}/{}: not read in user space: {why}", vg.name, lv.name)
 }
 
 /// The LV's bytes as a layout over its PVs, through the LVs it is built from.
@@ -871,6 +901,39 @@ mod tests {
         let g = devs(&["vda"]);
         assert_eq!(vg(&g, "two").access, Access::Ok);
         assert_eq!(vg(&g, "two").pvs[0].node, g.by_name("vdc"));
+    }
+
+    /// A RAID LV whose images this reader cannot map (here a dm-raid superblock saying a
+    /// reshape is half done, written over lvraid's vgr/r5_rmeta_0 at vda sector 23552, the
+    /// offset lvm2 loaded) is still activated, only not read in user space; the others are
+    /// read.
+    #[test]
+    fn raid_lv_not_readable_is_still_planned() {
+        use crate::formats::lvm::raid_sb;
+        use crate::source::sparse::SparseDev;
+        let disk = |n: &str| {
+            SparseDev::parse(&fixtures::read(&format!("lvm-raid/lvraid/{n}.spr"))).unwrap()
+        };
+        let mut vda = disk("vda");
+        let mut sb = [0u8; raid_sb::SIZE];
+        sb[0..4].copy_from_slice(&raid_sb::MAGIC.to_le_bytes());
+        sb[4] = 1; // v1.9.0 fields
+        sb[0x3C] = 1; // reshape active
+        vda.patch(23552 * 512, &sb);
+        let names = ["vdb", "vdc", "vdd", "vde"];
+        let mut devs = vec![("vda", vda)];
+        devs.extend(names.iter().map(|&n| (n, disk(n))));
+        let g = fixtures::graph(devs, &[]);
+        let v = vg(&g, "vgr");
+        assert_eq!(
+            v.problems,
+            ["vgr/r5: not read in user space: a reshape is in progress (two layouts at once)"]
+        );
+        let r5 = v.lv_info("r5").unwrap();
+        assert_eq!(r5.state, LvState::Ok);
+        assert!(g.node(r5.node.unwrap()).reader().is_none());
+        let r4 = v.lv_info("r4").unwrap();
+        assert!(g.node(r4.node.unwrap()).reader().is_some());
     }
 
     /// A missing PV is named with its id and last device, as lvm2 does.
