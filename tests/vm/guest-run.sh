@@ -200,15 +200,18 @@ md_arrays() {
   done
 }
 
-# record_sync DIR: lvm2's view of every RAID and mirror LV's synchronisation (lvm-sync), after
-# waiting (bounded: 60 s) until none resyncs or recovers: a mirror with a core log and a RAID
-# image marked for rebuild resync after every activation, and the record must not depend on
-# how far the kernel got.
+# record_sync DIR: lvm2's view of every RAID and mirror LV's synchronisation (lvm-sync), once
+# it has settled (bounded: 60 s): no RAID resyncs or recovers and nothing changed since the
+# last look. A mirror with a core log and a RAID image marked for rebuild resync after every
+# activation, and the record must not depend on how far the kernel got.
 record_sync() {
-  local i=0
+  local i=0 cur prev=""
   while [ $i -lt 120 ]; do
-    $LVM lvs -a --noheadings --separator ' ' -o sync_percent,raid_sync_action 2>/dev/null |
-      awk '$1 != "" && $1 != "100.00" && $2 != "idle" && $2 != "frozen" { busy = 1 } END { exit !busy }' || break
+    cur=$($LVM lvs -a --noheadings --separator ' ' -o sync_percent,raid_sync_action 2>/dev/null)
+    if [ "$cur" = "$prev" ] && ! printf '%s\n' "$cur" | grep -qE ' (resync|recover|reshape)$'; then
+      break
+    fi
+    prev=$cur
     sleep 0.5
     i=$((i + 1))
   done
