@@ -95,10 +95,12 @@ pub(super) fn step(
                         missing.join(", ")
                     ))
                 }
-                raid::Degraded::Yes if sel.hold_degraded => return NodeStep::Skip(format!(
+                raid::Degraded::Yes if sel.hold_degraded => {
+                    return NodeStep::Skip(format!(
                     "a RAID image is on missing PV(s) {}: waiting for them, then degraded start",
                     missing.join(", ")
-                )),
+                ))
+                }
                 raid::Degraded::Yes => {}
             }
         }
