@@ -210,7 +210,16 @@ impl Plan {
                         v.push(module);
                     }
                 }
-                Step::CreateDm(d) => v.extend(d.table.iter().map(|t| t.target.module())),
+                Step::CreateDm(d) => {
+                    for t in &d.table {
+                        v.push(t.target.module());
+                        // dm-raid runs an MD personality, which the kernel would load through
+                        // request_module (modprobe): an initramfs without one must load it.
+                        if let Target::Raid { raid_type, .. } = &t.target {
+                            v.extend(dm_raid_personality(raid_type));
+                        }
+                    }
+                }
             }
         }
         let mut seen = Vec::new();
@@ -245,6 +254,20 @@ impl Plan {
                     .collect::<Vec<_>>(),
             )
     }
+}
+
+/// The md personality module a dm-raid type runs on (`dm-raid.c` `raid_types`: raid4 and
+/// raid5_* are level 5, raid6_* level 6).
+pub fn dm_raid_personality(raid_type: &str) -> Option<&'static str> {
+    Some(match raid_type {
+        "raid0" => "raid0",
+        "raid1" => "raid1",
+        t if t.starts_with("raid10") => "raid10",
+        t if t.starts_with("raid4") || t.starts_with("raid5") || t.starts_with("raid6") => {
+            "raid456"
+        }
+        _ => return None,
+    })
 }
 
 /// The md personality module for a kernel level name.

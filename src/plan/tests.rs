@@ -507,6 +507,24 @@ mod segments {
         }
     }
 
+    /// The modules a plan names: dm-raid with the MD personalities its arrays run on (no
+    /// modprobe in the initramfs to load them on the kernel's request), dm-mirror.
+    #[test]
+    fn modules_for_raid_and_mirror() {
+        let m = build(&lvraid(), &Selection::default()).modules();
+        assert_eq!(m, ["dm-mod", "dm-raid", "raid1", "raid0", "raid456", "raid10"]);
+        let r5 = build(
+            &lvraid(),
+            &Selection {
+                volumes: vec!["vgr/r5".into()],
+                ..Selection::default()
+            },
+        );
+        assert_eq!(r5.modules(), ["dm-mod", "dm-raid", "raid456"]);
+        let g = fixtures::lvm_raid("lvmirror", &["vda", "vdb", "vdc", "vdd"]);
+        assert_eq!(build(&g, &Selection::default()).modules(), ["dm-mod", "dm-mirror"]);
+    }
+
     /// One LV named: its own sub-LVs and nothing else (lvraid/r5: `lvchange -ay vgr/r5`).
     #[test]
     fn one_raid_lv_brings_its_sub_lvs_only() {

@@ -15,7 +15,8 @@
 #
 # The default module set covers what root's chain can need on a virtio/SCSI/SATA machine:
 # controllers and disks (virtio_pci virtio_blk virtio_scsi sd_mod ahci), device-mapper (dm-mod,
-# dm-zero for error/zero targets), MD (md-mod linear raid0 raid1 raid10 raid456) and ext4 with
+# dm-zero for error/zero targets, dm-raid and dm-mirror for LVM RAID, mirror and pvmove LVs),
+# MD (md-mod linear raid0 raid1 raid10 raid456) and ext4 with
 # crc32c_generic, which libcrc32c needs first (a softdep: modprobe --show-depends lists it,
 # busybox modprobe would not load it; our loader reads modules.softdep and does). Modules the
 # kernel has built in are skipped silently; missing ones are an error.
@@ -57,7 +58,7 @@ moddir=$kroot/lib/modules/$kver
 ldd "$bin" 2>&1 | grep -qE 'statically linked|not a dynamic executable' || die "$bin is not statically linked"
 
 modules="virtio_pci virtio_blk virtio_scsi sd_mod ahci dm-mod dm-zero md-mod linear raid0 raid1
-  raid10 raid456 crc32c_generic ext4 $extra $preload"
+  raid10 raid456 dm-raid dm-mirror crc32c_generic ext4 $extra $preload"
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT

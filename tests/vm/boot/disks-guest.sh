@@ -7,7 +7,7 @@ export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 # No udev here: mdadm must not wait for links nobody makes.
 export MDADM_NO_UDEV=1
 set -e
-set_name=$(sed -n 's/.*evms_set=\([a-z]*\).*/\1/p' /proc/cmdline)
+set_name=$(sed -n 's/.*evms_set=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
 echo "=== creating $set_name"
 /usr/sbin/mdadm --version 2>&1
 /usr/sbin/lvm version | head -1
@@ -56,6 +56,20 @@ EOF
   dd if=/dev/vdc of=/dev/${md}p1 bs=1M
   export_to_meta ROOTPART /usr/sbin/blkid -p -o export /dev/${md}p1
   /usr/sbin/mdadm --stop /dev/md/sys
+  ;;
+lvraid1)
+  /usr/sbin/lvm pvcreate /dev/vda /dev/vdb
+  /usr/sbin/lvm vgcreate -s 1M vgr /dev/vda /dev/vdb
+  /usr/sbin/lvm lvcreate -y --type raid1 -m 1 -L 32M -n root vgr
+  i=0
+  while [ "$(/usr/sbin/lvm lvs --noheadings -o sync_percent vgr/root | tr -d ' ')" != 100.00 ]; do
+    [ $i -lt 600 ] || { echo "vgr/root never got in sync"; exit 1; }
+    sleep 0.5; i=$((i + 1))
+  done
+  dd if=/dev/vdc of=/dev/vgr/root bs=1M
+  export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vgr/root
+  /usr/sbin/lvm lvs -a -o lv_name,lv_uuid,lv_attr,sync_percent,devices vgr
+  /usr/sbin/lvm vgchange -an vgr
   ;;
 *)
   echo "unknown set '$set_name'"; exit 1 ;;

@@ -19,6 +19,9 @@
 #             (24 MiB, mke2fs LABEL=home) → the root image (LABEL=root) dd'd onto vg0/root.
 #   mdpart    2 whole disks → in a VM: mdadm RAID1 metadata 1.2, name sys → sfdisk puts a GPT
 #             on the array (the kernel makes md127p1) → the root image dd'd onto p1.
+#   lvraid1   2 whole disks → in a VM: LVM PVs → VG vgr with LV root of type raid1 (an
+#             rmeta/rimage pair on each disk) → the root image (LABEL=raidroot) dd'd onto
+#             vgr/root once lvm2 reports it in sync.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -26,7 +29,7 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|lvraid1}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
   "$top/tests/vm/guest-init.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
@@ -72,7 +75,7 @@ create_in_vm() { # SET DISK...
   for d in "$@"; do args+=(--disk "$d"); done
   vm_initramfs "$tmp/create.gz" --script "$here/disks-guest.sh" \
     --tools "mdadm lvm sfdisk mke2fs blkid" \
-    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4"
+    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 dm-raid ext4"
   log "creating $set in a VM (mdadm, lvm2, sfdisk, mke2fs)"
   if ! vm_run "$tmp/create.gz" "$tmp/create.log" --out "$tmp/out" --timeout 600 "${args[@]}" \
       --append "no_timer_check evms_set=$set"; then
@@ -136,6 +139,13 @@ mdpart)
   make_rootfs "$tmp/root.img" 32M mdroot
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm mdpart "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+lvraid1)
+  for i in 1 2; do truncate -s 48M "$tmp/disk$i.img"; done
+  make_rootfs "$tmp/root.img" 32M raidroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm lvraid1 "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
   ;;
 *) echo "disks.sh: unknown set $set_name" >&2; exit 2 ;;

@@ -26,6 +26,13 @@
 #                   device_add virtio-blk-pci) once /init says it is still waiting.
 #   hotplug-garbage a disk of random bytes with LVM and MD magics is hot-plugged first: a
 #                   warning naming device, format, offset and field; then the GPT disk boots.
+#   lvraid1         root=UUID= of ext4 on an LVM raid1 LV (two whole-disk PVs): the UUID is
+#                   found by reading the LV's images in user space; lvm2's devices (rmeta/
+#                   rimage pairs, then the raid1) are loaded, each with its udev record.
+#   lvraid1-degraded the same with the second disk absent: root's LV waits for its missing
+#                   PV through the degraded grace period (as an MD array does), then comes up
+#                   degraded as lvm2's default activation_mode does (error devices for the
+#                   missing image and metadata LV's areas), and the system boots.
 #   missing         root=/dev/vdb rd.timeout=3 panic=5: the diagnostic (what is missing, what
 #                   was seen) within timeout + 2 s, then a reboot (QEMU exits: -no-reboot).
 #   missing-md      the flagship's disk 1 alone, root=/dev/vg0/root: the diagnostic names the
@@ -60,7 +67,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
+  flagship-all flagship-resume mdpart degraded lvraid1 lvraid1-degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -126,7 +133,8 @@ booted() { # SCEN LOG ROOTNAME
   need "$1" "$2" '^EVMS-MOUNT /dev devtmpfs devtmpfs' || return 1
   need "$1" "$2" '^EVMS-ROOT-END$' || return 1
   # lvm2 issue #31: every DM device needs its udev database entry.
-  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
+  # (Hidden sub-LVs carry lvm2's DISABLE_*_RULES flags before it.)
+  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[[^]]*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
     fail "$1" "a DM device without E:DM_UDEV_PRIMARY_SOURCE_FLAG=1"; return 1
   fi
   stages "$2" >/dev/null || { fail "$1" "stage lines missing"; return 1; }
@@ -277,6 +285,38 @@ scen_degraded() {
     printf "  degraded start %.1f s after modules-loaded (grace 10 s), switch-root %.2f s after that\n", g - s, w - g }'
   pass degraded
 }
+
+# Root on an LVM raid1 LV; $2: how many of its two disks are attached.
+lvraid1() { # SCEN NDISKS
+  local scen=$1 log=$work/$1.log u i n=0 disks=()
+  disks lvraid1 || return
+  u=$(meta lvraid1 ROOTLV_UUID)
+  for i in $(seq "$2"); do disks+=("$(disk lvraid1 "$i" "$scen")"); done
+  boot "$scen" "$work/initrd.gz" "root=UUID=$u evms.debug rd.timeout=90" "${disks[@]}"
+  booted "$scen" "$log" 'dm-[0-9]+ vgr-root' || return
+  need "$scen" "$log" '^EVMS-MOUNT / /dev/dm-[0-9]+ ext4 ro$' || return
+  need "$scen" "$log" 'evms-activate: loaded module dm_raid' || return
+  need "$scen" "$log" '^EVMS-DM vgr-root 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64} record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 E:DM_NAME=vgr-root ' || return
+  for i in 0 1; do
+    need "$scen" "$log" "^EVMS-DM vgr-root_rimage_$i 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64} record=\[E:DM_UDEV_DISABLE_SUBSYSTEM_RULES_FLAG=1 E:DM_UDEV_DISABLE_DISK_RULES_FLAG=1 E:DM_UDEV_DISABLE_OTHER_RULES_FLAG=1 E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 " || return
+    need "$scen" "$log" "^EVMS-DM vgr-root_rmeta_$i " || return
+  done
+  need "$scen" "$log" '^EVMS-NODE /dev/vgr/root -> \.\./mapper/vgr-root \(vgr-root\)$' || return
+  never "$scen" "$log" '^EVMS-NODE /dev/vgr/root_r' || return
+  if [ "$2" = 1 ]; then
+    need "$scen" "$log" 'a RAID image is on missing PV\(s\) pv1: waiting for them, then degraded start' || return
+    need "$scen" "$log" 'evms-activate: stage degraded-grace' || return
+    need "$scen" "$log" '^EVMS-DM vgr-root_rimage_1-missing_0_0 ' || return
+    need "$scen" "$log" '^EVMS-DM vgr-root_rmeta_1-missing_0_0 ' || return
+  else
+    never "$scen" "$log" 'stage degraded-grace|missing_' || return
+    [ "$(grep -c '^EVMS-DM ' "$log")" = 5 ] || { fail "$scen" "not exactly root's 5 devices are active"; return; }
+  fi
+  stages "$log"
+  pass "$scen"
+}
+scen_lvraid1() { lvraid1 lvraid1 2; }
+scen_lvraid1-degraded() { lvraid1 lvraid1-degraded 1; }
 
 # Boots with no disk and root=PARTUUID= of the gpt set's root; once /init says it is still
 # waiting, hot-plugs each IMAGE in turn through QMP (blockdev-add + device_add virtio-blk-pci),
