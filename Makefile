@@ -6,7 +6,8 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data
+.PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data \
+	install uninstall install-test deb deb-test
 
 all: build
 
@@ -120,3 +121,60 @@ faults: build
 
 clean:
 	cargo clean
+
+# --- install -------------------------------------------------------------------------------------
+# `make build && make install [DESTDIR=...] [PREFIX=/usr]`: the static binary, the man page, an
+# /etc/evms.conf example (only when none exists) and each generator's integration where that
+# generator looks for it. The generators read only their own directories under /usr (dracut
+# /usr/lib/dracut, initramfs-tools /usr/share/initramfs-tools, mkinitcpio /usr/lib/initcpio),
+# so with another PREFIX set those variables too or the integrations stay unused. Each
+# integration finds the binary through PATH, else at $(SBINDIR)/evms-activate's default
+# /usr/sbin/evms-activate. `make uninstall` with the same variables removes exactly these files
+# (/etc/evms.conf only while it is still the example) and the directories left empty.
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DRACUTDIR ?= $(PREFIX)/lib/dracut
+INITRAMFSTOOLSDIR ?= $(PREFIX)/share/initramfs-tools
+INITCPIODIR ?= $(PREFIX)/lib/initcpio
+D := $(DESTDIR)
+
+# SOURCE:DESTINATION:MODE, one line per installed file (evms.conf is handled on its own).
+INSTALL_FILES := \
+	$(BIN):$(SBINDIR)/evms-activate:755 \
+	docs/evms-activate.8:$(MANDIR)/man8/evms-activate.8:644 \
+	dracut-module/90evms/module-setup.sh:$(DRACUTDIR)/modules.d/90evms/module-setup.sh:755 \
+	dracut-module/90evms/parse-evms.sh:$(DRACUTDIR)/modules.d/90evms/parse-evms.sh:755 \
+	dracut-module/90evms/evms-activate-root.sh:$(DRACUTDIR)/modules.d/90evms/evms-activate-root.sh:755 \
+	dracut-module/90evms/evms-md-name.sh:$(DRACUTDIR)/modules.d/90evms/evms-md-name.sh:755 \
+	dracut-module/90evms/63-evms-md.rules:$(DRACUTDIR)/modules.d/90evms/63-evms-md.rules:644 \
+	dracut-module/90-evms.conf:$(DRACUTDIR)/dracut.conf.d/90-evms.conf:644 \
+	initramfs-hooks/hooks/evms-activate:$(INITRAMFSTOOLSDIR)/hooks/evms-activate:755 \
+	initramfs-hooks/scripts/local-top/evms-activate:$(INITRAMFSTOOLSDIR)/scripts/local-top/evms-activate:755 \
+	initramfs-hooks/scripts/local-block/evms-activate:$(INITRAMFSTOOLSDIR)/scripts/local-block/evms-activate:755 \
+	mkinitcpio/install/evms:$(INITCPIODIR)/install/evms:644 \
+	mkinitcpio/hooks/evms:$(INITCPIODIR)/hooks/evms:644
+
+install:
+	@test -x $(BIN) || { echo "$(BIN) is missing: run make build first" >&2; exit 1; }
+	@set -e; for f in $(INSTALL_FILES); do \
+	  src=$${f%%:*} rest=$${f#*:}; dst=$${rest%:*} mode=$${rest##*:}; \
+	  install -D -m $$mode $$src "$(D)$$dst"; echo "  $(D)$$dst"; \
+	done
+	@if [ -e "$(D)$(SYSCONFDIR)/evms.conf" ]; then \
+	  echo "  $(D)$(SYSCONFDIR)/evms.conf exists: kept (example: docs/evms.conf)"; \
+	else install -D -m 644 docs/evms.conf "$(D)$(SYSCONFDIR)/evms.conf"; echo "  $(D)$(SYSCONFDIR)/evms.conf"; fi
+
+uninstall:
+	@for f in $(INSTALL_FILES); do rest=$${f#*:}; dst=$${rest%:*}; rm -fv "$(D)$$dst"; done
+	@if cmp -s docs/evms.conf "$(D)$(SYSCONFDIR)/evms.conf"; then rm -fv "$(D)$(SYSCONFDIR)/evms.conf"; \
+	elif [ -e "$(D)$(SYSCONFDIR)/evms.conf" ]; then echo "  $(D)$(SYSCONFDIR)/evms.conf differs from the example: kept"; fi
+	@# The directories these files were in, bottom-up, while empty (never DESTDIR itself).
+	@for f in $(INSTALL_FILES) :$(SYSCONFDIR)/evms.conf:; do rest=$${f#*:}; dst=$${rest%:*}; \
+	  d=$$(dirname "$$dst"); while [ "$$d" != / ] && rmdir "$(D)$$d" 2>/dev/null; do d=$$(dirname "$$d"); done; \
+	done; true
+
+# install + uninstall into a scratch DESTDIR: every file where it belongs, nothing left after.
+install-test: build
+	tests/install.sh
