@@ -455,6 +455,26 @@ scen_dracut() {
   pass $scen
 }
 
+# An unpacked initramfs-tools image made with our hook (EVMS_ONLY=yes): our binary and scripts
+# are in; lvm2's and mdadm's activation (69-lvm.rules, 64-md-raid-assembly.rules, mdadm's
+# local-block script) is not, while lvm and mdadm themselves stay when those packages are
+# installed (per ADMINDIR, the dpkg database of the system that made the image). Their ORDER
+# files do not name removed scripts.
+itools_policy() { # SCEN DIR [ADMINDIR]
+  local x
+  [ -x "$2/usr/sbin/evms-activate" ] || [ -x "$2/sbin/evms-activate" ] || { fail "$1" "our binary is not in the image"; return 1; }
+  [ -x "$2/scripts/local-top/evms-activate" ] && [ -x "$2/scripts/local-block/evms-activate" ] ||
+    { fail "$1" "our scripts are not in the image"; return 1; }
+  x=$(cd "$2" && find . \( -name 69-lvm.rules -o -name 64-md-raid-assembly.rules -o -path './scripts/local-*/mdadm' \))
+  [ -z "$x" ] || { fail "$1" "lvm2's or mdadm's activation is in the image: $x"; return 1; }
+  if grep -rl mdadm "$2"/scripts/*/ORDER; then fail "$1" "an ORDER file names mdadm's script"; return 1; fi
+  for x in lvm:lvm2 mdadm:mdadm; do
+    dpkg-query --admindir="${3:-/var/lib/dpkg}" -W -f='${Status}' "${x#*:}" 2>/dev/null | grep -q 'install ok installed' || continue
+    [ -e "$2/usr/sbin/${x%%:*}" ] || [ -e "$2/sbin/${x%%:*}" ] || { fail "$1" "${x%%:*} was taken out of the image"; return 1; }
+  done
+  echo "  image: our binary and scripts; lvm and mdadm present, their activation rules and scripts left out"
+}
+
 # initramfs-hooks/ (Debian initramfs-tools) for real: mkinitramfs with our hook and scripts
 # for the cached kernel, lvm2's and mdadm's own activation removed from the image (their hooks
 # run too when those packages are installed), booted on the flagship. tests/deps.sh installs
@@ -484,25 +504,14 @@ scen_initramfs-tools() {
   for x in "${made[@]}"; do rm -f "$x"; done
   [ -n "$lm_made" ] && rmdir /lib/modules
   [ $rc -eq 0 ] || { cat "$work/itools.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return; }
-  # Take lvm2's and mdadm's activation out (lvm, pvscan autoactivation, incremental assembly,
-  # mdadm's local-block and local-bottom scripts), so only our scripts can have done it.
-  # Their naming rules stay, as on an installed system: udev runs in this initramfs, and
-  # with udev the links (/dev/VG/LV, /dev/md/NAME) are udev's job (mdadm --detail --export
-  # names arrays for 63-md-raid-arrays.rules; it assembles nothing on its own).
+  # Our hook took lvm2's and mdadm's activation out of the image (EVMS_ONLY=yes, the default):
+  # their udev activation rules and mdadm's local-block script are gone, their binaries and
+  # naming rules stay (udev runs in this initramfs, and with udev the links are udev's job).
   rm -rf "$d" && mkdir -p "$d" && (cd "$d" && zcat "$img" | cpio -id --quiet) ||
     { fail $scen "cannot unpack $img"; return; }
-  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "our binary is not in the image"; return; }
-  [ -x "$d/scripts/local-top/evms-activate" ] && [ -x "$d/scripts/local-block/evms-activate" ] ||
-    { fail $scen "our scripts are not in the image"; return; }
-  find "$d" \( -type f -o -type l \) \( -path '*/sbin/lvm' -o -path '*/sbin/vgchange' \
-    -o -name 69-lvm.rules -o -name 64-md-raid-assembly.rules -o -path '*/scripts/local-*/mdadm' \) \
-    -print -exec rm -f {} + | sed "s|^$d|  removed |"
-  for x in local-block local-bottom local-top; do
-    [ -f "$d/scripts/$x/ORDER" ] && sed -i '/mdadm\|lvm/d' "$d/scripts/$x/ORDER"
-  done
-  (cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img.stripped"
-  echo "  initramfs-tools image: $(stat -c %s "$img") bytes ($(stat -c %s "$img.stripped") without lvm2/mdadm)"
-  boot $scen "$img.stripped" "root=/dev/vg0/root" \
+  itools_policy $scen "$d" || return
+  echo "  initramfs-tools image: $(stat -c %s "$img") bytes"
+  boot $scen "$img" "root=/dev/vg0/root" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
   need $scen "$log" 'evms-activate: activating root.s chain' || return
   need $scen "$log" 'evms-activate: activating .*created md md127 \(md127, 9:127\)' || return
