@@ -443,6 +443,15 @@ fn load_modules(plan: &crate::plan::Plan) {
         return;
     };
     let dir = Path::new("/lib/modules").join(u.release());
+    // mkinitcpio keeps only kmod's binary indexes (modules.dep.bin), which we do not read:
+    // there the kernel loads what the steps need on demand (md personalities, dm targets).
+    if !dir.join("modules.dep").exists() && dir.join("modules.dep.bin").exists() {
+        log::info!(
+            "{}: no modules.dep, only kmod's binary indexes: modules are left to the kernel",
+            dir.display()
+        );
+        return;
+    }
     let db = match ModuleDb::load(&dir) {
         Ok(db) => db,
         Err(e) => {
