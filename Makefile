@@ -154,7 +154,10 @@ INSTALL_FILES := \
 	initramfs-hooks/scripts/local-top/evms-activate:$(INITRAMFSTOOLSDIR)/scripts/local-top/evms-activate:755 \
 	initramfs-hooks/scripts/local-block/evms-activate:$(INITRAMFSTOOLSDIR)/scripts/local-block/evms-activate:755 \
 	mkinitcpio/install/evms:$(INITCPIODIR)/install/evms:644 \
-	mkinitcpio/hooks/evms:$(INITCPIODIR)/hooks/evms:644
+	mkinitcpio/hooks/evms:$(INITCPIODIR)/hooks/evms:644 \
+	dracut-module/90evms/63-evms-md.rules:$(INITCPIODIR)/udev/63-evms-md.rules:644 \
+	dracut-module/90evms/evms-md-name.sh:$(INITCPIODIR)/udev/evms-md-name:755 \
+	mkinitcpio/udev/11-evms-db-persist.rules:$(INITCPIODIR)/udev/11-evms-db-persist.rules:644
 
 install:
 	@test -x $(BIN) || { echo "$(BIN) is missing: run make build first" >&2; exit 1; }

@@ -12,6 +12,8 @@ pkgs=(
   # the initramfs-hooks/ boot scenario runs Debian's mkinitramfs (for the cached guest kernel
   # only); not on a machine that boots with dracut (they conflict: apt would remove dracut)
   $(dpkg-query -W -f='${Status}' dracut 2>/dev/null | grep -q 'install ok installed' || echo initramfs-tools)
+  # the mkinitcpio boot scenarios run Arch's mkinitcpio, which packs images with bsdtar
+  libarchive-tools
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -27,6 +27,9 @@ expected() { # PREFIX → "MODE PATH" lines, sorted
 755 $p/share/initramfs-tools/scripts/local-block/evms-activate
 644 $p/lib/initcpio/install/evms
 644 $p/lib/initcpio/hooks/evms
+644 $p/lib/initcpio/udev/63-evms-md.rules
+755 $p/lib/initcpio/udev/evms-md-name
+644 $p/lib/initcpio/udev/11-evms-db-persist.rules
 644 etc/evms.conf
 EOF
 }

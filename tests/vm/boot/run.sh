@@ -36,6 +36,10 @@
 #                   skipped when initramfs-tools is not installed.
 #   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
 #                   without its lvm and mdraid modules (systemd + udev image) on the flagship.
+#   mkinitcpio      Arch's mkinitcpio 41 (source unpacked into the cache, run on Debian) with
+#                   mkinitcpio/ and HOOKS=(base udev modconf block evms filesystems).
+#   mkinitcpio-nobin the same without our binary: the build says so, and the boot shows our
+#                   message, then mkinitcpio's own failure path (its emergency shell prompt).
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -60,7 +64,8 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
+  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut
+  mkinitcpio mkinitcpio-nobin)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -452,6 +457,146 @@ scen_dracut() {
   # lvm2's rules (installed by our module) set the LV's names; our rule made /dev/md/pv0_0.
   need $scen "$log" '^EVMS-DM vg0-root .*E:DM_VG_NAME=vg0 E:DM_LV_NAME=root' || return
   generator_booted $scen "$log" "dracut, systemd, udev" || return
+  pass $scen
+}
+
+# mkinitcpio/ for real: Arch's mkinitcpio 41 (its source, scripts only: MKINITCPIO_TARBALL,
+# default $CACHE/vendor/mkinitcpio-41.tar.gz, checked against its sha256) unpacked into the
+# cache and run on Debian. Its build placeholders are filled with Debian's paths (BINDIR: /usr/sbin
+# and /usr/bin; udevd and systemd-tmpfiles where Debian's udev and systemd put them), its library,
+# hook and install directories with the cache's: so is every /usr/lib/initcpio/ path in the
+# hooks, including base's busybox and ours. Two Arch paths of the udev install hook do not exist
+# on Debian: libkmod (Debian's is in the multiarch directory) and /etc/udev/hwdb.bin (Debian has
+# only /usr/lib/udev/hwdb.bin): the first is pointed at Debian's, the second dropped. Nothing is
+# written outside the cache. Sets MKC (its library).
+# base's busybox is Debian's `busybox` package (downloaded and unpacked into the cache, not
+# installed: it conflicts with busybox-static), not busybox-static: that one's shell runs its own
+# applets before PATH (FEATURE_SH_STANDALONE), so /init's `mount`, `modprobe`, `blkid` and
+# `switch_root` would be busybox's instead of util-linux's and kmod's that base adds, and busybox
+# mount -t auto only tries filesystems already loaded (root's ext4 is a module: the mount fails,
+# as the first boot here showed). Arch's mkinitcpio-busybox has no such applets either.
+MKINITCPIO_SHA256=625c8801829571c45869e21d46999da58fe83c1fd22fe57f8b0d9266a87263bc
+mkinitcpio_setup() { # → MKC, MKC_ETC; fresh each run (our hooks may have changed)
+  local tgz=${MKINITCPIO_TARBALL:-$CACHE/vendor/mkinitcpio-41.tar.gz} src=$CACHE/mkinitcpio-41 f kmod
+  MKC=$work/mkinitcpio/lib MKC_ETC=$work/mkinitcpio/etc
+  if [ ! -f "$src/.sha256" ] || [ "$(cat "$src/.sha256")" != $MKINITCPIO_SHA256 ]; then
+    [ -f "$tgz" ] || { echo "no mkinitcpio 41 source at $tgz (set MKINITCPIO_TARBALL)" >&2; return 2; }
+    [ "$(sha256sum <"$tgz" | cut -d' ' -f1)" = $MKINITCPIO_SHA256 ] ||
+      { echo "$tgz: not mkinitcpio 41 (sha256 differs)" >&2; return 1; }
+    rm -rf "$src" && mkdir -p "$src" && tar -xzf "$tgz" -C "$src" --strip-components=1 &&
+      echo $MKINITCPIO_SHA256 >"$src/.sha256" || return 1
+  fi
+  command -v bsdtar >/dev/null || { echo "bsdtar missing (libarchive-tools; tests/deps.sh)" >&2; return 1; }
+  kmod=$(ldconfig -p | awk '$1 == "libkmod.so.2" && /x86-64/ { print $NF; exit }')
+  [ -n "$kmod" ] || { echo "no libkmod.so.2 (kmod)" >&2; return 1; }
+  rm -rf "$work/mkinitcpio" && mkdir -p "$MKC/udev" "$MKC_ETC/initcpio/hooks" "$MKC_ETC/initcpio/install" &&
+    cp -r "$src/hooks" "$src/install" "$MKC/" &&
+    cp "$src/functions" "$src/init" "$src/init_functions" "$src/shutdown" "$src/mkinitcpio" "$src/lsinitcpio" "$MKC/" &&
+    rm -f "$MKC/hooks/meson.build" "$MKC/install/meson.build" &&
+    cp "$top/mkinitcpio/install/evms" "$MKC/install/evms" && cp "$top/mkinitcpio/hooks/evms" "$MKC/hooks/evms" &&
+    cp "$top/dracut-module/90evms/63-evms-md.rules" "$top/mkinitcpio/udev/11-evms-db-persist.rules" "$MKC/udev/" &&
+    install -m 755 "$top/dracut-module/90evms/evms-md-name.sh" "$MKC/udev/evms-md-name" || return 1
+  for f in "$MKC"/{functions,init,init_functions,shutdown,mkinitcpio,lsinitcpio} "$MKC"/hooks/* "$MKC"/install/*; do
+    sed -i -e "s|@VERSION@|41|g; s|@INITCPIO_LIBDIR@|$MKC|g; s|@INITCPIO_SYSCONFDIR@|$MKC_ETC/initcpio|g" \
+      -e "s|@SYSCONFDIR@|$MKC_ETC|g; s|@BINDIR@|/usr/sbin:/usr/bin|g; s|@VCONSOLE_CONF@|/etc/vconsole.conf|g" \
+      -e "s|@UDEVD_PATH@|/lib/systemd/systemd-udevd|g; s|@TMPFILES_PATH@|/bin/systemd-tmpfiles|g" \
+      -e "s|/usr/lib/initcpio/|$MKC/|g; s|'/usr/lib/libkmod.so.2'|'$kmod'|; \\|^ *'*/etc/udev/hwdb.bin'*\$|d" "$f" || return 1
+  done
+  if grep -rn '@[A-Z_]*@' "$MKC"; then echo "placeholders left" >&2; return 1; fi
+  # The udev install hook's hwdb line ended with the dropped path: keep the list well-formed.
+  sed -i 's|^\( *\)/usr/lib/udev/hwdb.bin \\$|\1/usr/lib/udev/hwdb.bin|' "$MKC/install/udev"
+  if [ ! -x "$CACHE/busybox-deb/root/bin/busybox" ]; then
+    rm -rf "$CACHE/busybox-deb" && mkdir -p "$CACHE/busybox-deb" &&
+      (cd "$CACHE/busybox-deb" && { apt-get download busybox >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get download busybox >/dev/null 2>&1; }; } &&
+        dpkg -x busybox_*.deb root) || { echo "cannot get Debian's busybox package" >&2; return 1; }
+  fi
+  cp "$CACHE/busybox-deb/root/bin/busybox" "$MKC/busybox"
+}
+
+# Builds an image with HOOKS from the cached kernel; BIN_FOR: our binary, or a missing path.
+# Leaves the build log in $work/SCEN.mkinitcpio.log; returns mkinitcpio's status.
+mkinitcpio_build() { # SCEN IMG BIN_FOR HOOKS...
+  local scen=$1 img=$2 bin=$3; shift 3
+  printf 'MODULES=()\nBINARIES=()\nFILES=()\nHOOKS=(%s)\nCOMPRESSION=gzip\n' "$*" >"$work/$scen.mkinitcpio.conf"
+  EVMS_ACTIVATE=$bin bash "$MKC/mkinitcpio" -n -c "$work/$scen.mkinitcpio.conf" -k "$KVER" -r "$KROOT" \
+    -g "$img" >"$work/$scen.mkinitcpio.log" 2>&1
+}
+
+# HOOKS=(base udev modconf block evms filesystems). Left out: autodetect, which keeps only the
+# modules of the build host's own hardware and root filesystem (read from this machine's /sys),
+# not the QEMU guest's: Arch's fallback image leaves it out too (-S autodetect).
+MKC_HOOKS="base udev modconf block evms filesystems"
+scen_mkinitcpio() {
+  local scen=mkinitcpio log=$work/mkinitcpio.log img=$work/mkinitcpio.img x rc
+  disks flagship || return
+  mkinitcpio_setup; rc=$?
+  if [ $rc = 2 ]; then echo "SKIP mkinitcpio: no mkinitcpio 41 source (MKINITCPIO_TARBALL)"; return; fi
+  [ $rc = 0 ] || { fail $scen "cannot set up mkinitcpio"; return; }
+  mkinitcpio_build $scen "$img" "$BIN" $MKC_HOOKS ||
+    { grep -E 'ERROR|WARNING: errors' "$work/$scen.mkinitcpio.log"; fail $scen "mkinitcpio failed"; return; }
+  x=$(bash "$MKC/lsinitcpio" "$img")
+  for f in usr/bin/evms-activate hooks/evms usr/lib/udev/rules.d/95-dm-notify.rules usr/lib/udev/rules.d/63-evms-md.rules \
+    usr/lib/udev/rules.d/11-evms-db-persist.rules usr/bin/evms-md-name usr/bin/busybox usr/lib/systemd/systemd-udevd; do
+    grep -qx "$f" <<<"$x" || { fail $scen "$f is not in the image"; return; }
+  done
+  if grep -E '(^|/)(lvm|mdadm)$' <<<"$x"; then fail $scen "lvm2 or mdadm is in the image"; return; fi
+  echo "  mkinitcpio image: $(stat -c %s "$img") bytes, HOOKS=($MKC_HOOKS) (udev; no lvm2, no mdadm)"
+  boot $scen "$img" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" ':: running hook \[evms\]' || return
+  need $scen "$log" ":: evms-activate: activating root's chain \\(/dev/vg0/root\\)" || return
+  generator_booted $scen "$log" "mkinitcpio, udev" || return
+  pass $scen
+}
+
+# Boots and waits until PATTERN is on the console, then ends QEMU through QMP (for boots that
+# rightly end in an interactive prompt). Fails when QEMU ends by itself first or after 150 s.
+boot_until() { # SCEN INITRD APPEND PATTERN DISK...
+  local scen=$1 ir=$2 append=$3 pat=$4 log=$work/$1.log sock=$work/$1.qmp pid i args=() d; shift 4
+  for d in "$@"; do args+=(--disk "$d"); done
+  rm -f "$sock"
+  vm_run "$ir" "$log" --timeout 180 --qmp "$sock" --append "$TIMER $append" "${args[@]}" &
+  pid=$!
+  for i in $(seq 1500); do
+    grep -qE -- "$pat" "$log" 2>/dev/null && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -qE -- "$pat" "$log"; then
+    kill $pid 2>/dev/null; wait $pid; fail "$scen" "no line matching '$pat' (QEMU ended or 150 s passed)"; return 1
+  fi
+  python3 "$top/tests/vm/qmp.py" "$sock" '{"execute":"quit"}' >/dev/null 2>&1
+  wait $pid
+  return 0
+}
+
+# The same image without our binary (mkinitcpio run where evms-activate is not installed):
+# the build says so and fails (the image is still written, as mkinitcpio does), and the boot
+# takes mkinitcpio's normal failure path with our message first: root is not found, the mount
+# fails, and its emergency shell prompts on the console (ended here through QMP).
+scen_mkinitcpio-nobin() {
+  local scen=mkinitcpio-nobin log=$work/mkinitcpio-nobin.log img=$work/mkinitcpio-nobin.img bl rc
+  bl=$work/$scen.mkinitcpio.log
+  disks flagship || return
+  mkinitcpio_setup; rc=$?
+  if [ $rc = 2 ]; then echo "SKIP $scen: no mkinitcpio 41 source (MKINITCPIO_TARBALL)"; return; fi
+  [ $rc = 0 ] || { fail $scen "cannot set up mkinitcpio"; return; }
+  if mkinitcpio_build $scen "$img" "$work/not-installed/evms-activate" $MKC_HOOKS; then
+    fail $scen "mkinitcpio succeeded without the binary"; return
+  fi
+  need $scen "$bl" "ERROR: evms: no evms-activate executable at '$work/not-installed/evms-activate'" || return
+  need $scen "$bl" 'WARNING: errors were encountered during the build' || return
+  grep -E 'ERROR|WARNING: errors' "$bl" | sed 's/^/  build: /'
+  [ -s "$img" ] || { fail $scen "mkinitcpio wrote no image"; return; }
+  if bash "$MKC/lsinitcpio" "$img" | grep -qx usr/bin/evms-activate; then fail $scen "the binary is in the image"; return; fi
+  boot_until $scen "$img" "root=/dev/vg0/root rootdelay=3" '^\[rootfs [^]]*\]# ' \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)" || return
+  need $scen "$log" '^ERROR: evms: evms-activate is not in this image: MD arrays and LVM volumes are not activated' || return
+  need $scen "$log" "^ERROR: Failed to mount '/dev/vg0/root' on real root" || return
+  need $scen "$log" '^You are now being dropped into an emergency shell\.' || return
+  never $scen "$log" '^EVMS-ROOT' || return
+  grep -E '^(ERROR|You are|Waiting|:: )' "$log" | sed 's/^/  console: /'
   pass $scen
 }
 
