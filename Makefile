@@ -7,7 +7,7 @@ CACHE := $(CURDIR)/.cache
 export CACHE
 
 .PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data \
-	install uninstall install-test deb deb-test
+	install uninstall install-test deb package
 
 all: build
 
@@ -66,8 +66,9 @@ demo: build
 	tests/vm/demo.sh
 
 # Every boot scenario (tests/vm/boot/run.sh: GPT, RAID5+LVM flagship, partitioned MD, degraded,
-# hot-plug, missing root, ...): ~13 QEMU boots, a few minutes; disk sets cached in .cache/.
-boot-test: build
+# hot-plug, missing root, the three generators, the Debian package in a chroot, ...): ~20 QEMU
+# boots; disk sets and the chroot cached in .cache/.
+boot-test: build deb
 	tests/vm/boot/run.sh
 
 # Fuzzing (cargo-fuzz on the nightly toolchain, both installed by tests/deps.sh). One target
@@ -186,9 +187,9 @@ install-test: build
 deb: build
 	packaging/deb/build.sh
 
-# The package through lintian (its remaining tags are overridden with the reason in
-# packaging/deb/lintian-overrides, so any new one fails), then installed into a cached Debian
-# chroot with lvm2 and mdadm, where its trigger's update-initramfs -u must make an image with
-# our hook and without their activation; the boot scenario `deb` boots that image.
-deb-test: deb install-test
-	tests/deb.sh
+# install/uninstall (tests/install.sh) and the package through lintian (tests/package.sh: its
+# remaining tags are overridden with the reason in packaging/deb/lintian-overrides, so any new
+# one fails). The package's install into a Debian chroot and the boot of the image its
+# update-initramfs trigger makes: boot scenario `deb` (in boot-test).
+package: deb
+	tests/package.sh

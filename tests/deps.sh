@@ -14,6 +14,8 @@ pkgs=(
   $(dpkg-query -W -f='${Status}' dracut 2>/dev/null | grep -q 'install ok installed' || echo initramfs-tools)
   # the mkinitcpio boot scenarios run Arch's mkinitcpio, which packs images with bsdtar
   libarchive-tools
+  # make deb and its checks: lintian; the `deb` boot scenario's Debian chroot
+  lintian debootstrap binutils
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -40,6 +40,8 @@
 #                   mkinitcpio/ and HOOKS=(base udev modconf block evms filesystems).
 #   mkinitcpio-nobin the same without our binary: the build says so, and the boot shows our
 #                   message, then mkinitcpio's own failure path (its emergency shell prompt).
+#   deb             the Debian package (make deb) installed into a cached Debian chroot with
+#                   lvm2 and mdadm: the image its update-initramfs trigger made boots the flagship.
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -65,7 +67,7 @@ rm -rf "$work"; mkdir -p "$work"
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
   flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut
-  mkinitcpio mkinitcpio-nobin)
+  mkinitcpio mkinitcpio-nobin deb)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -663,6 +665,29 @@ scen_initramfs-tools() {
   # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
   need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
   generator_booted $scen "$log" "initramfs-tools, udev" || return
+  pass $scen
+}
+
+# The Debian package (make deb) installed with dpkg into a cached Debian chroot with lvm2 and
+# mdadm (tests/deb-chroot.sh): its update-initramfs trigger made the image (our hook took lvm2's
+# and mdadm's activation out), which boots the flagship. Removal and purge are checked there.
+scen_deb() {
+  local scen=deb log=$work/deb.log img=$work/deb.img d=$work/deb-root ver deb
+  ver=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$top/Cargo.toml" | head -1)
+  deb=$top/target/deb/evms-activate_${ver}_amd64.deb
+  [ -f "$deb" ] || { fail $scen "$deb is missing (make deb)"; return; }
+  disks flagship || return
+  "$top/tests/deb-chroot.sh" "$deb" "$img" || { fail $scen "the package in the chroot"; return; }
+  rm -rf "$d" && mkdir -p "$d" && (cd "$d" && unmkinitramfs "$img" .) || { fail $scen "cannot unpack $img"; return; }
+  # unmkinitramfs puts an image with an early part (microcode) under main/.
+  [ -d "$d/main" ] && d=$d/main
+  itools_policy $scen "$d" "$CACHE/deb-chroot/base/var/lib/dpkg" || return
+  echo "  image made by the package's trigger: $(stat -c %s "$img") bytes"
+  boot $scen "$img" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" "evms-activate: activating root's chain \\(/dev/vg0/root\\)" || return
+  need $scen "$log" '(^|evms-activate: activating .*)created md md127 \(md127, 9:127\)' || return
+  generator_booted $scen "$log" "initramfs-tools made by the package's trigger, udev" || return
   pass $scen
 }
 
