@@ -34,6 +34,8 @@
 #   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
 #                   and mdadm's activation removed from the image) on the flagship disks;
 #                   skipped when initramfs-tools is not installed.
+#   initramfs-tools-stepaside  the same with EVMS_ONLY=no: our scripts are not in the image,
+#                   lvm2's and mdadm's udev activation is, and activates (vg0/home too).
 #   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
 #                   without its lvm and mdraid modules (systemd + udev image) on the flagship.
 #   mkinitcpio      Arch's mkinitcpio 41 (source unpacked into the cache, run on Debian) with
@@ -66,8 +68,8 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut
-  mkinitcpio mkinitcpio-nobin deb)
+  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools
+  initramfs-tools-stepaside dracut mkinitcpio mkinitcpio-nobin deb)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -626,14 +628,11 @@ itools_policy() { # SCEN DIR [ADMINDIR]
 # for the cached kernel, lvm2's and mdadm's own activation removed from the image (their hooks
 # run too when those packages are installed), booted on the flagship. tests/deps.sh installs
 # initramfs-tools; skipped when it is absent (a machine using dracut instead: they conflict).
-scen_initramfs-tools() {
-  local scen=initramfs-tools log=$work/initramfs-tools.log conf=$work/itools-conf img=$work/itools.img
-  local x made=() rc=0 d=$work/itools-root
-  if [ ! -x /usr/sbin/mkinitramfs ]; then
-    echo "SKIP initramfs-tools: mkinitramfs not installed (apt-get install initramfs-tools)"; return
-  fi
-  disks flagship || return
-  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return; }
+# Debian's mkinitramfs on this machine with our hook and scripts, for the cached kernel; extra
+# lines for conf.d/evms-activate in $3. Unpacks the image into $work/SCEN-root.
+itools_build() { # SCEN IMG [CONF.D LINES]
+  local scen=$1 img=$2 conf=$work/$1-conf x made=() rc=0 d=$work/$1-root
+  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return 1; }
   # mkinitramfs reads /lib/modules/KVER and /boot/config-KVER only: lend it the cached kernel's
   # (symlinks, removed afterwards; so is /lib/modules if it did not exist).
   local lm_made=; [ -e /lib/modules ] || lm_made=y
@@ -644,19 +643,29 @@ scen_initramfs-tools() {
   done
   rm -rf "$conf" && cp -a /etc/initramfs-tools "$conf" &&
     cp -a "$top/initramfs-hooks/hooks/." "$conf/hooks/" &&
-    mkdir -p "$conf/scripts" && cp -a "$top/initramfs-hooks/scripts/." "$conf/scripts/" &&
+    mkdir -p "$conf/scripts" "$conf/conf.d" && cp -a "$top/initramfs-hooks/scripts/." "$conf/scripts/" &&
     printf 'MODULES=list\nBUSYBOX=y\nCOMPRESS=gzip\n' > "$conf/initramfs.conf" &&
     printf 'virtio_pci\nvirtio_blk\next4\n' > "$conf/modules" &&
-    EVMS_ACTIVATE=$BIN mkinitramfs -d "$conf" -o "$img" "$KVER" > "$work/itools.mkinitramfs.log" 2>&1 || rc=$?
+    { [ -z "${3:-}" ] || echo "$3" > "$conf/conf.d/evms-activate"; } &&
+    EVMS_ACTIVATE=$BIN mkinitramfs -d "$conf" -o "$img" "$KVER" > "$work/$scen.mkinitramfs.log" 2>&1 || rc=$?
   for x in "${made[@]}"; do rm -f "$x"; done
   [ -n "$lm_made" ] && rmdir /lib/modules
-  [ $rc -eq 0 ] || { cat "$work/itools.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return; }
+  [ $rc -eq 0 ] || { cat "$work/$scen.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return 1; }
+  rm -rf "$d" && mkdir -p "$d" && (cd "$d" && zcat "$img" | cpio -id --quiet) ||
+    { fail $scen "cannot unpack $img"; return 1; }
+}
+
+scen_initramfs-tools() {
+  local scen=initramfs-tools log=$work/initramfs-tools.log img=$work/itools.img
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP initramfs-tools: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks flagship || return
+  itools_build $scen "$img" || return
   # Our hook took lvm2's and mdadm's activation out of the image (EVMS_ONLY=yes, the default):
   # their udev activation rules and mdadm's local-block script are gone, their binaries and
   # naming rules stay (udev runs in this initramfs, and with udev the links are udev's job).
-  rm -rf "$d" && mkdir -p "$d" && (cd "$d" && zcat "$img" | cpio -id --quiet) ||
-    { fail $scen "cannot unpack $img"; return; }
-  itools_policy $scen "$d" || return
+  itools_policy $scen "$work/$scen-root" || return
   echo "  initramfs-tools image: $(stat -c %s "$img") bytes"
   boot $scen "$img" "root=/dev/vg0/root" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
@@ -665,6 +674,38 @@ scen_initramfs-tools() {
   # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
   need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
   generator_booted $scen "$log" "initramfs-tools, udev" || return
+  pass $scen
+}
+
+# EVMS_ONLY=no (conf.d/evms-activate): our scripts step aside, lvm2's and mdadm's activation
+# stays in the image and activates as without us: mdadm --incremental assembles the array and
+# lvm2's vgchange -aay brings up the whole VG (vg0/home too) during the coldplug.
+scen_initramfs-tools-stepaside() {
+  local scen=initramfs-tools-stepaside log=$work/initramfs-tools-stepaside.log img=$work/itools-stepaside.img d x
+  d=$work/$scen-root
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  for x in lvm2 mdadm; do
+    dpkg-query -W -f='${Status}' $x 2>/dev/null | grep -q 'install ok installed' || { fail $scen "$x is not installed"; return; }
+  done
+  disks flagship || return
+  itools_build $scen "$img" EVMS_ONLY=no || return
+  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "the binary is not in the image"; return; }
+  x=$(cd "$d" && find . -path './scripts/*/evms-activate')
+  [ -z "$x" ] || { fail $scen "our scripts are in the image: $x"; return; }
+  for x in 69-lvm.rules 64-md-raid-assembly.rules; do
+    [ -n "$(find "$d" -name $x)" ] || { fail $scen "$x is not in the image"; return; }
+  done
+  [ -x "$d/scripts/local-block/mdadm" ] || { fail $scen "mdadm's local-block script is not in the image"; return; }
+  boot $scen "$img" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  never $scen "$log" 'evms-activate' || return
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
+  need $scen "$log" '^EVMS-DM vg0-home ' || return
+  need $scen "$log" '^EVMS-NODE /dev/md/pv0_0 -> \.\./md127' || return
+  echo "  lvm2 and mdadm activated root and vg0/home; evms-activate did nothing"
   pass $scen
 }
 
