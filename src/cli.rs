@@ -1,8 +1,9 @@
 //! Command line (argh): `scan`, `plan`, `activate`, `deactivate`, `init`. Thin: every command
 //! calls the same library functions `init` uses, with paths from options.
 
-use crate::config::ActivateFilter;
+use crate::config::{evms, mdadm, ActivateFilter};
 use crate::engine::{self, Inputs, Settings};
+use crate::json::JsonExt;
 use crate::plan::build::{build, Selection};
 use argh::FromArgs;
 use std::path::{Path, PathBuf};
@@ -230,53 +231,6 @@ fn inputs(images: &[String], sysfs: &Path, dev: &Path) -> Inputs {
     }
 }
 
-/// mdadm's homehost: the option, else `HOMEHOST` of mdadm.conf (`<system>` means the host name,
-/// `<none>` none), else the host name.
-pub fn homehost(opt: Option<&str>, etc: &Path) -> Option<String> {
-    if let Some(h) = opt {
-        return Some(h.to_string());
-    }
-    let conf = ["mdadm/mdadm.conf", "mdadm.conf"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(etc.join(p)).ok());
-    if let Some(line) = conf
-        .as_deref()
-        .and_then(|c| c.lines().find(|l| l.trim_start().starts_with("HOMEHOST")))
-    {
-        match line.split_whitespace().nth(1) {
-            Some("<none>") => return None,
-            Some("<system>") | None => {}
-            Some("<ignore>") => {}
-            Some(h) => return Some(h.to_string()),
-        }
-    }
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty() && h != "(none)")
-}
-
-/// `ARRAY /dev/md/NAME ... UUID=...` lines of mdadm.conf.
-pub fn mdadm_conf_arrays(etc: &Path) -> Vec<(crate::ids::MdUuid, String)> {
-    let conf = ["mdadm/mdadm.conf", "mdadm.conf"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(etc.join(p)).ok())
-        .unwrap_or_default();
-    conf.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            if w.next()? != "ARRAY" {
-                return None;
-            }
-            let dev = w.next()?.to_string();
-            let uuid = l
-                .split_whitespace()
-                .find_map(|x| x.strip_prefix("UUID=").or_else(|| x.strip_prefix("uuid=")))?;
-            Some((crate::ids::MdUuid::parse(uuid)?, dev))
-        })
-        .collect()
-}
-
 fn settings(
     homehost_opt: Option<&str>,
     system_id: Option<&str>,
@@ -285,8 +239,12 @@ fn settings(
 ) -> Settings {
     let etc = Path::new("/etc");
     Settings {
-        homehost: homehost(homehost_opt, etc),
-        md_arrays: if live { mdadm_conf_arrays(etc) } else { vec![] },
+        homehost: mdadm::homehost(homehost_opt, etc),
+        md_arrays: if live {
+            mdadm::conf_arrays(etc)
+        } else {
+            vec![]
+        },
         system_id: system_id.map(str::to_string),
         exclude: filter.map(|f| f.exclude.clone()).unwrap_or_default(),
     }
@@ -307,32 +265,10 @@ fn scan(c: &ScanCmd) -> i32 {
     i32::from(crate::report::anything_broken(&g))
 }
 
-/// Include/exclude from the command line, on top of evms.conf's activate section.
-fn filter(
-    config: &Path,
-    include: &[String],
-    exclude: &[String],
-) -> Result<Option<ActivateFilter>, String> {
-    let mut f = match std::fs::read_to_string(config) {
-        Ok(text) => {
-            crate::config::parse(&text).map_err(|e| format!("{}: {e}", config.display()))?
-        }
-        Err(_) => None,
-    };
-    if !include.is_empty() || !exclude.is_empty() {
-        let base = f.get_or_insert_with(ActivateFilter::default);
-        if !include.is_empty() {
-            base.include = include.to_vec();
-        }
-        base.exclude.extend(exclude.iter().cloned());
-    }
-    Ok(f)
-}
-
 fn plan(c: &PlanCmd) -> i32 {
     let inp = inputs(&c.image, &c.sysfs, &c.dev);
     let live = matches!(inp, Inputs::Live { .. });
-    let filt = match filter(&c.config, &c.include, &c.exclude) {
+    let filt = match evms::activate_filter(&c.config, &c.include, &c.exclude) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("evms-activate: {e}");
@@ -374,7 +310,7 @@ fn plan(c: &PlanCmd) -> i32 {
 }
 
 fn activate(c: &ActivateCmd) -> i32 {
-    let filt = match filter(&c.config, &c.include, &c.exclude) {
+    let filt = match evms::activate_filter(&c.config, &c.include, &c.exclude) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("evms-activate: {e}");

@@ -4,7 +4,7 @@
 use crate::engine::lvm::{Access, LvState};
 use crate::engine::md::Verdict;
 use crate::engine::{Graph, NodeId, NodeKind};
-use crate::json::Json;
+use crate::json::{self, Json, JsonExt};
 use crate::probe::Content;
 
 /// Human size with binary units, one decimal (lsblk style).
@@ -127,6 +127,12 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
     }
     if let Content::Broken(e) = &n.content {
         parts.push(format!("broken: {e}"));
+    }
+    if let Some(what) = match &n.content {
+        Content::Fs(f) => f.reported_only(),
+        _ => None,
+    } {
+        parts.push(format!("reported only: {what}"));
     }
     if n.excluded {
         parts.push("excluded by the device filter: not read".into());
@@ -349,9 +355,9 @@ pub fn json(g: &Graph) -> Json {
                 NodeKind::Lv { .. } => "lv",
                 NodeKind::OtherKernel => "other",
             };
-            let mut j = Json::obj()
-                .with("name", &n.name)
-                .with("key", &n.key)
+            let mut j = json::obj()
+                .with("name", n.name.as_str())
+                .with("key", n.key.as_str())
                 .with("kind", kind)
                 .with("size", n.size)
                 .with("active", n.kernel.is_some())
@@ -373,7 +379,7 @@ pub fn json(g: &Graph) -> Json {
                 let e = n.part_entry.as_ref();
                 j.push(
                     "partition",
-                    Json::obj()
+                    json::obj()
                         .with("number", *number)
                         .with("start", *start)
                         .with("partuuid", e.map(|p| p.uuid.clone()))
@@ -396,8 +402,8 @@ pub fn json(g: &Graph) -> Json {
                 Verdict::Degraded { missing, .. } => ("degraded", None, missing.clone()),
                 Verdict::NotStartable { reason } => ("not-startable", Some(reason.clone()), vec![]),
             };
-            Json::obj()
-                .with("devnm", &a.devnm)
+            json::obj()
+                .with("devnm", a.devnm.as_str())
                 .with("name", a.link.clone())
                 .with("uuid", a.uuid.mdadm_str())
                 .with("metadata", a.sb.version.to_string())
@@ -410,11 +416,11 @@ pub fn json(g: &Graph) -> Json {
                 .with("missing", missing)
                 .with(
                     "members",
-                    Json::Arr(
+                    Json::Array(
                         a.members
                             .iter()
                             .map(|m| {
-                                Json::obj()
+                                json::obj()
                                     .with("device", g.node(m.node).name.clone())
                                     .with("state", m.state.to_string())
                                     .with("events", m.sb.events)
@@ -436,20 +442,20 @@ pub fn json(g: &Graph) -> Json {
                 Access::Foreign { system_id } => format!("foreign (system_id {system_id})"),
                 Access::Inconsistent(w) => format!("inconsistent: {w}"),
             };
-            Json::obj()
-                .with("name", &v.name)
+            json::obj()
+                .with("name", v.name.as_str())
                 .with("uuid", v.id.to_string())
                 .with("seqno", v.vg.seqno)
                 .with("extent_size", v.vg.extent_size)
                 .with("access", access)
                 .with(
                     "pvs",
-                    Json::Arr(
+                    Json::Array(
                         v.pvs
                             .iter()
                             .map(|p| {
-                                Json::obj()
-                                    .with("key", &p.key)
+                                json::obj()
+                                    .with("key", p.key.as_str())
                                     .with("uuid", p.id.to_string())
                                     .with("device", p.node.map(|n| g.node(n).name.clone()))
                                     .with("pe_start", p.pe_start)
@@ -459,7 +465,7 @@ pub fn json(g: &Graph) -> Json {
                 )
                 .with(
                     "lvs",
-                    Json::Arr(
+                    Json::Array(
                         v.vg.lvs
                             .iter()
                             .map(|l| {
@@ -474,8 +480,8 @@ pub fn json(g: &Graph) -> Json {
                                     }
                                     Some(LvState::Broken(e)) => format!("broken: {e}"),
                                 };
-                                Json::obj()
-                                    .with("name", &l.name)
+                                json::obj()
+                                    .with("name", l.name.as_str())
                                     .with("uuid", l.id.to_string())
                                     .with("sectors", v.vg.lv_sectors(l))
                                     .with("visible", l.visible)
@@ -500,10 +506,10 @@ pub fn json(g: &Graph) -> Json {
         })
         .collect();
     let (problems, warnings) = problem_lines(g);
-    Json::obj()
-        .with("devices", Json::Arr(devices))
-        .with("arrays", Json::Arr(arrays))
-        .with("vgs", Json::Arr(vgs))
+    json::obj()
+        .with("devices", Json::Array(devices))
+        .with("arrays", Json::Array(arrays))
+        .with("vgs", Json::Array(vgs))
         .with("problems", problems)
         .with("warnings", warnings)
 }
@@ -540,6 +546,26 @@ mod tests {
         );
         let plan = build(&g, &Selection::default());
         assert_eq!(plan.steps.len(), 4, "{plan}");
+    }
+
+    /// A disk whose primary GPT is gone (lvmfaults/gptbad): the bad header and the fallback
+    /// are both said, as the VM console shows them.
+    #[test]
+    fn backup_gpt_is_reported() {
+        use crate::engine::fixtures::{gptbad_system, TempDir};
+        let t = TempDir::new();
+        let g = crate::engine::discover(
+            &gptbad_system(&t, &[], false),
+            crate::engine::Settings::default(),
+        );
+        let (_, warnings) = problem_lines(&g);
+        assert_eq!(
+            warnings,
+            [
+                r#"vdd: gpt at byte 512: signature: found "\0\0\0\0\0\0\0\0", expected "EFI PART" (a protective MBR is present)"#,
+                "vdd: the primary GPT is unusable (above); the backup GPT at the last LBA is used; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,9 @@ pkgs=(
   # fixtures are written by the real tools
   python3 fdisk gdisk lvm2 mdadm dmsetup kpartx e2fsprogs xfsprogs btrfs-progs dosfstools squashfs-tools
   erofs-utils cryptsetup-bin
+  # the second batch of identification fixtures (tests/fixtures/fs/gen-more.sh)
+  genisoimage xorriso udftools f2fs-tools exfatprogs ntfs-3g jfsutils nilfs-tools reiserfsprogs
+  util-linux-extra genromfs bcache-tools drbd-utils
   # VM tests: a Debian kernel under QEMU, busybox for the harness shell
   qemu-system-x86 qemu-utils cpio busybox-static kmod zstd xz-utils jq
   # the initramfs-hooks/ boot scenario runs Debian's mkinitramfs (for the cached guest kernel

@@ -702,11 +702,16 @@ pub fn run_lvm_vg(data: &[u8]) -> String {
     }
 }
 
-/// `fs`: filesystem and LUKS identification over the disk (every superblock reader).
+/// `fs`: the whole identification registry over the disk as a whole disk (containers, then
+/// every filesystem reader), as `blkid -p` runs it.
 pub fn run_fs(data: &[u8]) -> String {
     let d = decode_disk(data);
-    let r = evms_activate::probe::fs::probe_filesystem("fuzz", &d);
-    summary(&r, |f| format!("{f:?}"))
+    let (r, warnings) = evms_activate::probe::fs::identify("fuzz", &d, true);
+    let mut out = summary(&r, |f| format!("{f:?}"));
+    for w in warnings {
+        out.push_str(&format!("\nwarning: {w}"));
+    }
+    out
 }
 
 /// `luks`: flags byte (bit 0: read as the secondary header at 0x4000), then the header.
@@ -754,7 +759,7 @@ pub fn run_cmdline(data: &[u8]) -> String {
 /// `config`: evms.conf, then the filter over names derived from the input.
 pub fn run_config(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
-    match evms_activate::config::parse(&text) {
+    match evms_activate::config::evms::parse(&text) {
         Ok(Some(f)) => {
             let names: Vec<String> = text.split_whitespace().take(16).map(String::from).collect();
             let _ = f.allows(&names);
@@ -796,6 +801,7 @@ pub fn run_discover(data: &[u8]) -> String {
         ..Selection::default()
     };
     let plan = build(&g, &sel);
+    use evms_activate::json::JsonExt;
     let _ = evms_activate::report::json(&g).pretty();
     let _ = evms_activate::report::tree(&g);
     let _ = plan.to_json().pretty();

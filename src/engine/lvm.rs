@@ -5,7 +5,7 @@
 //! guess about. Access rules: exported, clustered, shared/lock_type, foreign system_id.
 
 use super::{Graph, NodeId, NodeKind};
-use crate::formats::lvm::vg::{Area, Lv, SegKind, Vg};
+use crate::formats::lvm::vg::{Area, Lv, SegKind, SegRef, Vg};
 use crate::ids::LvmId;
 use crate::probe::Content;
 use crate::source::layout::Layout;
@@ -300,74 +300,13 @@ pub fn lv_pvs(vg: &Vg, lv: &Lv) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// A reference from a segment to a PV or an LV.
-pub enum SegRef {
-    Pv(String),
-    Lv(String),
-}
-
-impl SegKind {
-    /// Every PV and LV this segment refers to.
-    pub fn references(&self) -> Vec<SegRef> {
-        let area = |a: &Area| match a {
-            Area::Pv { pv_key, .. } => SegRef::Pv(pv_key.clone()),
-            Area::Lv { lv, .. } => SegRef::Lv(lv.clone()),
-        };
-        let lvs = |names: Vec<&String>| {
-            names
-                .into_iter()
-                .map(|n| SegRef::Lv(n.clone()))
-                .collect::<Vec<_>>()
-        };
-        match self {
-            SegKind::Striped { areas, .. } => areas.iter().map(area).collect(),
-            SegKind::Mirror { images, log, .. } => {
-                let mut v: Vec<SegRef> = images.iter().map(area).collect();
-                v.extend(lvs(log.iter().collect()));
-                v
-            }
-            SegKind::Raid { metas, images, .. } | SegKind::Raid0 { metas, images, .. } => {
-                lvs(metas.iter().flatten().chain(images.iter()).collect())
-            }
-            SegKind::ThinPool { metadata, pool, .. } => lvs(vec![metadata, pool]),
-            SegKind::Thin {
-                pool,
-                origin,
-                external_origin,
-                ..
-            } => lvs(std::iter::once(pool)
-                .chain(origin.iter())
-                .chain(external_origin.iter())
-                .collect()),
-            SegKind::Snapshot {
-                origin, cow_store, ..
-            } => lvs(vec![origin, cow_store]),
-            SegKind::Cache { pool, origin, .. } => lvs(vec![pool, origin]),
-            SegKind::CachePool { data, metadata, .. } => lvs(vec![data, metadata]),
-            SegKind::Writecache {
-                origin, cachevol, ..
-            } => lvs(vec![origin, cachevol]),
-            SegKind::Integrity {
-                origin, meta_dev, ..
-            } => lvs(std::iter::once(origin).chain(meta_dev.iter()).collect()),
-            SegKind::Vdo { pool, .. } => lvs(vec![pool]),
-            SegKind::VdoPool { data, .. } => lvs(vec![data]),
-            SegKind::Error | SegKind::Zero | SegKind::Unknown { .. } => vec![],
-        }
-    }
-}
-
 /// Whether the segments can be planned today (linear and striped; other types come with the
 /// segment-types work and are reported "unsupported yet").
 fn unsupported_segtype(vg: &Vg, lv: &Lv) -> Option<String> {
     lv.segments
         .iter()
         .find_map(|s| match &s.kind {
-            SegKind::Striped { areas, .. }
-                if areas.iter().all(|a| matches!(a, Area::Pv { .. })) =>
-            {
-                None
-            }
+            SegKind::Striped(st) if st.areas.iter().all(|a| matches!(a, Area::Pv { .. })) => None,
             _ => Some(s.type_name.clone()),
         })
         .or_else(|| (lv.segments.is_empty() || vg.extent_size == 0).then(|| "empty".to_string()))
@@ -506,13 +445,13 @@ fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
             .ok_or("extent size overflows")?;
     let mut parts = Vec::new();
     for seg in &lv.segments {
-        let SegKind::Striped { stripe_size, areas } = &seg.kind else {
+        let SegKind::Striped(striped) = &seg.kind else {
             return Err(format!(
                 "segment type {} cannot be read in user space yet",
                 seg.type_name
             ));
         };
-        let n = u64::try_from(areas.len()).map_err(|_| "too many stripes")?;
+        let n = u64::try_from(striped.areas.len()).map_err(|_| "too many stripes")?;
         if n == 0 || seg.extent_count % n != 0 {
             return Err(format!(
                 "{} extents do not divide into {n} stripes",
@@ -523,7 +462,7 @@ fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
             .checked_mul(ext)
             .ok_or("segment size overflows")?;
         let mut stripes = Vec::new();
-        for a in areas {
+        for a in &striped.areas {
             let Area::Pv {
                 pv_key,
                 start_extent,
@@ -568,7 +507,8 @@ fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
         if stripes.len() == 1 {
             parts.push(stripes.pop().ok_or("no stripe")?);
         } else {
-            let chunk = stripe_size
+            let chunk = striped
+                .stripe_size
                 .ok_or("striped segment without stripe_size")?
                 .checked_mul(512)
                 .ok_or("stripe size overflows")?;
@@ -589,22 +529,9 @@ mod tests {
     //! its own LV `outer`.
     use super::*;
     use crate::engine::{fixtures, Graph};
-    use crate::plan::build::{build, Selection};
-    use crate::plan::Step;
 
     fn vg<'a>(g: &'a Graph, name: &str) -> &'a VolGroup {
         g.vgs.iter().find(|v| v.name == name).unwrap()
-    }
-
-    fn created(g: &Graph, sel: &Selection) -> Vec<String> {
-        build(g, sel)
-            .steps
-            .iter()
-            .map(|s| match s {
-                Step::CreateDm(d) => d.name.clone(),
-                Step::AssembleMd(m) => m.devnm.clone(),
-            })
-            .collect()
     }
 
     /// The PV made on loop/outer is found once outer is read, and is refused: LVs on it are
@@ -629,23 +556,10 @@ mod tests {
             v.problems,
             ["PV pv1 (684617-da16-250a-0a46-621f-73c0-aede6f) lies on loop/outer, an LV of the same VG: the VG would be built on itself; not used"]
         );
-        for partial in [false, true] {
-            let sel = Selection {
-                partial,
-                ..Selection::default()
-            };
-            assert_eq!(created(&g, &sel), ["loop-outer"]);
-            assert!(build(&g, &sel)
-                .skipped
-                .iter()
-                .any(|s| s.volume == "loop/inner"
-                    && s.reason
-                        .starts_with("metadata problem: its PV pv1 lies on loop/outer")));
-        }
     }
 
-    /// vda cloned onto a second disk: the VG is not activated from a guess, the message names
-    /// both devices and how to choose; the device filter makes the choice.
+    /// vda cloned onto a second disk: the VG is refused rather than read from a guess, the
+    /// message names both devices and how to choose; the device filter makes the choice.
     #[test]
     fn cloned_pv_needs_a_choice() {
         let devs = |ex: &[&str]| {
@@ -661,13 +575,9 @@ mod tests {
         let g = devs(&[]);
         let want = "duplicate PV 52d30b-6ccd-4acd-f80d-458e-0978-c6dcf7 on vda and vdc: not guessing which is real; exclude all but one (--exclude /dev/vda or --exclude /dev/vdc, or an evms.conf exclude)";
         assert_eq!(vg(&g, "two").access, Access::Inconsistent(want.into()));
-        assert!(created(&g, &Selection::default()).is_empty());
         let g = devs(&["/dev/vdc"]);
         assert_eq!(vg(&g, "two").access, Access::Ok);
-        assert_eq!(
-            created(&g, &Selection::default()),
-            ["two-a", "two-b", "two-ab", "two-st"]
-        );
+        assert!(vg(&g, "two").lvs.iter().all(|l| l.state == LvState::Ok));
         let g = devs(&["vda"]);
         assert_eq!(vg(&g, "two").access, Access::Ok);
         assert_eq!(vg(&g, "two").pvs[0].node, g.by_name("vdc"));

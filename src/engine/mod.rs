@@ -570,7 +570,13 @@ fn excluded_by_filter(g: &Graph, id: NodeId) -> bool {
 }
 
 fn probe_new(g: &mut Graph) {
-    for id in 0..g.nodes.len() {
+    // Partitions after the rest: a partition's treatment depends on its parent's content.
+    let is_part = |g: &Graph, i: NodeId| matches!(g.nodes[i].kind, NodeKind::Partition { .. });
+    let order: Vec<NodeId> = (0..g.nodes.len())
+        .filter(|&i| !is_part(g, i))
+        .chain((0..g.nodes.len()).filter(|&i| is_part(g, i)))
+        .collect();
+    for id in order {
         if g.nodes[id].probed {
             continue;
         }
@@ -587,6 +593,25 @@ fn probe_new(g: &mut Graph) {
             .is_some_and(|u| u.starts_with("LVM-") && u.contains("-missing_"))
         {
             continue;
+        }
+        // A partition the kernel made from what a container's device shows (the first IMSM
+        // member shows the array's partition table; a DRBD backing device its data's): the
+        // container's own driver is the way in, so nothing in it is read or used.
+        if let NodeKind::Partition { parent, .. } = g.nodes[id].kind {
+            if let Content::Fs(c) = &g.nodes[parent].content {
+                if let Some(what) = c.reported_only() {
+                    let err = crate::error::FormatError::field(
+                        c.fstype,
+                        0,
+                        "partition",
+                        format!("a partition of {}, which is {what}", g.nodes[parent].name),
+                        "none: what the container holds is reached through its driver (not read)",
+                    );
+                    let name = g.nodes[id].name.clone();
+                    g.nodes[id].warnings = vec![probe::format_err(&name, err)];
+                    continue;
+                }
+            }
         }
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
@@ -748,7 +773,10 @@ pub(crate) mod fixtures {
     use super::{discover, Graph, Inputs, Settings};
     use crate::source::layout::Src;
     use crate::source::sparse::SparseDev;
-    use std::path::Path;
+    use crate::source::ReadAt;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     pub(crate) fn read(rel: &str) -> Vec<u8> {
@@ -792,23 +820,10 @@ pub(crate) mod fixtures {
             exclude,
         )
     }
-}
 
-#[cfg(test)]
-mod tests {
-    //! A disk whose primary GPT is gone, as the lvmfaults/gptbad VM case has it (vdd, 254:48,
-    //! with VG gp on partition 1): the kernel makes no vdd1, so vdd1 is mapped as kpartx maps
-    //! it. Live discovery over a sysfs tree and device files in a temporary directory.
-    use super::*;
-    use crate::plan::build::{build, Selection};
-    use crate::plan::Step;
-    use crate::source::ReadAt;
-    use std::fs;
-    use std::os::unix::fs::symlink;
-
-    struct TempDir(PathBuf);
+    pub(crate) struct TempDir(PathBuf);
     impl TempDir {
-        fn new() -> TempDir {
+        pub(crate) fn new() -> TempDir {
             use std::sync::atomic::{AtomicUsize, Ordering};
             static N: AtomicUsize = AtomicUsize::new(0);
             let p = std::env::temp_dir().join(format!(
@@ -819,7 +834,7 @@ mod tests {
             fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }
-        fn path(&self) -> &Path {
+        pub(crate) fn path(&self) -> &Path {
             &self.0
         }
     }
@@ -836,15 +851,21 @@ mod tests {
 
     /// vdd's bytes with its primary GPT header zeroed (the case's damage).
     fn damaged_vdd() -> Vec<u8> {
-        let mut d = fixtures::disk("lvmfaults", "vdd");
+        let mut d = disk("lvmfaults", "vdd");
         d.patch(512, &[0u8; 512]);
         let mut b = vec![0u8; usize::try_from(d.size()).unwrap()];
         d.read_exact_at(0, &mut b).unwrap();
         b
     }
 
-    /// sysfs with vdd (and `extra` devices), /dev with their contents.
-    fn system(t: &TempDir, extra: &[(&str, &str, u64, u64)], kpartx_map: bool) -> Inputs {
+    /// A disk whose primary GPT is gone, as the lvmfaults/gptbad VM case has it (vdd, 254:48,
+    /// with VG gp on partition 1): sysfs with vdd (and `extra` devices: a kernel partition of
+    /// vdd, or with `kpartx_map` the map kpartx makes), /dev with their contents, in `t`.
+    pub(crate) fn gptbad_system(
+        t: &TempDir,
+        extra: &[(&str, &str, u64, u64)],
+        kpartx_map: bool,
+    ) -> Inputs {
         let (sys, dev) = (t.path().join("sys"), t.path().join("dev"));
         let disk = sys.join("devices/pci0000:00/virtio4/block/vdd");
         w(&disk.join("dev"), "254:48\n");
@@ -876,69 +897,35 @@ mod tests {
         }
         Inputs::Live { sys, dev }
     }
+}
 
-    fn dm_steps(g: &Graph) -> Vec<(String, String, Vec<String>, Vec<String>)> {
-        build(g, &Selection::default())
-            .steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::CreateDm(d) => Some((
-                    d.name.clone(),
-                    d.uuid.clone(),
-                    d.table.iter().map(|t| t.to_string()).collect(),
-                    d.links.clone(),
-                )),
-                Step::AssembleMd(_) => None,
-            })
-            .collect()
-    }
+#[cfg(test)]
+mod tests {
+    //! A disk whose primary GPT is gone (the lvmfaults/gptbad VM case): the kernel makes no
+    //! vdd1, so vdd1 is a partition that needs a map (plan/partition.rs maps it as kpartx
+    //! does). Live discovery over a sysfs tree and device files in a temporary directory.
+    use super::fixtures::{gptbad_system, TempDir};
+    use super::*;
 
-    /// The map kpartx made in the VM (oracle record lvmfaults/gptbad: `vdd1: 0 12288 linear
-    /// vdd 2048`, UUID `part1-devnode_254:48_Wh5pYvM`), then the LV on it.
     #[test]
-    fn backup_gpt_partitions_are_mapped_as_kpartx_does() {
+    fn backup_gpt_partitions_need_a_map() {
         let t = TempDir::new();
-        let g = discover(&system(&t, &[], false), Settings::default());
+        let g = discover(&gptbad_system(&t, &[], false), Settings::default());
         let vdd = g.by_name("vdd").unwrap();
         let Content::PartTable(pt) = &g.nodes[vdd].content else {
             panic!("{:?}", g.nodes[vdd].content)
         };
         assert!(pt.backup_used && !pt.kernel_sees);
-        assert_eq!(
-            dm_steps(&g),
-            [
-                (
-                    "vdd1".to_string(),
-                    "part1-devnode_254:48_Wh5pYvM".to_string(),
-                    vec!["0 12288 linear 254:48 2048".to_string()],
-                    vec![]
-                ),
-                (
-                    "gp-l".to_string(),
-                    "LVM-12d9388e44990fa5bc8fc1ea5e28efb2b0aaf84070d95559132e533d33c504aa"
-                        .to_string(),
-                    vec!["0 4096 linear vdd1 2048".to_string()],
-                    vec!["gp/l".to_string(), "evms/lvm2/gp/l".to_string()]
-                )
-            ]
-        );
-        let (_, warnings) = crate::report::problem_lines(&g);
-        assert_eq!(
-            warnings,
-            [
-                r#"vdd: gpt at byte 512: signature: found "\0\0\0\0\0\0\0\0", expected "EFI PART" (a protective MBR is present)"#,
-                "vdd: the primary GPT is unusable (above); the backup GPT at the last LBA is used; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
-            ]
-        );
+        let p = g.by_key("dev:vdd:p1").unwrap();
+        assert!(partition_needs_map(&g, p));
     }
 
-    /// Once the map exists (ours or kpartx's) it is that partition: nothing to create for it,
-    /// and the LV is built on it.
+    /// Once the map exists (ours or kpartx's) it is that partition.
     #[test]
     fn an_existing_kpartx_map_is_the_partition() {
         let t = TempDir::new();
         let g = discover(
-            &system(&t, &[("dm-0", "253:0", 2048, 12288)], true),
+            &gptbad_system(&t, &[("dm-0", "253:0", 2048, 12288)], true),
             Settings::default(),
         );
         let p = g.by_key("dev:vdd:p1").unwrap();
@@ -951,31 +938,6 @@ mod tests {
                 ..
             }
         ));
-        let plan = build(&g, &Selection::default());
-        assert_eq!(plan.active, ["vdd1"]);
-        assert_eq!(
-            dm_steps(&g)
-                .iter()
-                .map(|s| (s.0.as_str(), s.2.clone()))
-                .collect::<Vec<_>>(),
-            [("gp-l", vec!["0 4096 linear 253:0 2048".to_string()])]
-        );
-    }
-
-    /// Booted with `gpt`, the kernel makes vdd1 from the backup itself: no map.
-    #[test]
-    fn a_kernel_partition_needs_no_map() {
-        let t = TempDir::new();
-        let g = discover(
-            &system(&t, &[("vdd1", "254:49", 2048, 12288)], false),
-            Settings::default(),
-        );
-        assert_eq!(
-            dm_steps(&g)
-                .iter()
-                .map(|s| (s.0.as_str(), s.2.clone()))
-                .collect::<Vec<_>>(),
-            [("gp-l", vec!["0 4096 linear 254:49 2048".to_string()])]
-        );
+        assert!(g.nodes[p].kernel.is_some());
     }
 }

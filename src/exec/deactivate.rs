@@ -7,6 +7,7 @@
 //! map entry.
 
 use super::dm::{errno_of, short, DmCtl};
+use super::mdmap;
 use super::nodes;
 use super::records;
 use super::{dm_by_name, ExecEnv, ExecError, ExecOptions};
@@ -406,7 +407,7 @@ fn take_down_md(
     }
     remove_links(&links, env, notes);
     remove_record(env, t.devno, udev, notes);
-    match records::map_del(env, &t.kernel) {
+    match mdmap::del(env, &t.kernel) {
         Ok(true) => notes.push(format!("removed {} from the mdadm map", t.kernel)),
         Ok(false) => {}
         Err(e) => notes.push(format!("warning: mdadm map: {e}")),

@@ -17,6 +17,7 @@
 mod deactivate;
 mod dm;
 mod md;
+mod mdmap;
 mod nodes;
 mod records;
 
@@ -24,9 +25,10 @@ pub use deactivate::{
     all_ours, deactivate, deactivate_all_ours, DeactOutcome, DeactivateItem, DeactivateReport,
 };
 pub use md::pick_devnm;
-pub use records::{dm_udev_record, map_line, map_remove, map_update};
+pub use mdmap::{map_line, map_remove, map_update};
+pub use records::dm_udev_record;
 
-use crate::json::Json;
+use crate::json::{self, Json, JsonExt};
 use crate::plan::{DevRef, Plan, Step, TargetLine};
 use crate::source::sysfs::DevNo;
 use nix::errno::Errno;
@@ -258,8 +260,8 @@ impl ExecReport {
             .steps
             .iter()
             .map(|s| {
-                let mut o = Json::obj()
-                    .with("key", &s.key)
+                let mut o = json::obj()
+                    .with("key", s.key.as_str())
                     .with(
                         "kind",
                         match s.kind {
@@ -267,7 +269,7 @@ impl ExecReport {
                             StepKind::Dm => "dm",
                         },
                     )
-                    .with("name", &s.name);
+                    .with("name", s.name.as_str());
                 match &s.outcome {
                     Outcome::Created { kernel, devno } | Outcome::Present { kernel, devno } => {
                         let what = if matches!(s.outcome, Outcome::Created { .. }) {
@@ -308,10 +310,10 @@ impl ExecReport {
                 o.with("notes", s.notes.clone())
             })
             .collect();
-        Json::obj()
+        json::obj()
             .with("ok", self.ok())
             .with("dry_run", self.dry_run)
-            .with("steps", Json::Arr(steps))
+            .with("steps", Json::Array(steps))
             .with(
                 "records",
                 self.records

@@ -4,11 +4,67 @@
 
 pub mod build;
 pub mod dm;
+mod lvm;
+mod md;
+mod partition;
+#[cfg(test)]
+mod tests;
 
+use crate::config::ActivateFilter;
+use crate::engine::{names, Graph, NodeId, NodeKind};
 use crate::ids::MdUuid;
-use crate::json::Json;
+use crate::json::{self, Json, JsonExt};
 pub use dm::{DevRef, Target, TargetLine};
 use std::fmt;
+
+/// What to activate and under which policy.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Volumes named by the user (VG, VG/LV, md name/devnm/UUID, /dev path, evms name); empty
+    /// means everything eligible.
+    pub volumes: Vec<String>,
+    /// Include/exclude globs from the command line and evms.conf.
+    pub filter: Option<ActivateFilter>,
+    /// Start arrays with missing members when their level allows it.
+    pub degraded: bool,
+    /// Activate LVs with missing PVs (missing areas become `error` targets, as lvm --partial).
+    pub partial: bool,
+    /// Ignore lvm's activation-skip flag (lvm -K).
+    pub ignore_activation_skip: bool,
+}
+
+enum NodeStep {
+    Nothing,
+    Active,
+    Step(Step),
+    /// Several devices for one node, in order (an LV and the error devices standing in for
+    /// its missing areas).
+    Steps(Vec<Step>),
+    Skip(String),
+}
+
+/// How a step refers to a node: its kernel device, a device an earlier step creates, or (image
+/// mode) its name.
+fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
+    let n = g.node(id);
+    if let Some(k) = &n.kernel {
+        return DevRef::Kernel {
+            devno: k.devno,
+            name: k.name.clone(),
+        };
+    }
+    let name = match &n.kind {
+        NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+        _ => n.name.clone(),
+    };
+    let _ = planned;
+    if g.live {
+        DevRef::Planned { name }
+    } else {
+        DevRef::Image { name }
+    }
+}
 
 /// Role of an MD member in an assembly step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,14 +224,14 @@ impl Plan {
             .skipped
             .iter()
             .map(|s| {
-                Json::obj()
-                    .with("volume", &s.volume)
-                    .with("reason", &s.reason)
+                json::obj()
+                    .with("volume", s.volume.as_str())
+                    .with("reason", s.reason.as_str())
             })
             .collect();
-        Json::obj()
-            .with("steps", Json::Arr(steps))
-            .with("skipped", Json::Arr(skipped))
+        json::obj()
+            .with("steps", Json::Array(steps))
+            .with("skipped", Json::Array(skipped))
             .with("active", self.active.clone())
             .with(
                 "modules",
@@ -202,19 +258,19 @@ pub fn md_level_module(level: &str) -> Option<&'static str> {
 
 fn step_json(s: &Step) -> Json {
     match s {
-        Step::AssembleMd(m) => Json::obj()
+        Step::AssembleMd(m) => json::obj()
             .with("action", "assemble-md")
-            .with("key", &m.key)
-            .with("devnm", &m.devnm)
+            .with("key", m.key.as_str())
+            .with("devnm", m.devnm.as_str())
             .with("name", m.name.clone())
             .with("uuid", m.uuid.mdadm_str())
-            .with("metadata", &m.metadata)
-            .with("level", &m.level)
+            .with("metadata", m.metadata.as_str())
+            .with("level", m.level.as_str())
             .with("raid_disks", m.raid_disks)
             .with("size", m.size)
             .with(
                 "members",
-                Json::Arr(
+                Json::Array(
                     m.members
                         .iter()
                         .map(|x| {
@@ -223,7 +279,7 @@ fn step_json(s: &Step) -> Json {
                                 MemberRole::Spare => Json::from("spare"),
                                 MemberRole::Journal => Json::from("journal"),
                             };
-                            Json::obj()
+                            json::obj()
                                 .with("device", x.dev.name())
                                 .with("role", role)
                                 .with("events", x.events)
@@ -233,12 +289,12 @@ fn step_json(s: &Step) -> Json {
             )
             .with("missing", m.missing.clone())
             .with("degraded", m.degraded),
-        Step::CreateDm(d) => Json::obj()
+        Step::CreateDm(d) => json::obj()
             .with("action", "create-dm")
-            .with("key", &d.key)
-            .with("name", &d.name)
-            .with("uuid", &d.uuid)
-            .with("volume", &d.volume)
+            .with("key", d.key.as_str())
+            .with("name", d.name.as_str())
+            .with("uuid", d.uuid.as_str())
+            .with("volume", d.volume.as_str())
             .with("read_only", d.read_only)
             .with(
                 "table",

@@ -77,7 +77,13 @@ pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
             "not 0",
         ));
     }
-    // "arbitrary sanity check.. is there any garbage down there?"
+    set_info(buf, &mut info, "1");
+    Ok(Some(info))
+}
+
+/// blkid's `swap_set_info` after its version checks: UUID and label when the padding is clean
+/// ("is there any garbage down there?"), and the version.
+fn set_info(buf: &[u8], info: &mut FsInfo, version: &str) {
     let clean =
         bytes::le32(buf, PADDING_32) == Some(0) && bytes::le32(buf, PADDING_32 + 4) == Some(0);
     if clean {
@@ -86,6 +92,36 @@ pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
         }
         info.uuid = bytes::arr::<16>(buf, UUID).and_then(|u| super::uuid(&u));
     }
-    info.version = Some("1".into());
+    info.version = Some(version.into());
+}
+
+/// Hibernation signatures (blkid `swsuspend`), in blkid's order per page size.
+const SUSPEND_MAGICS: [(&[u8], &str); 4] = [
+    (b"S1SUSPEND", "s1suspend"),
+    (b"S2SUSPEND", "s2suspend"),
+    (b"ULSUSPEND", "ulsuspend"),
+    (b"LINHIB0001", "linhib0001"),
+];
+
+/// A swap area holding a hibernation image (the kernel's swsusp, uswsusp, TuxOnIce): the swap
+/// magic replaced by a suspend signature, the header with UUID and label kept. Same buffer as
+/// [`parse`]. `Ok(None)`: no suspend signature.
+pub fn parse_swsuspend(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
+    let version = if bytes::arr::<8>(buf, 0) == Some(TOI_MAGIC) {
+        "tuxonice"
+    } else {
+        let hit = MAGIC_OFFSETS.iter().find_map(|&off| {
+            SUSPEND_MAGICS
+                .iter()
+                .find(|(m, _)| buf.get(off..off + m.len()) == Some(*m))
+                .map(|(_, v)| *v)
+        });
+        match hit {
+            Some(v) => v,
+            None => return Ok(None),
+        }
+    };
+    let mut info = FsInfo::new("swsuspend", Usage::Other);
+    set_info(buf, &mut info, version);
     Ok(Some(info))
 }

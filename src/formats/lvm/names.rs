@@ -70,34 +70,34 @@ pub fn role_layer(vg: &Vg, lv: &Lv) -> Option<&'static str> {
     };
     let name = lv.name.as_str();
     let has = |pred: &dyn Fn(&SegKind) -> bool| lv.segments.iter().any(|s| pred(&s.kind));
-    if used_as(&|k| matches!(k, SegKind::Cache { origin, .. } if origin == name)) {
+    if used_as(&|k| matches!(k, SegKind::Cache(c) if c.origin == name)) {
         return Some("real");
     }
-    if used_as(&|k| matches!(k, SegKind::Writecache { origin, .. } if origin == name)) {
+    if used_as(&|k| matches!(k, SegKind::Writecache(w) if w.origin == name)) {
         return Some("real");
     }
-    if used_as(&|k| matches!(k, SegKind::CachePool { data, .. } if data == name)) {
+    if used_as(&|k| matches!(k, SegKind::CachePool(p) if p.data == name)) {
         return Some("cdata");
     }
-    if used_as(&|k| matches!(k, SegKind::CachePool { metadata, .. } if metadata == name)) {
+    if used_as(&|k| matches!(k, SegKind::CachePool(p) if p.metadata == name)) {
         return Some("cmeta");
     }
     if lv.status.contains(Flags::CACHE_VOL) {
         return Some("cvol");
     }
-    if has(&|k| matches!(k, SegKind::ThinPool { .. })) {
+    if has(&|k| matches!(k, SegKind::ThinPool(_))) {
         return Some("pool");
     }
-    if used_as(&|k| matches!(k, SegKind::ThinPool { pool, .. } if pool == name)) {
+    if used_as(&|k| matches!(k, SegKind::ThinPool(p) if p.pool == name)) {
         return Some("tdata");
     }
-    if used_as(&|k| matches!(k, SegKind::ThinPool { metadata, .. } if metadata == name)) {
+    if used_as(&|k| matches!(k, SegKind::ThinPool(p) if p.metadata == name)) {
         return Some("tmeta");
     }
-    if has(&|k| matches!(k, SegKind::VdoPool { .. })) {
+    if has(&|k| matches!(k, SegKind::VdoPool(_))) {
         return Some("pool");
     }
-    if used_as(&|k| matches!(k, SegKind::VdoPool { data, .. } if data == name)) {
+    if used_as(&|k| matches!(k, SegKind::VdoPool(p) if p.data == name)) {
         return Some("vdata");
     }
     None

@@ -12,6 +12,7 @@
 //! Other sections (engine, plug-in settings) are skipped. `#` starts a comment.
 
 use crate::glob;
+use std::path::Path;
 
 /// The activation filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,28 @@ impl ActivateFilter {
         };
         any(&self.include) && !any(&self.exclude)
     }
+}
+
+/// The filter from `path` (evms.conf; a file that cannot be read counts as absent) with the
+/// command line's `--include`/`--exclude` on top: an include list replaces the file's, excludes
+/// add to its. `None`: no filter at all (everything is allowed).
+pub fn activate_filter(
+    path: &Path,
+    include: &[String],
+    exclude: &[String],
+) -> Result<Option<ActivateFilter>, String> {
+    let mut f = match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+        Err(_) => None,
+    };
+    if !include.is_empty() || !exclude.is_empty() {
+        let base = f.get_or_insert_with(ActivateFilter::default);
+        if !include.is_empty() {
+            base.include = include.to_vec();
+        }
+        base.exclude.extend(exclude.iter().cloned());
+    }
+    Ok(f)
 }
 
 /// Bounds for a configuration file: it is small and written by people.
@@ -237,5 +260,34 @@ mod tests {
         assert!(parse("}").is_err());
         assert!(parse("activate {").is_err());
         assert!(parse(&"a {".repeat(20)).unwrap_err().contains("nested"));
+    }
+
+    #[test]
+    fn command_line_on_top_of_the_file() {
+        let p = std::env::temp_dir().join(format!("evms-conf-{}", std::process::id()));
+        let none = Path::new("/nonexistent/evms.conf");
+        assert_eq!(activate_filter(none, &[], &[]), Ok(None));
+        let f = activate_filter(none, &[], &["vg0/*".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (f.include, f.exclude),
+            (vec!["*".into()], vec!["vg0/*".into()])
+        );
+        std::fs::write(&p, "activate { include = [a*] exclude = [ab] }").unwrap();
+        let f = activate_filter(&p, &[], &["ac".into()]).unwrap().unwrap();
+        assert_eq!(
+            (f.include, f.exclude),
+            (vec!["a*".into()], vec!["ab".into(), "ac".into()])
+        );
+        let f = activate_filter(&p, &["b*".into()], &[]).unwrap().unwrap();
+        assert_eq!(f.include, ["b*"]);
+        std::fs::write(&p, "activate {\n bogus = 1\n}").unwrap();
+        let e = activate_filter(&p, &[], &[]).unwrap_err();
+        assert_eq!(
+            e,
+            format!("{}: line 2: unknown key 'bogus' in activate", p.display())
+        );
+        std::fs::remove_file(&p).unwrap();
     }
 }
