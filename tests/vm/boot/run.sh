@@ -481,7 +481,15 @@ scen_dracut() {
 # as the first boot here showed). Arch's mkinitcpio-busybox has no such applets either.
 MKINITCPIO_SHA256=625c8801829571c45869e21d46999da58fe83c1fd22fe57f8b0d9266a87263bc
 mkinitcpio_setup() { # → MKC, MKC_ETC; fresh each run (our hooks may have changed)
-  local tgz=${MKINITCPIO_TARBALL:-$CACHE/vendor/mkinitcpio-41.tar.gz} src=$CACHE/mkinitcpio-41 f kmod
+  # The source ships beside the project (../shared/vendor, as the brief names it); a copy in the
+  # cache or MKINITCPIO_TARBALL also do.
+  local tgz=$MKINITCPIO_TARBALL src=$CACHE/mkinitcpio-41 f kmod cand
+  if [ -z "$tgz" ]; then
+    for cand in "$top/../shared/vendor" /work/shared/vendor "$CACHE/vendor"; do
+      [ -f "$cand/mkinitcpio-41.tar.gz" ] && { tgz=$cand/mkinitcpio-41.tar.gz; break; }
+    done
+    : "${tgz:=$top/../shared/vendor/mkinitcpio-41.tar.gz}"
+  fi
   MKC=$work/mkinitcpio/lib MKC_ETC=$work/mkinitcpio/etc
   if [ ! -f "$src/.sha256" ] || [ "$(cat "$src/.sha256")" != $MKINITCPIO_SHA256 ]; then
     [ -f "$tgz" ] || { echo "no mkinitcpio 41 source at $tgz (set MKINITCPIO_TARBALL)" >&2; return 2; }
