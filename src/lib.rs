@@ -28,3 +28,4 @@ pub mod probe;
 pub mod report;
 pub mod sha1;
 pub mod source;
+pub mod unlock;
