@@ -219,7 +219,7 @@ pub(crate) fn create(
                 t.start,
                 t.len,
                 t.target.type_name().to_string(),
-                t.target.params(),
+                t.target.kernel_params(),
             )
         })
         .collect();

@@ -1,0 +1,523 @@
+//! The dm-crypt target, as cryptsetup 2.6 loads it for a LUKS volume (`LUKS1_activate`,
+//! `LUKS2_activate`, `get_dm_crypt_params` in `lib/libdevmapper.c`) and as the kernel prints it
+//! back (`crypt_status`, drivers/md/dm-crypt.c):
+//!
+//! ```text
+//! crypt <cipher> <key> <iv_offset> <device> <offset> [<#opt_params> <opt_params>]
+//! ```
+//!
+//! * cipher: the header's specification as written (`aes-xts-plain64`, or LUKS2's
+//!   `capi:xts(aes)-plain64` form unchanged);
+//! * key: LUKS1 hex in the table; LUKS2 through the kernel keyring,
+//!   `:<key bytes>:logon:cryptsetup:<UUID>-d<digest>` ([`key_description`]);
+//! * iv_offset 0 (cryptsetup's `crypt_get_iv_offset` is 0 for LUKS; `iv_tweak` is for
+//!   reencryption only); offset: the data offset in 512-byte sectors; length: the device less
+//!   the offset;
+//! * optional parameters in the kernel's order: allow_discards, same_cpu_crypt,
+//!   submit_from_crypt_cpus, no_read_workqueue, no_write_workqueue, integrity:N:type,
+//!   sector_size:N, iv_large_sectors. (cryptsetup writes iv_large_sectors and sector_size in
+//!   the other order; the kernel accepts either and prints this one, which `dmsetup table`
+//!   shows.) The flags come from the LUKS2 header's `config.flags` and from the caller's
+//!   crypttab options ([`CryptOptions`]).
+//!
+//! The key is hidden in normal printing ([`CryptTarget`]'s part of `Target::params`: the hex
+//! digits replaced by zeros, as `dmsetup table` shows a table without `--showkeys`) and shown
+//! only by `Target::kernel_params` (the text loaded into the kernel).
+
+use super::dm::{DevRef, Target, TargetLine};
+use crate::error::FormatError;
+use crate::formats::luks::spec::CipherSpec;
+use crate::formats::luks::LuksHeader;
+use std::fmt;
+use zeroize::Zeroizing;
+
+/// A key in hex, as a LUKS1 table carries it. Its `Debug` does not show it.
+#[derive(Clone)]
+pub struct HexKey(Zeroizing<String>);
+
+impl HexKey {
+    /// From hex text (as parsed from a table, or `VolumeKey::to_hex`).
+    pub fn new(hex: &str) -> Option<HexKey> {
+        (!hex.is_empty() && hex.len() % 2 == 0 && hex.bytes().all(|c| c.is_ascii_hexdigit()))
+            .then(|| HexKey(Zeroizing::new(hex.to_ascii_lowercase())))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Key size in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len() / 2
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for HexKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HexKey(<{} bytes>)", self.len())
+    }
+}
+
+impl PartialEq for HexKey {
+    fn eq(&self, o: &HexKey) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.len() == o.0.len() && bool::from(self.0.as_bytes().ct_eq(o.0.as_bytes()))
+    }
+}
+impl Eq for HexKey {}
+
+/// How the table names the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CryptKey {
+    /// The key itself (LUKS1).
+    Hex(HexKey),
+    /// `:<size>:<type>:<description>`: a key the kernel takes from the keyring (LUKS2:
+    /// type `logon`).
+    Keyring {
+        size: u32,
+        kind: String,
+        description: String,
+    },
+    /// `-`: no key (cipher_null).
+    None,
+}
+
+/// Optional parameters (dm-crypt.rst).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CryptParams {
+    pub allow_discards: bool,
+    pub same_cpu_crypt: bool,
+    pub submit_from_crypt_cpus: bool,
+    pub no_read_workqueue: bool,
+    pub no_write_workqueue: bool,
+    /// `integrity:<tag bytes>:<type>` (only parsed back; never built for activation here).
+    pub integrity: Option<(u32, String)>,
+    pub sector_size: u32,
+    pub iv_large_sectors: bool,
+}
+
+impl Default for CryptParams {
+    fn default() -> Self {
+        CryptParams {
+            allow_discards: false,
+            same_cpu_crypt: false,
+            submit_from_crypt_cpus: false,
+            no_read_workqueue: false,
+            no_write_workqueue: false,
+            integrity: None,
+            sector_size: 512,
+            iv_large_sectors: false,
+        }
+    }
+}
+
+impl CryptParams {
+    fn words(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        let mut flag = |on: bool, s: &str| {
+            if on {
+                w.push(s.to_string());
+            }
+        };
+        flag(self.allow_discards, "allow_discards");
+        flag(self.same_cpu_crypt, "same_cpu_crypt");
+        flag(self.submit_from_crypt_cpus, "submit_from_crypt_cpus");
+        flag(self.no_read_workqueue, "no_read_workqueue");
+        flag(self.no_write_workqueue, "no_write_workqueue");
+        if let Some((n, t)) = &self.integrity {
+            w.push(format!("integrity:{n}:{t}"));
+        }
+        if self.sector_size != 512 {
+            w.push(format!("sector_size:{}", self.sector_size));
+        }
+        if self.iv_large_sectors {
+            w.push("iv_large_sectors".into());
+        }
+        w
+    }
+}
+
+/// `crypt` target parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CryptTarget {
+    pub cipher: String,
+    pub key: CryptKey,
+    pub iv_offset: u64,
+    pub dev: DevRef,
+    /// Start of the encrypted data on `dev`, in 512-byte sectors.
+    pub offset: u64,
+    pub params: CryptParams,
+}
+
+impl CryptTarget {
+    /// The parameter text; the key in hex only when `show_key`.
+    pub fn text(&self, show_key: bool) -> String {
+        let key = match &self.key {
+            CryptKey::Hex(k) if show_key => k.as_str().to_string(),
+            CryptKey::Hex(k) => "0".repeat(k.as_str().len()),
+            CryptKey::Keyring {
+                size,
+                kind,
+                description,
+            } => format!(":{size}:{kind}:{description}"),
+            CryptKey::None => "-".into(),
+        };
+        let mut s = format!(
+            "{} {} {} {} {}",
+            self.cipher,
+            key,
+            self.iv_offset,
+            self.dev.table_form(),
+            self.offset
+        );
+        let w = self.params.words();
+        if !w.is_empty() {
+            s.push_str(&format!(" {} {}", w.len(), w.join(" ")));
+        }
+        s
+    }
+
+    /// Parses the kernel's (or our) parameter text.
+    pub fn parse(params: &str) -> Result<CryptTarget, String> {
+        let w: Vec<&str> = params.split_whitespace().collect();
+        if w.len() < 5 {
+            return Err(format!(
+                "crypt: expected at least 5 parameters, found {}",
+                w.len()
+            ));
+        }
+        let num = |i: usize, what: &str| -> Result<u64, String> {
+            w[i].parse::<u64>()
+                .map_err(|_| format!("crypt: bad {what} '{}'", w[i]))
+        };
+        let key = if w[1] == "-" {
+            CryptKey::None
+        } else if let Some(rest) = w[1].strip_prefix(':') {
+            let mut it = rest.splitn(3, ':');
+            let size = it
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or("crypt: bad keyring key size")?;
+            let kind = it
+                .next()
+                .ok_or("crypt: keyring key without type")?
+                .to_string();
+            let description = it
+                .next()
+                .filter(|d| !d.is_empty())
+                .ok_or("crypt: keyring key without description")?
+                .to_string();
+            CryptKey::Keyring {
+                size,
+                kind,
+                description,
+            }
+        } else {
+            CryptKey::Hex(
+                HexKey::new(w[1]).ok_or("crypt: key is neither hex, '-' nor :size:type:desc")?,
+            )
+        };
+        let mut params = CryptParams::default();
+        if w.len() > 5 {
+            let n = usize::try_from(num(5, "#opt_params")?).map_err(|e| e.to_string())?;
+            if w.len() != 6 + n {
+                return Err(format!(
+                    "crypt: {n} optional parameters need {} words, found {}",
+                    6 + n,
+                    w.len()
+                ));
+            }
+            for o in &w[6..] {
+                match *o {
+                    "allow_discards" => params.allow_discards = true,
+                    "same_cpu_crypt" => params.same_cpu_crypt = true,
+                    "submit_from_crypt_cpus" => params.submit_from_crypt_cpus = true,
+                    "no_read_workqueue" => params.no_read_workqueue = true,
+                    "no_write_workqueue" => params.no_write_workqueue = true,
+                    "iv_large_sectors" => params.iv_large_sectors = true,
+                    o if o.starts_with("sector_size:") => {
+                        params.sector_size = o["sector_size:".len()..]
+                            .parse()
+                            .map_err(|_| format!("crypt: bad {o}"))?
+                    }
+                    o if o.starts_with("integrity:") => {
+                        let (n, t) = o["integrity:".len()..]
+                            .split_once(':')
+                            .ok_or_else(|| format!("crypt: bad {o}"))?;
+                        params.integrity = Some((
+                            n.parse().map_err(|_| format!("crypt: bad {o}"))?,
+                            t.to_string(),
+                        ));
+                    }
+                    o => return Err(format!("crypt: unknown optional parameter '{o}'")),
+                }
+            }
+        }
+        Ok(CryptTarget {
+            cipher: w[0].to_string(),
+            key,
+            iv_offset: num(2, "iv_offset")?,
+            dev: DevRef::parse(w[3]),
+            offset: num(4, "offset")?,
+            params,
+        })
+    }
+}
+
+/// Activation options from crypttab (systemd-cryptsetup's names) or the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CryptOptions {
+    /// `discard` / `allow-discards`.
+    pub allow_discards: bool,
+    pub same_cpu_crypt: bool,
+    pub submit_from_crypt_cpus: bool,
+    pub no_read_workqueue: bool,
+    pub no_write_workqueue: bool,
+    /// `readonly` / `read-only`: a DM flag (read-only device), not a table parameter.
+    pub readonly: bool,
+}
+
+impl CryptOptions {
+    /// Applies one crypttab option word; `false` when it is not one of the activation options
+    /// handled here (the caller decides about the others). `sector-size=` is accepted and has
+    /// no effect: for LUKS the sector size is the header's (systemd-cryptsetup uses it for
+    /// plain mode only).
+    pub fn apply(&mut self, word: &str) -> bool {
+        match word {
+            "discard" | "allow-discards" => self.allow_discards = true,
+            "same-cpu-crypt" => self.same_cpu_crypt = true,
+            "submit-from-crypt-cpus" => self.submit_from_crypt_cpus = true,
+            "no-read-workqueue" => self.no_read_workqueue = true,
+            "no-write-workqueue" => self.no_write_workqueue = true,
+            "readonly" | "read-only" => self.readonly = true,
+            w if w.starts_with("sector-size=") => {}
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// The key of a crypt table being built: the volume key in hex (LUKS1) or nothing (LUKS2,
+/// whose table names the keyring key).
+pub enum KeySource<'a> {
+    Hex(&'a str),
+    Keyring,
+}
+
+/// The keyring description cryptsetup gives a LUKS2 volume key
+/// (`get_key_description_by_digest`): `cryptsetup:<UUID>-d<digest>`, the digest being the
+/// default segment's. `None` for LUKS1 (its key goes into the table).
+pub fn key_description(hdr: &LuksHeader) -> Option<String> {
+    let LuksHeader::V2(h) = hdr else {
+        return None;
+    };
+    let seg = h.meta.default_segment()?;
+    let d = h.meta.digest_by_segment(seg.id)?;
+    Some(format!("cryptsetup:{}-d{}", h.bin.uuid, d.id))
+}
+
+/// The DM UUID cryptsetup gives the mapping (`dm_prepare_uuid`):
+/// `CRYPT-LUKS<n>-<UUID without dashes>-<name>`, cut to 128 characters. `Err` when the header
+/// UUID is not a standard UUID (cryptsetup then refuses to activate).
+pub fn dm_uuid(hdr: &LuksHeader, name: &str) -> Result<String, FormatError> {
+    let u = hdr.uuid();
+    let standard = u.len() == 36
+        && u.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if !standard {
+        return Err(FormatError::field(
+            "luks",
+            0xA8,
+            "uuid",
+            format!("{u:?}"),
+            "a standard UUID (cryptsetup cannot name the mapping otherwise)",
+        ));
+    }
+    let mut s = format!("CRYPT-LUKS{}-{}-{name}", hdr.version(), u.replace('-', ""));
+    // DM_UUID_LEN 129 with the NUL; cryptsetup truncates (and says so).
+    let mut cut = 128.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    Ok(s)
+}
+
+/// The crypt table of `hdr` on `dev` (`dev_sectors` long), as cryptsetup 2.6 loads it.
+/// `key`: the LUKS1 key in hex, or `KeySource::Keyring` for LUKS2 (the key itself goes into
+/// the kernel keyring under [`key_description`] before the table is loaded).
+pub fn crypt_table(
+    hdr: &LuksHeader,
+    dev: DevRef,
+    dev_sectors: u64,
+    key: KeySource<'_>,
+    opts: &CryptOptions,
+) -> Result<TargetLine, FormatError> {
+    if let Some(e) = hdr.unsupported() {
+        return Err(e);
+    }
+    let cipher = hdr
+        .cipher_spec()
+        .ok_or_else(|| FormatError::unsupported("luks", 0, "no crypt segment"))?;
+    let spec = CipherSpec::parse(&cipher).ok_or_else(|| {
+        FormatError::field("luks", 0, "cipher", format!("{cipher:?}"), "cipher-mode-iv")
+    })?;
+    let key_size = hdr.volume_key_size().unwrap_or(0);
+    let key = match (hdr, key) {
+        _ if spec.cipher == "cipher_null" => CryptKey::None,
+        (LuksHeader::V1(_), KeySource::Hex(h)) => {
+            CryptKey::Hex(HexKey::new(h).ok_or_else(|| {
+                FormatError::field(
+                    "luks",
+                    0,
+                    "volume key",
+                    "not hex",
+                    "the unlocked key in hex",
+                )
+            })?)
+        }
+        (LuksHeader::V2(_), KeySource::Keyring) => CryptKey::Keyring {
+            size: key_size,
+            kind: "logon".into(),
+            description: key_description(hdr).unwrap_or_default(),
+        },
+        _ => {
+            return Err(FormatError::unsupported(
+                "luks",
+                0,
+                "LUKS1 keys go in the table (hex), LUKS2 keys through the keyring",
+            ))
+        }
+    };
+    let sector_size = hdr.sector_size();
+    if !(512..=4096).contains(&sector_size) || !sector_size.is_power_of_two() {
+        return Err(FormatError::unsupported(
+            "luks",
+            0,
+            format!("sector size {sector_size} (dm-crypt takes 512..=4096, a power of two)"),
+        ));
+    }
+    let offset = hdr.data_offset_sectors();
+    let len = dev_sectors
+        .checked_sub(offset)
+        .filter(|&l| l > 0)
+        .ok_or_else(|| {
+            FormatError::truncated(
+                "luks",
+                offset * 512,
+                "data area",
+                offset * 512 + 1,
+                dev_sectors * 512,
+            )
+        })?;
+    // dm-crypt refuses a length that is not whole encryption sectors.
+    if len % u64::from(sector_size / 512) != 0 {
+        return Err(FormatError::field(
+            "luks",
+            offset * 512,
+            "data area",
+            format!("{len} sectors"),
+            format!("a multiple of the {sector_size}-byte encryption sector"),
+        ));
+    }
+    let persistent = |f: &str| match hdr {
+        LuksHeader::V2(h) => h.meta.config.flags.iter().any(|x| x == f),
+        LuksHeader::V1(_) => false,
+    };
+    let params = CryptParams {
+        allow_discards: opts.allow_discards || persistent("allow-discards"),
+        same_cpu_crypt: opts.same_cpu_crypt || persistent("same-cpu-crypt"),
+        submit_from_crypt_cpus: opts.submit_from_crypt_cpus || persistent("submit-from-crypt-cpus"),
+        no_read_workqueue: opts.no_read_workqueue || persistent("no-read-workqueue"),
+        no_write_workqueue: opts.no_write_workqueue || persistent("no-write-workqueue"),
+        integrity: None,
+        sector_size,
+        iv_large_sectors: false,
+    };
+    Ok(TargetLine {
+        start: 0,
+        len,
+        target: Target::Crypt(Box::new(CryptTarget {
+            cipher,
+            key,
+            iv_offset: 0,
+            dev,
+            offset,
+            params,
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(line: &str) {
+        let t = TargetLine::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(
+            t.target.kernel_params(),
+            line.splitn(4, ' ').nth(3).unwrap()
+        );
+    }
+
+    #[test]
+    fn round_trips_kernel_syntax_and_hides_keys() {
+        rt("0 8192 crypt aes-xts-plain64 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 0 254:16 4096");
+        rt("0 8192 crypt aes-xts-plain64 :64:logon:cryptsetup:9d8c7b6a-5948-4372-a610-0f1e2d3c4b5b-d0 0 254:16 32768 3 allow_discards no_read_workqueue sector_size:4096");
+        rt("0 8 crypt capi:xts(aes)-plain64 :32:logon:cryptsetup:u-d1 0 8:0 4096 8 allow_discards same_cpu_crypt submit_from_crypt_cpus no_read_workqueue no_write_workqueue integrity:28:aead sector_size:4096 iv_large_sectors");
+        rt("0 8 crypt cipher_null-ecb - 0 8:0 0");
+        let t = TargetLine::parse("0 8 crypt aes-cbc-essiv:sha256 0a0B 0 8:0 4096").unwrap();
+        assert_eq!(
+            t.to_string(),
+            "0 8 crypt aes-cbc-essiv:sha256 0000 0 8:0 4096"
+        );
+        assert_eq!(
+            t.target.kernel_params(),
+            "aes-cbc-essiv:sha256 0a0b 0 8:0 4096"
+        );
+        assert!(!format!("{t:?}").contains("0a0b"));
+        // The kernel accepts the options in any order; the table keeps its own.
+        let a = TargetLine::parse(
+            "0 8 crypt aes-xts-plain64 - 0 8:0 0 2 iv_large_sectors sector_size:4096",
+        )
+        .unwrap();
+        assert_eq!(
+            a.target.kernel_params(),
+            "aes-xts-plain64 - 0 8:0 0 2 sector_size:4096 iv_large_sectors"
+        );
+        for bad in [
+            "0 8 crypt aes-xts-plain64 zz 0 8:0 0",
+            "0 8 crypt aes-xts-plain64 - 0 8:0",
+            "0 8 crypt aes-xts-plain64 - 0 8:0 0 2 allow_discards",
+            "0 8 crypt aes-xts-plain64 - 0 8:0 0 1 bogus",
+            "0 8 crypt aes-xts-plain64 :64:logon: 0 8:0 0",
+        ] {
+            assert!(TargetLine::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(t.target.module(), "dm-crypt");
+    }
+
+    #[test]
+    fn crypttab_words() {
+        let mut o = CryptOptions::default();
+        for w in [
+            "discard",
+            "same-cpu-crypt",
+            "submit-from-crypt-cpus",
+            "no-read-workqueue",
+            "no-write-workqueue",
+            "read-only",
+            "sector-size=4096",
+        ] {
+            assert!(o.apply(w), "{w}");
+        }
+        assert!(!o.apply("keyscript=/bin/x"));
+        assert!(o.allow_discards && o.readonly && o.no_write_workqueue);
+    }
+}
