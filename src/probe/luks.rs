@@ -62,24 +62,41 @@ pub fn read_header(name: &str, dev: &dyn ReadAt) -> Result<Option<ReadHeader>, P
     let secondary = match sane_size {
         Some(at) => copy_at(name, dev, at)?,
         None => {
-            let mut found = Copy::Absent(0);
+            // The first sane copy with a good checksum; failing that, the first copy found at
+            // all, so that its damage is reported rather than "no header".
+            let mut first: Option<Copy> = None;
+            let mut found = None;
             for at in SECONDARY_OFFSETS {
-                if let c @ Copy::Sane {
-                    checksum_ok: true, ..
-                } = copy_at(name, dev, at)?
-                {
-                    found = c;
-                    break;
+                match copy_at(name, dev, at)? {
+                    c @ Copy::Sane {
+                        checksum_ok: true, ..
+                    } => {
+                        found = Some(c);
+                        break;
+                    }
+                    Copy::Absent(_) => {}
+                    c => {
+                        first.get_or_insert(c);
+                    }
                 }
             }
             found
+                .or(first)
+                .unwrap_or(Copy::Absent(SECONDARY_OFFSETS[0]))
         }
     };
     if matches!(primary, Copy::Absent(_)) && matches!(secondary, Copy::Absent(_)) {
         return Ok(None);
     }
+    // With no primary at all, the secondary's own damage is the error to report.
+    let primary_absent = matches!(primary, Copy::Absent(_));
     let (p, s) = (primary.finish(), secondary.finish());
-    let (header, warning) = v2::choose(p, s, size).map_err(fmt)?;
+    let (header, warning) = if primary_absent {
+        v2::choose(s, p, size)
+    } else {
+        v2::choose(p, s, size)
+    }
+    .map_err(fmt)?;
     Ok(Some(ReadHeader {
         header: LuksHeader::V2(header),
         warnings: warning.into_iter().collect(),

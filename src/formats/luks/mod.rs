@@ -21,6 +21,9 @@ pub mod v2;
 
 pub use hash::Hash;
 
+#[cfg(test)]
+mod tests;
+
 use crate::error::FormatError;
 use crate::formats::bytes;
 use crate::formats::fs::{FsInfo, Usage};
