@@ -187,3 +187,193 @@ fn check(d: &Path, name: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// Fields read only when a keyslot is opened: one changed in a copy of a whole volume, the
+// exact outcome asserted. LUKS2 JSON edits go into both copies, checksums re-sealed.
+
+use evms_activate::formats::luks::{v2, Hash};
+use evms_activate::source::MemDev;
+use evms_activate::unlock::{SkipReason, Skipped};
+
+fn image(name: &str) -> Vec<u8> {
+    std::fs::read(cache().join(name).join("disk.img")).unwrap()
+}
+
+fn pass(name: &str) -> Vec<u8> {
+    std::fs::read(cache().join(name).join("pass")).unwrap()
+}
+
+fn open(img: Vec<u8>, pass: &[u8], mem: u64) -> Result<u32, UnlockError> {
+    let dev = MemDev::new(img);
+    let h = read_header("m", &dev).unwrap().unwrap();
+    unlock::open(&h.header, &dev, pass, mem).map(|u| u.keyslot)
+}
+
+fn skipped(r: Result<u32, UnlockError>) -> Vec<Skipped> {
+    match r {
+        Err(UnlockError::NoUsableKeyslot { skipped }) => skipped,
+        other => panic!("expected no usable keyslot, got {other:?}"),
+    }
+}
+
+fn edit_json(img: &mut [u8], from: &str, to: &str) {
+    let hs = u64::from_be_bytes(img[8..16].try_into().unwrap()) as usize;
+    for at in [0, hs] {
+        let area = &mut img[at + 4096..at + hs];
+        let n = area.iter().position(|&c| c == 0).unwrap();
+        let t = String::from_utf8(area[..n].to_vec()).unwrap();
+        assert!(t.contains(from), "{from:?}");
+        let mut new = t.replacen(from, to, 1).into_bytes();
+        new.resize(area.len(), 0);
+        area.copy_from_slice(&new);
+        let raw: [u8; 4096] = img[at..at + 4096].try_into().unwrap();
+        let sum = v2::checksum(Hash::Sha256, &raw, &img[at + 4096..at + hs]);
+        img[at + 448..at + 448 + 32].copy_from_slice(&sum);
+    }
+}
+
+#[test]
+fn luks1_keyslot_fields() {
+    let name = "luks1-sha256";
+    let (img, p) = (image(name), pass(name));
+    assert_eq!(open(img.clone(), &p, MEM).unwrap(), 0);
+    // passwordIterations 0: cryptsetup fails the KDF; here the keyslot is skipped, named.
+    let mut m = img.clone();
+    m[208 + 4..208 + 8].copy_from_slice(&0u32.to_be_bytes());
+    assert_eq!(
+        skipped(open(m, &p, MEM)),
+        [Skipped {
+            keyslot: 0,
+            reason: SkipReason::Broken("pbkdf2 iterations: 0".into())
+        }]
+    );
+    // A salt byte, a key material byte, the digest: the passphrase no longer opens it.
+    for off in [208 + 8, 4096 + 100, 112] {
+        let mut m = img.clone();
+        m[off] ^= 1;
+        assert!(
+            matches!(open(m, &p, MEM), Err(UnlockError::WrongPassphrase { ref tried, .. }) if tried == &[0]),
+            "{off}"
+        );
+    }
+    // A keyslot state neither enabled nor disabled.
+    let mut m = img.clone();
+    m[208..212].copy_from_slice(&0x1234u32.to_be_bytes());
+    assert_eq!(
+        skipped(open(m, &p, MEM)),
+        [Skipped {
+            keyslot: 0,
+            reason: SkipReason::InvalidState(0x1234)
+        }]
+    );
+    // A cipher this program lacks.
+    let mut m = img.clone();
+    m[8..40].copy_from_slice(&[0; 32]);
+    m[8..16].copy_from_slice(b"camellia");
+    let s = skipped(open(m, &p, MEM));
+    assert!(
+        matches!(&s[0].reason, SkipReason::Unsupported(e) if e.contains("cipher camellia")),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn luks2_keyslot_fields() {
+    let name = "luks2-argon2id";
+    let (img, p) = (image(name), pass(name));
+    assert_eq!(open(img.clone(), &p, MEM).unwrap(), 0);
+    // Argon2 memory beyond what is available: refused before allocating.
+    assert_eq!(
+        skipped(open(img.clone(), &p, 1 << 20)),
+        [Skipped {
+            keyslot: 0,
+            reason: SkipReason::Memory {
+                needed: 8192 << 10,
+                available: 1 << 20
+            }
+        }]
+    );
+    let mut m = img.clone();
+    edit_json(&mut m, "\"memory\":8192", "\"memory\":4194304");
+    assert_eq!(
+        skipped(open(m, &p, MEM)),
+        [Skipped {
+            keyslot: 0,
+            reason: SkipReason::Memory {
+                needed: 4 << 30,
+                available: MEM
+            }
+        }]
+    );
+    let cases = [
+        (
+            "\"cpus\":1",
+            "\"cpus\":0",
+            SkipReason::Broken("kdf.cpus: 0".into()),
+        ),
+        (
+            "\"salt\":\"",
+            "\"salt\":\"!",
+            SkipReason::Broken("kdf.salt: not 32 bytes of base64".into()),
+        ),
+        (
+            "\"hash\":\"sha256\"",
+            "\"hash\":\"whirlpool\"",
+            SkipReason::Unsupported("af.hash whirlpool".into()),
+        ),
+        (
+            "\"type\":\"argon2id\"",
+            "\"type\":\"scrypt\"",
+            SkipReason::Unsupported("kdf type \"scrypt\"".into()),
+        ),
+    ];
+    for (from, to, want) in cases {
+        let mut m = img.clone();
+        edit_json(&mut m, from, to);
+        assert_eq!(
+            skipped(open(m, &p, MEM)),
+            [Skipped {
+                keyslot: 0,
+                reason: want
+            }],
+            "{to}"
+        );
+    }
+    // Priority "ignore": never tried.
+    let mut m = img.clone();
+    edit_json(
+        &mut m,
+        "\"type\":\"luks2\",",
+        "\"type\":\"luks2\",\"priority\":0,",
+    );
+    assert_eq!(
+        skipped(open(m, &p, MEM)),
+        [Skipped {
+            keyslot: 0,
+            reason: SkipReason::Priority(0)
+        }]
+    );
+    // The digest's iterations (a digit put in front): the key no longer verifies.
+    let name = "luks2-sha256";
+    let (img, p) = (image(name), pass(name));
+    let mut m = img.clone();
+    let digest = "\"segments\":[\"0\"],\"hash\":\"sha256\",\"iterations\":";
+    edit_json(&mut m, digest, &format!("{digest}1"));
+    assert!(matches!(
+        open(m, &p, MEM),
+        Err(UnlockError::WrongPassphrase { .. })
+    ));
+    // An area cipher this program lacks.
+    let mut m = img.clone();
+    edit_json(
+        &mut m,
+        "\"encryption\":\"aes-xts-plain64\",\"key_size\"",
+        "\"encryption\":\"camellia-xts-plain64\",\"key_size\"",
+    );
+    let s = skipped(open(m, &p, MEM));
+    assert!(
+        matches!(&s[0].reason, SkipReason::Unsupported(e) if e.contains("cipher camellia")),
+        "{s:?}"
+    );
+}

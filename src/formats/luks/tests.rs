@@ -302,6 +302,21 @@ fn compare_json(name: &str, h: &v2::Luks2Header, j: &Value) {
 }
 
 #[test]
+fn identification_matches_blkid_on_every_fixture() {
+    for name in names() {
+        let info = crate::probe::fs::probe_filesystem("fixture", &dev(&name))
+            .unwrap()
+            .unwrap();
+        let t = std::fs::read_to_string(dir(&name).join("blkid")).unwrap();
+        let e: BTreeMap<&str, &str> = t.lines().filter_map(|l| l.split_once('=')).collect();
+        assert_eq!(Some(info.fstype), e.get("TYPE").copied(), "{name}");
+        assert_eq!(info.uuid.as_deref(), e.get("UUID").copied(), "{name}");
+        assert_eq!(info.label.as_deref(), e.get("LABEL").copied(), "{name}");
+        assert_eq!(info.version.as_deref(), e.get("VERSION").copied(), "{name}");
+    }
+}
+
+#[test]
 fn what_activation_needs_and_what_is_out_of_reach() {
     let h = header(&dev("luks2-4k-flags"));
     assert_eq!(h.sector_size(), 4096);
