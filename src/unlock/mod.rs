@@ -16,7 +16,9 @@
 //!     -> Err(UnlockError::TokenOnly {..})        // only token keyslots (TPM2, FIDO2) exist
 //!     -> Err(UnlockError::NoUsableKeyslot {..})  // nothing a passphrase can open here
 //!     -> Err(UnlockError::Unsupported(..) | Io {..})
-//! plan::crypt::crypt_target(&h.header, dev_ref, dev_sectors, &key_or_keyring, &options)
+//! plan::crypt::crypt_table(&h.header, dev_ref, dev_sectors, KeySource::Keyring, &opts)
+//!     // LUKS2: the key goes into the kernel keyring as plan::crypt::key_description names
+//!     // it; LUKS1: KeySource::Hex(&unlocked.key.to_hex())
 //! ```
 //!
 //! `dev` is the device holding the header and keyslot areas (the LUKS device itself, or a

@@ -22,7 +22,8 @@
 #                   reencryption: cryptsetup's records only), `token-only`
 # and OUTDIR/fixtures/NAME/: the committable metadata cut (../fixtures/sparsify.py): LUKS1 the
 # 1024-byte header; LUKS2 both binary headers and JSON areas; with luksDump, luksDump.json,
-# blkid. --update-fixtures copies fixtures/ to tests/fixtures/luks/.
+# blkid and the key-free activation records (table-hidden, info, devno, sectors, options, kind,
+# slot). --update-fixtures copies fixtures/ to tests/fixtures/luks/.
 #
 # The data area is random, so the keyslot areas are the only incompressible part that matters
 # for size: 128-512 KB each. KDF costs are small (PBKDF2 1000 iterations, Argon2 a few MiB) so
@@ -209,6 +210,8 @@ for v in "${VOLUMES[@]}"; do
   f=$OUT/fixtures/$name
   mkdir -p "$f"
   cp "$d/luksDump" "$d/blkid" "$f/"
+  # cryptsetup's activation without the key (dmsetup hides a hex key; a keyring key is a name).
+  for r in table-hidden info devno sectors options kind slot; do [ -f "$d/$r" ] && cp "$d/$r" "$f/"; done
   [ -f "$d/luksDump.json" ] && cp "$d/luksDump.json" "$f/"
   # LUKS1: the header (1024 bytes); LUKS2: both copies (binary header + JSON area each).
   hs=$(python3 -c "
