@@ -7,7 +7,8 @@ CACHE := $(CURDIR)/.cache
 export CACHE
 
 .PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data \
-	install uninstall install-test deb package
+	install uninstall install-test deb package \
+	luks-fixtures luks-data
 
 all: build
 
@@ -50,6 +51,19 @@ $(CACHE)/md-fixtures/ready: tests/vm/md-fixtures.sh tests/vm/lib.sh tests/vm/gue
 md-data: deps md-fixtures
 	MD_FIXTURES_DIR=$(CACHE)/md-fixtures cargo test --quiet --test md_data
 
+# LUKS1/LUKS2 volumes made by cryptsetup in a VM, opened there by cryptsetup to record its
+# dm-crypt tables (root, qemu; a few minutes once): .cache/luks-fixtures, read by
+# tests/luks_data.rs. `tests/vm/luks-fixtures.sh --update-fixtures` also refreshes the committed
+# metadata cuts (tests/fixtures/luks).
+luks-fixtures: $(CACHE)/luks-fixtures/ready
+$(CACHE)/luks-fixtures/ready: tests/vm/luks-fixtures.sh tests/vm/lib.sh tests/vm/guest-init.sh
+	tests/vm/luks-fixtures.sh $(CACHE)/luks-fixtures
+
+# Every volume unlocked to the key cryptsetup reports, a wrong passphrase refused, our crypt
+# table equal to the one cryptsetup loaded (not part of a plain `cargo test`).
+luks-data: deps luks-fixtures
+	LUKS_FIXTURES_DIR=$(CACHE)/luks-fixtures cargo test --quiet --test luks_data
+
 # Real-kernel activation tests, mdadm/lvm2/kpartx as the oracle (tests/vm/README.md).
 vm: build
 	tests/vm/run.sh -j 2
@@ -82,7 +96,7 @@ boot-test: build deb
 # tests/fixtures/fuzz-regressions/<target>/ with a .expected file (tests/fuzz_regressions.rs).
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 1
-FUZZ_TARGETS := mbr gpt md_v090 md_v1 lvm_label lvm_mda lvm_text lvm_vg fs luks evms cmdline \
+FUZZ_TARGETS := mbr gpt md_v090 md_v1 lvm_label lvm_mda lvm_text lvm_vg fs luks luks1 luks2_pair luks2_json evms cmdline \
 	config discover
 FUZZ_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=0
 FUZZ_SEEDS := $(CACHE)/fuzz-seeds

@@ -3,6 +3,8 @@
 # "N passed, N failed" counting suites. A suite that fails does not stop the others.
 #   unit       cargo test (parsers, golden real-tool fixtures, mutate-one-field, plan, engine)
 #   md-data    whole MD arrays made by mdadm in a VM, read through our RAID mapping: sha256
+#   luks-data  LUKS volumes made by cryptsetup in a VM: unlocked to cryptsetup's volume key,
+#              our dm-crypt tables equal to the ones cryptsetup loaded
 #   discovery  scan/plan on the scenario images vs lvm2's tables, lvs/pvs, mdadm --detail
 #   vm         real-kernel activation vs mdadm + lvm2 + kpartx in the same boot
 #   exec-vm    the executor's own kernel tests (conflicts, failures, cleanup, deactivation)
@@ -14,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit md-data vm discovery exec-vm package boot-test fuzz-smoke)
+[ ${#suites[@]} -gt 0 ] || suites=(unit md-data luks-data vm discovery exec-vm package boot-test fuzz-smoke)
 pass=0 fail=0 failed=()
 start=$(date +%s)
 for s in "${suites[@]}"; do

@@ -3,6 +3,8 @@
 //! can compare with `dmsetup table` (devicemapper-rs `lineardev.rs`; kernel `dm-linear.c`,
 //! `dm-stripe.c`, `dm-raid.c`, `dm-thin.c`, `dm-snap.c`).
 
+pub mod crypt;
+
 use crate::source::sysfs::DevNo;
 use std::fmt;
 
@@ -34,7 +36,7 @@ impl DevRef {
         }
     }
 
-    fn parse(s: &str) -> DevRef {
+    pub(crate) fn parse(s: &str) -> DevRef {
         match DevNo::parse(s) {
             Some(devno) => DevRef::Kernel {
                 devno,
@@ -93,6 +95,9 @@ pub enum Target {
         chunk: u64,
         merge: bool,
     },
+    /// `crypt <cipher> <key> <iv_offset> <dev> <offset> [<#opt> <opt>...]` (plan/crypt.rs).
+    /// `params()` hides a hex key; `kernel_params()` is the text to load.
+    Crypt(Box<crypt::CryptTarget>),
 }
 
 impl Target {
@@ -109,6 +114,7 @@ impl Target {
             Target::SnapshotOrigin { .. } => "snapshot-origin",
             Target::Snapshot { merge: false, .. } => "snapshot",
             Target::Snapshot { merge: true, .. } => "snapshot-merge",
+            Target::Crypt(_) => "crypt",
         }
     }
 
@@ -121,6 +127,7 @@ impl Target {
             Target::Raid { .. } => "dm-raid",
             Target::ThinPool { .. } | Target::Thin { .. } => "dm-thin-pool",
             Target::SnapshotOrigin { .. } | Target::Snapshot { .. } => "dm-snapshot",
+            Target::Crypt(_) => "dm-crypt",
         }
     }
 
@@ -144,6 +151,7 @@ impl Target {
                 .collect(),
             Target::SnapshotOrigin { origin } => vec![origin],
             Target::Snapshot { origin, cow, .. } => vec![origin, cow],
+            Target::Crypt(c) => vec![&c.dev],
         }
     }
 
@@ -167,10 +175,21 @@ impl Target {
                 .collect(),
             Target::SnapshotOrigin { origin } => vec![origin],
             Target::Snapshot { origin, cow, .. } => vec![origin, cow],
+            Target::Crypt(c) => vec![&mut c.dev],
         }
     }
 
-    /// The parameter string in the kernel's syntax.
+    /// The parameter string to load into the kernel: as [`Target::params`], with a crypt
+    /// target's key shown. Only for DM_TABLE_LOAD; never log it.
+    pub fn kernel_params(&self) -> String {
+        match self {
+            Target::Crypt(c) => c.text(true),
+            _ => self.params(),
+        }
+    }
+
+    /// The parameter string in the kernel's syntax (a crypt key hidden, as `dmsetup table`
+    /// without `--showkeys`).
     pub fn params(&self) -> String {
         let d = DevRef::table_form;
         match self {
@@ -246,6 +265,7 @@ impl Target {
                     chunk
                 )
             }
+            Target::Crypt(c) => c.text(false),
         }
     }
 
@@ -375,6 +395,7 @@ impl Target {
                     merge: ttype == "snapshot-merge",
                 })
             }
+            "crypt" => Ok(Target::Crypt(Box::new(crypt::CryptTarget::parse(params)?))),
             other => Err(format!("unknown target type '{other}'")),
         }
     }
