@@ -163,6 +163,13 @@ after_hash() {
   echo "$1 $(timeout 120 sha256sum < "$(readlink -f "$2")" | cut -d' ' -f1)" >> "$AFTER_OUT"
 }
 
+# In a case's WRITE function (run after ours3, while our devices are active): new content
+# written through our devices, read back through them; CASE_x_AFTER must then find exactly
+# this once lvm2 has assembled the volume again.
+written_hash() {
+  echo "$1 $(timeout 120 sha256sum < "$(readlink -f "$2")" | cut -d' ' -f1)" >> "$WRITTEN_OUT"
+}
+
 # ---- recording -------------------------------------------------------------------------
 
 # "MAJ:MIN NAME" for every block device: DM devices by DM name, others by kernel name.
@@ -316,6 +323,7 @@ run_case() {
   eval "expect=\${CASE_${c}_EXPECT:-equal}"
   eval "damage=\${CASE_${c}_DAMAGE:-}"
   eval "after=\${CASE_${c}_AFTER:-}"
+  eval "write=\${CASE_${c}_WRITE:-}"
   echo "$expect" > "$d/expect"
   echo "=== case $c (oracle: $oracle; ours: activate $args; expect $expect${damage:+; damage $damage})"
   disks_prepare "$damage"
@@ -335,6 +343,11 @@ run_case() {
     record "$d/ours2"
     step "$d" ours3 $EVMS activate $args
     record "$d/ours3"
+    if [ -n "$write" ]; then
+      WRITTEN_OUT=$d/written-hashes
+      : > "$WRITTEN_OUT"
+      step "$d" write "$write"
+    fi
   fi
   step "$d" deactivate $EVMS deactivate
   residue > "$d/deactivate.residue"
