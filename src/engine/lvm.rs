@@ -518,11 +518,14 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
             .iter()
             .find(|l| l.name == lv.name)
             .and_then(|l| l.node);
+        let unreadable = (state == LvState::Ok)
+            .then(|| not_readable(&vg, lv))
+            .flatten();
         infos.push(LvInfo {
             name: lv.name.clone(),
             state,
             node,
-            unreadable: None,
+            unreadable,
         });
     }
     g.vgs[idx].lvs = infos;
@@ -586,7 +589,7 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
         if g.vgs[idx].lvs[i].state != LvState::Ok {
             continue;
         }
-        if let Some(why) = not_readable(&vg, lv) {
+        if g.vgs[idx].lvs[i].unreadable.is_some() {
             // Planned all the same; scan says why there is nothing to show inside.
             let disp = format!("{}/{}", vg.name, name);
             let size = vg.lv_sectors(lv).saturating_mul(512);
@@ -597,7 +600,6 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
             if let Some((id, _)) = g.add_unreadable(key, disp, kind, parents, size) {
                 g.vgs[idx].lvs[i].node = Some(id);
             }
-            g.vgs[idx].lvs[i].unreadable = Some(why);
             continue;
         }
         match lv_layout(g, idx, lv) {
@@ -633,7 +635,11 @@ fn lv_layout(g: &Graph, idx: usize, lv: &Lv) -> Result<Layout, String> {
                 .vg
                 .lv(&c.origin)
                 .ok_or_else(|| format!("cache origin {} does not exist", c.origin))?;
-            if origin.segments.iter().any(|s| matches!(s.kind, SegKind::Cache(_))) {
+            if origin
+                .segments
+                .iter()
+                .any(|s| matches!(s.kind, SegKind::Cache(_)))
+            {
                 return Err("a cache on a cache cannot be read in user space".into());
             }
             return lv_layout(g, idx, origin);

@@ -130,3 +130,79 @@ pub fn parse(b: &[u8]) -> Result<ThinSuper, ThinSuperError> {
         data_block_size: le32(336),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Block 0 of a pool's `_tmeta` as lvm2 and the kernel wrote it (tests/fixtures/thin).
+    fn fixture() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/thin/pool-tmeta-block0"
+        ))
+        .unwrap()
+    }
+
+    fn reseal(b: &mut [u8]) {
+        let c = block_checksum(&b[4..BLOCK]);
+        b[..4].copy_from_slice(&c.to_le_bytes());
+    }
+
+    #[test]
+    fn reads_the_kernel_written_superblock() {
+        let sb = parse(&fixture()).unwrap();
+        assert_eq!(
+            sb,
+            ThinSuper::Formatted {
+                flags: 0,
+                version: 2,
+                transaction_id: 2,
+                data_block_size: 128,
+            }
+        );
+        assert!(!sb.needs_check());
+    }
+
+    #[test]
+    fn needs_check_is_bit_0_of_flags() {
+        let mut b = fixture();
+        b[4] |= 1;
+        reseal(&mut b);
+        assert!(parse(&b).unwrap().needs_check());
+    }
+
+    #[test]
+    fn one_changed_byte_fails_the_checksum() {
+        let mut b = fixture();
+        b[4] |= 1;
+        let e = parse(&b).unwrap_err();
+        assert_eq!((e.offset, e.field), (0, "csum"));
+        assert_eq!(e.found, "0x563d2bca");
+        assert!(e.to_string().starts_with(
+            "thin metadata superblock at byte 0: csum: found 0x563d2bca, expected 0x"
+        ));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let mut b = fixture();
+        b[32] ^= 0xff;
+        reseal(&mut b);
+        let e = parse(&b).unwrap_err();
+        assert_eq!((e.offset, e.field), (32, "magic"));
+        let mut b = fixture();
+        b[40] = 7;
+        reseal(&mut b);
+        assert_eq!(parse(&b).unwrap_err().field, "version");
+        assert_eq!(parse(&b[..100]).unwrap_err().field, "length");
+    }
+
+    #[test]
+    fn an_all_zero_header_is_unformatted() {
+        let mut b = fixture();
+        b[..64].fill(0);
+        assert_eq!(parse(&b).unwrap(), ThinSuper::Unformatted);
+        assert!(!ThinSuper::Unformatted.needs_check());
+    }
+}

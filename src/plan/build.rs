@@ -254,7 +254,9 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
                     "uses missing PV(s) {}; activate with --partial",
                     missing.join(", ")
                 ),
-                (_, LvState::Unsupported { segtype }) => crate::engine::lvm::unsupported_text(segtype),
+                (_, LvState::Unsupported { segtype }) => {
+                    crate::engine::lvm::unsupported_text(segtype)
+                }
                 (_, LvState::Broken(e)) => format!("metadata problem: {e}"),
                 (_, LvState::Ok) => continue,
             };

@@ -473,10 +473,7 @@ impl Target {
             "cache" => {
                 let nf = usize::try_from(num(4, "#features")?).map_err(|e| e.to_string())?;
                 let p = 5usize.checked_add(nf).ok_or("cache: too many features")?;
-                let policy = w
-                    .get(p)
-                    .ok_or("cache: missing policy")?
-                    .to_string();
+                let policy = w.get(p).ok_or("cache: missing policy")?.to_string();
                 let na = usize::try_from(num(p + 1, "#policy args")?).map_err(|e| e.to_string())?;
                 exact(p + 2 + na)?;
                 Ok(Target::Cache {

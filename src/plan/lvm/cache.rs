@@ -148,7 +148,11 @@ pub(super) fn cache(
             settings.push((k.clone(), *i));
         }
         // Unknown settings of a known policy are dropped (lvm2 warns).
-        let accepted = match policy_name.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        let accepted = match policy_name
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             Some("MQ") => Some(MQ_SETTINGS),
             Some("SMQ") => Some(SMQ_SETTINGS),
             _ => None,

@@ -23,7 +23,12 @@ use crate::plan::{DevRef, Target};
 /// The pool's metadata superblock against its metadata: `Err` says why it is not activated.
 pub(super) fn check_metadata(tree: &Tree<'_>, lv: &Lv, p: &ThinPool) -> Result<(), String> {
     let who = format!("thin pool {}/{}", tree.vg_name(), lv.name);
-    let Some((_, sb)) = tree.vg_group().thin_meta.iter().find(|(n, _)| *n == lv.name) else {
+    let Some((_, sb)) = tree
+        .vg_group()
+        .thin_meta
+        .iter()
+        .find(|(n, _)| *n == lv.name)
+    else {
         // Active in the kernel: it owns the metadata.
         return Ok(());
     };
@@ -75,7 +80,12 @@ pub(super) fn check_metadata(tree: &Tree<'_>, lv: &Lv, p: &ThinPool) -> Result<(
 }
 
 /// The `thin-pool` line of pool `lv` (its `-tpool` layer, or a new pool's own device).
-pub(super) fn pool(tree: &mut Tree<'_>, lv: &Lv, p: &ThinPool, _len: u64) -> Result<Target, String> {
+pub(super) fn pool(
+    tree: &mut Tree<'_>,
+    lv: &Lv,
+    p: &ThinPool,
+    _len: u64,
+) -> Result<Target, String> {
     check_metadata(tree, lv, p)?;
     let meta = tree.add_own(&p.metadata)?;
     let data = tree.add_own(&p.pool)?;

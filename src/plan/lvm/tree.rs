@@ -190,7 +190,11 @@ impl<'a> Tree<'a> {
 
     /// The device of `lv` with `layer` (`None`: the LV's own) and everything below it.
     /// `None` for a used cache pool, which has no device (its sub-LVs are added).
-    pub(super) fn add(&mut self, lv_name: &str, layer: Option<&str>) -> Result<Option<DevRef>, String> {
+    pub(super) fn add(
+        &mut self,
+        lv_name: &str,
+        layer: Option<&str>,
+    ) -> Result<Option<DevRef>, String> {
         let g = self.g;
         let v = &g.vgs[self.vg];
         let vg = &v.vg;
@@ -232,7 +236,13 @@ impl<'a> Tree<'a> {
         };
         let udev = self.udev_flags(lv, layer);
         let size = vg.lv_sectors(lv);
-        let line = |target| vec![TargetLine { start: 0, len: size, target }];
+        let line = |target| {
+            vec![TargetLine {
+                start: 0,
+                len: size,
+                target,
+            }]
+        };
 
         // A cache on a cachevol: the cachevol, then its -cmeta and -cdata parts.
         let mut cachevol_parts = None;
@@ -243,7 +253,8 @@ impl<'a> Tree<'a> {
             }) {
                 let pool = self.lv(&c.pool)?;
                 if pool.status.contains(Flags::CACHE_VOL) {
-                    cachevol_parts = Some(super::cache::cachevol_parts(self, lv, c, read_only, udev)?);
+                    cachevol_parts =
+                        Some(super::cache::cachevol_parts(self, lv, c, read_only, udev)?);
                 }
             }
         }
@@ -272,24 +283,46 @@ impl<'a> Tree<'a> {
                 .checked_mul(vg.extent_size)
                 .ok_or("snapshot size overflows")?;
             let target = super::snapshot::snapshot(origin_real, cow_dev, sn);
-            let table = vec![TargetLine { start: 0, len, target }];
-            return Ok(Some(self.push(lv, layer, name, uuid, read_only, table, udev)));
+            let table = vec![TargetLine {
+                start: 0,
+                len,
+                target,
+            }];
+            return Ok(Some(
+                self.push(lv, layer, name, uuid, read_only, table, udev),
+            ));
         }
-        if layer.is_none() && ((thin_pool(lv).is_some() && !new_thin_pool(lv)) || external_origin(vg, lv)) {
+        if layer.is_none()
+            && ((thin_pool(lv).is_some() && !new_thin_pool(lv)) || external_origin(vg, lv))
+        {
             let l = lv_layer(vg, lv).ok_or("no layer")?;
             let below = self.add_dev(&lv.name, l)?;
             let target = Target::Linear {
                 dev: below,
                 offset: 0,
             };
-            return Ok(Some(self.push(lv, layer, name, uuid, read_only, line(target), udev)));
+            return Ok(Some(self.push(
+                lv,
+                layer,
+                name,
+                uuid,
+                read_only,
+                line(target),
+                udev,
+            )));
         }
         // The LV's own segments.
         let mut table = Vec::new();
         let ext = vg.extent_size;
         for (segno, seg) in lv.segments.iter().enumerate() {
-            let start = seg.start_extent.checked_mul(ext).ok_or("segment start overflows")?;
-            let len = seg.extent_count.checked_mul(ext).ok_or("segment length overflows")?;
+            let start = seg
+                .start_extent
+                .checked_mul(ext)
+                .ok_or("segment start overflows")?;
+            let len = seg
+                .extent_count
+                .checked_mul(ext)
+                .ok_or("segment length overflows")?;
             let target = match &seg.kind {
                 SegKind::Striped(s) => {
                     let cx = SegCx {
@@ -316,7 +349,9 @@ impl<'a> Tree<'a> {
             };
             table.push(TargetLine { start, len, target });
         }
-        Ok(Some(self.push(lv, layer, name, uuid, read_only, table, udev)))
+        Ok(Some(
+            self.push(lv, layer, name, uuid, read_only, table, udev),
+        ))
     }
 
     /// [`Tree::add`] for something that must have a device.

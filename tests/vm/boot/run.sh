@@ -19,6 +19,10 @@
 #   flagship-all    the same disks with rd.auto: everything is activated, home included.
 #   flagship-resume resume=/dev/vg0/home: home's chain too, handed to /sys/power/resume before
 #                   root is mounted; the kernel finds no image and the boot goes on.
+#   thin-root       root=/dev/vgb/thinroot, a thin LV: the pool's tmeta/tdata/tpool and the thin
+#                   LV only (tests/vm/boot/disks.sh set lvmsnap).
+#   snap-root       rd.lvm.lv=vgb/snap root=/dev/vgb/snap (boom style): the COW snapshot with its
+#                   origin (-real, snapshot-origin, -cow, snapshot); the snapshot's filesystem.
 #   mdpart          MD RAID1 over two whole disks, GPT on the array, root=PARTUUID= of md127p1.
 #   degraded        the flagship with disk 3 absent: after the degraded grace period (default
 #                   10 s) the array starts degraded and root is mounted.
@@ -60,7 +64,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
+  flagship-all flagship-resume thin-root snap-root mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -71,6 +75,8 @@ mkir() { # OUT [mkinitramfs options]
 }
 mkir "$work/initrd.gz"
 mkir "$work/initrd-list.gz" --preload ext4
+# With the thin and snapshot targets (loaded by need, from the plan's modules).
+mkir "$work/initrd-lvm.gz" --modules "dm-thin-pool dm-snapshot"
 
 # --- disk sets (cached) -------------------------------------------------------------------------
 declare -A SETDIR
@@ -246,6 +252,47 @@ scen_flagship-resume() {
   a=$(dmesg_t "$log" 'resuming from vg0/home'); b=$(dmesg_t "$log" 'stage root-mounted')
   awk -v a="$a" -v b="$b" 'BEGIN { exit !(a < b) }' || { fail $scen "resume tried after root was mounted"; return; }
   pass $scen
+}
+
+# Root on a thin LV: only its chain is made (the pool's _tmeta, _tdata and -tpool layer, and
+# the thin LV), as `lvchange -ay vgb/thinroot` makes it; not the pool's own vgb-pool device,
+# not the snapshot's chain.
+scen_thin-root() {
+  disks lvmsnap || return
+  local log=$work/thin-root.log
+  boot thin-root "$work/initrd-lvm.gz" "root=/dev/vgb/thinroot evms.debug" "$(disk lvmsnap 1 thin-root)"
+  booted thin-root "$log" 'dm-[0-9]+ vgb-thinroot' || return
+  need thin-root "$log" '^EVMS-MOUNT / /dev/dm-[0-9]+ ext4 ro$' || return
+  need thin-root "$log" 'evms-activate: loaded module dm_thin_pool' || return
+  local d
+  for d in vgb-pool_tmeta vgb-pool_tdata vgb-pool-tpool vgb-thinroot; do
+    need thin-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-tmeta|-tdata|-tpool)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail thin-root "not exactly root's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  need thin-root "$log" '^EVMS-NODE /dev/vgb/thinroot -> \.\./mapper/vgb-thinroot \(vgb-thinroot\)$' || return
+  stages "$log"
+  pass thin-root
+}
+
+# Root on a COW snapshot, boom style: `rd.lvm.lv=vgb/snap root=/dev/vgb/snap`. The snapshot
+# comes up with its origin (vgb-base-real, vgb-base as snapshot-origin, vgb-snap-cow,
+# vgb-snap), as lvm2 activates a snapshot; the root mounted is the snapshot's filesystem
+# (LABEL=snaproot; the origin was relabelled after the snapshot was taken).
+scen_snap-root() {
+  disks lvmsnap || return
+  local log=$work/snap-root.log
+  boot snap-root "$work/initrd-lvm.gz" "rd.lvm.lv=vgb/snap root=/dev/vgb/snap evms.debug" "$(disk lvmsnap 1 snap-root)"
+  booted snap-root "$log" 'dm-[0-9]+ vgb-snap' || return
+  need snap-root "$log" 'evms-activate: loaded module dm_snapshot' || return
+  need snap-root "$log" 'evms-activate: mounted /dev/[a-z0-9/-]+ \(ext4, ro\) on /sysroot' || return
+  local d
+  for d in vgb-base-real vgb-base vgb-snap-cow vgb-snap; do
+    need snap-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-real|-cow)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail snap-root "not exactly the snapshot's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  never snap-root "$log" '^EVMS-DM vgb-(pool|thinroot)' || return
+  stages "$log"
+  pass snap-root
 }
 
 scen_mdpart() {

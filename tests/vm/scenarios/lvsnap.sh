@@ -20,7 +20,9 @@ CASE_snap_ORACLE=oracle_snap
 CASE_snap_DATA="vgs-lv vgs-snap"
 
 oracle_sysinit() { $LVM vgchange -ay --sysinit; }
-oracle_snap() { $LVM lvchange -ay --sysinit vgs/snap; }
+# lvm2 asks "Change of snapshot vgs/snap will also change its origin vgs/lv. Proceed?": yes
+# (-y); stdin from /dev/null so that another question cannot wait for the console.
+oracle_snap() { $LVM lvchange -ay -y --sysinit vgs/snap < /dev/null; }
 
 create() {
   pv_create /dev/vda
