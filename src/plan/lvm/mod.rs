@@ -1,10 +1,11 @@
-//! LVs: the checks every LV passes (VG access, names, missing PVs, activation skip), then one
-//! table line per segment from the file of its family, in LV order. A segment family is
-//! planned in a file of its own: [`linear`] (linear and striped, with the `--partial`
-//! stand-ins for missing PVs) today; raid, mirror/pvmove, thin, snapshot, cache, writecache,
-//! integrity each get theirs (`raid.rs`, `mirror.rs`, ...) when they are planned, and a line in
-//! [`lv_table`]'s match. Until then the engine reports their LVs "unsupported yet" and they
-//! never reach this module.
+//! LVs: the checks every LV passes (VG access, names, missing PVs, activation skip), then the
+//! LV's devices. An LV that is one table over PVs (linear, striped, with the `--partial`
+//! stand-ins: [`linear`]) is one step; any other (thin pools and thin LVs, snapshot origins
+//! and COW stores, external origins, cache, writecache, error, zero) is planned by [`tree`]
+//! as lvm2's deptree lays it out, with one file per family for its target line ([`thin`],
+//! [`snapshot`], [`cache`], [`writecache`]). raid and mirror get theirs (`raid.rs`,
+//! `mirror.rs`) when they are planned; until then the engine reports their LVs "unsupported
+//! yet" and they never reach this module.
 
 mod cache;
 mod linear;
