@@ -362,16 +362,16 @@ pub fn device_deps<'a>(vg: &'a Vg, lv: &Lv) -> Vec<&'a str> {
             }
         }
     }
-    for l in &vg.lvs {
+    let snaps = vg.links.cow(&lv.name).into_iter();
+    for i in snaps.chain(vg.links.snapshots(&lv.name).iter().copied()) {
+        let Some(l) = vg.lvs.get(i) else { continue };
+        out.push(l.name.as_str());
         for s in &l.segments {
             if let SegKind::Snapshot(sn) = &s.kind {
-                if sn.cow_store == lv.name {
-                    out.push(sn.origin.as_str());
-                    out.push(l.name.as_str());
-                }
-                if sn.origin == lv.name {
-                    out.push(sn.cow_store.as_str());
-                    out.push(l.name.as_str());
+                for n in [&sn.origin, &sn.cow_store] {
+                    if let Some(x) = vg.lv(n) {
+                        out.push(x.name.as_str());
+                    }
                 }
             }
         }
@@ -393,7 +393,9 @@ pub fn unsupported_text(segtype: &str) -> String {
 /// Why an activatable LV's content is not read in user space, if it is not; `None` when its
 /// bytes are its segments' (or, for a writethrough/passthrough cache, its origin's).
 fn not_readable(vg: &Vg, lv: &Lv) -> Option<String> {
-    for l in &vg.lvs {
+    let snaps = vg.links.cow(&lv.name).into_iter();
+    for i in snaps.chain(vg.links.snapshots(&lv.name).iter().copied()) {
+        let Some(l) = vg.lvs.get(i) else { continue };
         for s in &l.segments {
             if let SegKind::Snapshot(sn) = &s.kind {
                 if sn.cow_store == lv.name {

@@ -569,6 +569,18 @@ mod families {
         assert!(p.steps.is_empty());
     }
 
+    /// Origins under snapshot-origin with their -real layer, snapshots over -cow, the merge
+    /// pending since `lvconvert --merge` of an open origin resumed as snapshot-merge with the
+    /// merging snapshot on error, an invalid snapshot loaded as any; a snapshot named alone
+    /// brings its origin.
+    #[test]
+    fn snapshots_as_lvm2_activates_them() {
+        let g = graph(vec![("vda", disk("lvsnap"))], &[]);
+        let p = check(&g, &Selection::default(), "lvsnap", "all");
+        assert_eq!(p.modules(), ["dm-mod", "dm-snapshot"]);
+        check(&g, &named("vgs/snap"), "lvsnap", "snap");
+    }
+
     /// Cache pools (writethrough, passthrough), a cachevol (writeback; lvm2 2.03.16 loads
     /// policy `mq` for it), writecache with settings, error and zero.
     #[test]

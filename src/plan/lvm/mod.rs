@@ -131,9 +131,7 @@ fn needs_tree(vg: &crate::formats::lvm::vg::Vg, lv: &Lv) -> bool {
         .iter()
         .all(|s| matches!(s.kind, SegKind::Striped(_)))
         || !crate::engine::lvm::device_deps(vg, lv).is_empty()
-        || vg.lvs.iter().flat_map(|l| &l.segments).any(|s| {
-            matches!(&s.kind, SegKind::Thin(t) if t.external_origin.as_deref() == Some(&lv.name))
-        })
+        || vg.links.is_external_origin(&lv.name)
 }
 
 /// The devices of the LV of node `id` and below it, children first; a snapshot's COW LV

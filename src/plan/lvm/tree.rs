@@ -37,25 +37,27 @@ pub(super) struct Tree<'a> {
     pub steps: Vec<DmStep>,
 }
 
+fn snapshot_seg(l: &Lv) -> Option<&Snapshot> {
+    l.segments.iter().find_map(|s| match &s.kind {
+        SegKind::Snapshot(sn) => Some(sn),
+        _ => None,
+    })
+}
+
 /// The snapshot segment (of a hidden `snapshotN` LV) whose COW store is `lv`.
 pub(super) fn cow_of<'v>(vg: &'v Vg, lv: &Lv) -> Option<(&'v Lv, &'v Snapshot)> {
-    vg.lvs.iter().find_map(|l| {
-        l.segments.iter().find_map(|s| match &s.kind {
-            SegKind::Snapshot(sn) if sn.cow_store == lv.name => Some((l, sn)),
-            _ => None,
-        })
-    })
+    let l = vg.lvs.get(vg.links.cow(&lv.name)?)?;
+    Some((l, snapshot_seg(l)?))
 }
 
 /// The snapshots of origin `lv`, in metadata order.
 fn snapshots_of<'v>(vg: &'v Vg, lv: &Lv) -> Vec<(&'v Lv, &'v Snapshot)> {
-    vg.lvs
+    vg.links
+        .snapshots(&lv.name)
         .iter()
-        .flat_map(|l| {
-            l.segments.iter().filter_map(move |s| match &s.kind {
-                SegKind::Snapshot(sn) if sn.origin == lv.name => Some((l, sn)),
-                _ => None,
-            })
+        .filter_map(|&i| {
+            let l = vg.lvs.get(i)?;
+            Some((l, snapshot_seg(l)?))
         })
         .collect()
 }
@@ -73,20 +75,14 @@ pub(super) fn new_thin_pool(lv: &Lv) -> bool {
 }
 
 fn external_origin(vg: &Vg, lv: &Lv) -> bool {
-    vg.lvs.iter().flat_map(|l| &l.segments).any(
-        |s| matches!(&s.kind, SegKind::Thin(t) if t.external_origin.as_deref() == Some(&lv.name)),
-    )
+    vg.links.is_external_origin(&lv.name)
 }
 
 fn used_cache_pool(vg: &Vg, lv: &Lv) -> bool {
     lv.segments
         .iter()
         .any(|s| matches!(s.kind, SegKind::CachePool(_)))
-        && vg
-            .lvs
-            .iter()
-            .flat_map(|l| &l.segments)
-            .any(|s| matches!(&s.kind, SegKind::Cache(c) if c.pool == lv.name))
+        && vg.links.is_used_cache_pool(&lv.name)
 }
 
 /// lvm2 `lv_layer`: the layer an LV's segments move to when something sits on top.

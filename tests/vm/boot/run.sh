@@ -132,7 +132,8 @@ booted() { # SCEN LOG ROOTNAME
   need "$1" "$2" '^EVMS-MOUNT /dev devtmpfs devtmpfs' || return 1
   need "$1" "$2" '^EVMS-ROOT-END$' || return 1
   # lvm2 issue #31: every DM device needs its udev database entry.
-  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
+  # (A layer's record starts with lvm2's DM_UDEV_DISABLE_* flags, in dmsetup's order.)
+  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[\(E:DM_UDEV_[A-Z_]*=1 \)*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
     fail "$1" "a DM device without E:DM_UDEV_PRIMARY_SOURCE_FLAG=1"; return 1
   fi
   stages "$2" >/dev/null || { fail "$1" "stage lines missing"; return 1; }
