@@ -796,6 +796,58 @@ mod tests {
         assert_eq!(vg(&g, "two").pvs[0].node, g.by_name("vdc"));
     }
 
+    /// VDO LVs cannot be activated without kvdo: said so, for the LV and for what uses it.
+    /// (No lvm2-written VDO fixture exists: Debian's 6.1 kernel has no kvdo. The segtypes VG's
+    /// zero and error LVs become a vdo-pool and a vdo LV on it, with the keys lvm2's
+    /// `lib/vdo/vdo.c` writes.)
+    #[test]
+    fn vdo_needs_kvdo() {
+        use crate::formats::lvm::{fixtures, mda, text};
+        use crate::source::ReadAt;
+        let d = fixtures::load("segtypes").disk("vda");
+        let mut b = [0u8; 512];
+        d.read_exact_at(4096, &mut b).unwrap();
+        let h = mda::parse_mda_header(&b, 4096).unwrap();
+        let mut t = Vec::new();
+        for (off, len) in mda::text_pieces(&h).unwrap() {
+            let mut v = vec![0u8; usize::try_from(len).unwrap()];
+            d.read_exact_at(off, &mut v).unwrap();
+            t.extend(v);
+        }
+        t.pop();
+        let t = String::from_utf8(t).unwrap();
+        let t = t
+            .replacen(
+                "type = \"zero\"",
+                "type = \"vdo-pool\"\ndata = \"extorig\"\nheader_size = 512\nvirtual_extents = 4",
+                1,
+            )
+            .replacen(
+                "type = \"error\"",
+                "type = \"vdo\"\nvdo_pool = \"zer\"\nvdo_offset = 0",
+                1,
+            );
+        let vg = Vg::from_text(&text::parse(t.as_bytes()).unwrap()).unwrap();
+        let err = vg.lv("err").unwrap();
+        let seg = unsupported_segtype(&vg, err).unwrap();
+        assert_eq!(seg, "vdo");
+        assert_eq!(
+            unsupported_text(&seg),
+            "unsupported: vdo needs kvdo (the kernel's dm-vdo target, not in Linux 6.1; lvm2 cannot activate it without it either)"
+        );
+        assert_eq!(
+            unsupported_segtype(&vg, vg.lv("zer").unwrap()).unwrap(),
+            "vdo-pool"
+        );
+        assert_eq!(unsupported_text("raid1"), "unsupported yet: raid1");
+        // Thin, snapshot and cache LVs of the same VG are supported.
+        for lv in [
+            "thin1", "snap", "cached", "cached2", "wcached", "origin", "extthin",
+        ] {
+            assert_eq!(unsupported_segtype(&vg, vg.lv(lv).unwrap()), None, "{lv}");
+        }
+    }
+
     /// A missing PV is named with its id and last device, as lvm2 does.
     #[test]
     fn missing_pv_is_named() {
