@@ -69,6 +69,11 @@ lvmsnap)
   /usr/sbin/tune2fs -L snaproot /dev/vgb/base
   /usr/sbin/lvm lvcreate -y -s -L 16M -n snap vgb/base
   /usr/sbin/tune2fs -L origin /dev/vgb/base
+  /usr/sbin/lvm lvcreate -y -L 48M -n cacheroot vgb
+  dd if=/dev/vdb of=/dev/vgb/cacheroot bs=1M
+  /usr/sbin/tune2fs -L cacheroot /dev/vgb/cacheroot
+  /usr/sbin/lvm lvcreate -y --type cache-pool -L 8M -n cpool vgb
+  /usr/sbin/lvm lvconvert -y --type cache --cachepool vgb/cpool vgb/cacheroot
   export_to_meta THIN /usr/sbin/blkid -p -o export /dev/vgb/thinroot
   export_to_meta SNAP /usr/sbin/blkid -p -o export /dev/vgb/snap
   export_to_meta BASE /usr/sbin/blkid -p -o export /dev/vgb/base

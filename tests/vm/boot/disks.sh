@@ -22,7 +22,9 @@
 #   lvmsnap   one disk → in a VM: LVM VG vgb with a thin pool and thin LV thinroot (the root
 #             image dd'd onto it, LABEL=thinroot), and a linear LV base (the root image,
 #             LABEL=snaproot) with a COW snapshot snap, after which base is relabelled
-#             "origin": the snapshot keeps the root as it was (a rollback target, boom style).
+#             "origin": the snapshot keeps the root as it was (a rollback target, boom style);
+#             and an LV cacheroot (the root image, LABEL=cacheroot) cached by a cache pool
+#             (writethrough, smq: lvm2's defaults).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -76,7 +78,7 @@ create_in_vm() { # SET DISK...
   for d in "$@"; do args+=(--disk "$d"); done
   vm_initramfs "$tmp/create.gz" --script "$here/disks-guest.sh" \
     --tools "mdadm lvm sfdisk mke2fs blkid tune2fs" \
-    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4 dm-thin-pool dm-snapshot"
+    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4 dm-thin-pool dm-snapshot dm-cache dm-cache-smq"
   log "creating $set in a VM (mdadm, lvm2, sfdisk, mke2fs)"
   if ! vm_run "$tmp/create.gz" "$tmp/create.log" --out "$tmp/out" --timeout 600 "${args[@]}" \
       --append "no_timer_check evms_set=$set"; then
@@ -143,7 +145,7 @@ mdpart)
   rm -f "$tmp/root.img"
   ;;
 lvmsnap)
-  truncate -s 192M "$tmp/disk1.img"
+  truncate -s 256M "$tmp/disk1.img"
   make_rootfs "$tmp/root.img" 48M root
   create_in_vm lvmsnap "$tmp/disk1.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
