@@ -15,11 +15,10 @@
 //! 2.03.16 reads it, from the cachevol's first segment, which has none: `mq` (checked: lvm2
 //! loads `mq 0` for a cachevol made with `--cachepolicy smq`).
 
-use super::tree::Tree;
-use crate::engine::lvm::key_from_dm_uuid;
+use crate::engine::lvm::{key_from_dm_uuid, VolGroup};
 use crate::formats::lvm::names as lvm_names;
 use crate::formats::lvm::text::Value;
-use crate::formats::lvm::vg::{Cache, CacheParams, Lv, SegKind};
+use crate::formats::lvm::vg::{Cache, CacheParams, Lv};
 use crate::ids::LvmId;
 use crate::plan::{DevRef, DmStep, Target, TargetLine};
 
@@ -36,17 +35,17 @@ const SMQ_SETTINGS: &[&str] = &["migration_threshold"];
 /// libdm's default migration threshold (sectors), not written to the table.
 const DEFAULT_MIGRATION_THRESHOLD: i64 = 2048;
 
-/// The cachevol's device and its `-cmeta` / `-cdata` parts, before the cache LV's own device
+/// The `-cmeta` / `-cdata` parts over the cachevol `pool` (device `cvol`) of cache LV `lv`
 /// (the read-only and udev flags are the cache LV's, as lvm2 passes them).
 pub(super) fn cachevol_parts(
-    tree: &mut Tree<'_>,
+    v: &VolGroup,
     lv: &Lv,
     c: &Cache,
+    pool: &Lv,
+    cvol: &DevRef,
     read_only: bool,
     udev_flags: u16,
-) -> Result<(DevRef, DevRef), String> {
-    let cvol = tree.add_own(&c.pool)?;
-    let pool = tree.find_lv(&c.pool)?;
+) -> Result<[DmStep; 2], String> {
     let p = &c.params;
     let (Some(mlen), Some(dlen)) = (p.metadata_len, p.data_len) else {
         return Err(format!(
@@ -60,13 +59,12 @@ pub(super) fn cachevol_parts(
             None => Ok(pool.id.clone()),
         }
     };
-    let mut part = |layer: &str, id: LvmId, len: u64, offset: u64| {
-        let uuid = lvm_names::dm_uuid(tree.vg_id(), &id, Some(layer));
-        let name = lvm_names::dm_name(tree.vg_name(), &pool.name, Some(layer));
-        let step = DmStep {
+    let part = |layer: &str, id: LvmId, len: u64, offset: u64| {
+        let uuid = lvm_names::dm_uuid(&v.id, &id, Some(layer));
+        DmStep {
             key: key_from_dm_uuid(&uuid).unwrap_or_else(|| format!("dm:{uuid}")),
-            volume: format!("{}/{}-{layer}", tree.vg_name(), pool.name),
-            name,
+            volume: format!("{}/{}-{layer}", v.name, pool.name),
+            name: lvm_names::dm_name(&v.name, &pool.name, Some(layer)),
             uuid,
             read_only,
             table: vec![TargetLine {
@@ -81,39 +79,28 @@ pub(super) fn cachevol_parts(
             links: vec![],
             visible: false,
             fixed_devno: None,
-        };
-        tree.push_part(step)
+        }
     };
     // lvm2 maps the metadata at the cachevol's start and the data right after it
     // (`_add_new_lv_to_dtree`), not at metadata_start/data_start.
-    let meta = part("cmeta", id(&p.metadata_id)?, mlen, 0);
-    let data = part("cdata", id(&p.data_id)?, dlen, mlen);
-    Ok((meta, data))
+    Ok([
+        part("cmeta", id(&p.metadata_id)?, mlen, 0),
+        part("cdata", id(&p.data_id)?, dlen, mlen),
+    ])
 }
 
+/// The `cache` line over `meta`, `data` (the pool's sub-LVs or the cachevol's parts) and the
+/// origin's `-real` device. `setting` holds mode, chunk and settings (the pool's segment, or
+/// the cache segment with a cachevol); `pool_params` is what lvm2 reads the policy name from:
+/// the pool LV's first segment if it is a cache-pool one.
 pub(super) fn cache(
-    tree: &mut Tree<'_>,
     c: &Cache,
-    cachevol: Option<(DevRef, DevRef)>,
+    setting: &CacheParams,
+    pool_params: Option<&CacheParams>,
+    meta: DevRef,
+    data: DevRef,
+    origin: DevRef,
 ) -> Result<Target, String> {
-    let pool_lv = tree.find_lv(&c.pool)?;
-    let pool_params: Option<&CacheParams> = pool_lv.segments.first().and_then(|s| match &s.kind {
-        SegKind::CachePool(cp) => Some(&cp.params),
-        _ => None,
-    });
-    let (meta, data, setting) = match cachevol {
-        Some((m, d)) => (m, d, &c.params),
-        None => {
-            let Some(SegKind::CachePool(cp)) = pool_lv.segments.first().map(|s| &s.kind) else {
-                return Err(format!("cache pool {} has no cache-pool segment", c.pool));
-            };
-            tree.add(&c.pool, None)?;
-            let m = tree.add_own(&cp.metadata)?;
-            let d = tree.add_own(&cp.data)?;
-            (m, d, &cp.params)
-        }
-    };
-    let origin = tree.add_own(&c.origin)?;
     let chunk = setting
         .chunk_size
         .ok_or_else(|| format!("cache {} without chunk_size", c.origin))?;

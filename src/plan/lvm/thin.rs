@@ -15,20 +15,27 @@
 //! that cannot be written); a transaction id that differs from the metadata's as libdm would
 //! refuse it, is refused; pending messages (metadata one transaction ahead) are left to lvm2.
 
-use super::tree::{new_thin_pool, Tree};
-use crate::formats::lvm::vg::{Discards, Flags, Lv, Thin, ThinPool};
+use crate::engine::lvm::VolGroup;
+use crate::formats::lvm::vg::{Discards, Flags, Lv, SegKind, Thin, ThinPool};
 use crate::formats::thin::ThinSuper;
 use crate::plan::{DevRef, Target};
 
+pub(super) fn thin_pool(lv: &Lv) -> Option<&ThinPool> {
+    lv.segments.iter().find_map(|s| match &s.kind {
+        SegKind::ThinPool(p) => Some(p),
+        _ => None,
+    })
+}
+
+/// lvm2 `lv_is_new_thin_pool`: a pool whose metadata transaction id is still 0.
+pub(super) fn new_thin_pool(lv: &Lv) -> bool {
+    thin_pool(lv).is_some_and(|p| p.transaction_id == 0)
+}
+
 /// The pool's metadata superblock against its metadata: `Err` says why it is not activated.
-pub(super) fn check_metadata(tree: &Tree<'_>, lv: &Lv, p: &ThinPool) -> Result<(), String> {
-    let who = format!("thin pool {}/{}", tree.vg_name(), lv.name);
-    let Some((_, sb)) = tree
-        .vg_group()
-        .thin_meta
-        .iter()
-        .find(|(n, _)| *n == lv.name)
-    else {
+pub(super) fn check_metadata(v: &VolGroup, lv: &Lv, p: &ThinPool) -> Result<(), String> {
+    let who = format!("thin pool {}/{}", v.name, lv.name);
+    let Some((_, sb)) = v.thin_meta.iter().find(|(n, _)| *n == lv.name) else {
         // Active in the kernel: it owns the metadata.
         return Ok(());
     };
@@ -50,8 +57,7 @@ pub(super) fn check_metadata(tree: &Tree<'_>, lv: &Lv, p: &ThinPool) -> Result<(
             "{who}: its metadata ({}/{}) is marked needs_check: not activated (lvm2 runs \
              thin_check --clear-needs-check-flag first; without it the kernel keeps such a pool \
              read-only); check and repair it with thin_check/lvconvert --repair",
-            tree.vg_name(),
-            p.metadata
+            v.name, p.metadata
         ));
     }
     if let Some(bs) = bs {
@@ -79,16 +85,9 @@ pub(super) fn check_metadata(tree: &Tree<'_>, lv: &Lv, p: &ThinPool) -> Result<(
     ))
 }
 
-/// The `thin-pool` line of pool `lv` (its `-tpool` layer, or a new pool's own device).
-pub(super) fn pool(
-    tree: &mut Tree<'_>,
-    lv: &Lv,
-    p: &ThinPool,
-    _len: u64,
-) -> Result<Target, String> {
-    check_metadata(tree, lv, p)?;
-    let meta = tree.add_own(&p.metadata)?;
-    let data = tree.add_own(&p.pool)?;
+/// The `thin-pool` line of pool `lv` (its `-tpool` layer, or a new pool's own device) over
+/// its `_tmeta` and `_tdata` devices.
+pub(super) fn pool(lv: &Lv, p: &ThinPool, meta: DevRef, data: DevRef) -> Target {
     let mut features = Vec::new();
     if !p.zero_new_blocks {
         features.push("skip_block_zeroing".to_string());
@@ -101,31 +100,21 @@ pub(super) fn pool(
     if lv.status.contains(Flags::ERROR_WHEN_FULL) || lv.flags.contains(Flags::ERROR_WHEN_FULL) {
         features.push("error_if_no_space".to_string());
     }
-    Ok(Target::ThinPool {
+    Target::ThinPool {
         meta,
         data,
         block_size: u64::from(p.chunk_size),
         low_water_mark: 0,
         features,
-    })
+    }
 }
 
 /// The `thin` line: the pool's `-tpool` layer (a new pool's own device), and the external
 /// origin's `-real` layer.
-pub(super) fn thin(tree: &mut Tree<'_>, t: &Thin) -> Result<Target, String> {
-    let external_origin: Option<DevRef> = match &t.external_origin {
-        Some(e) => Some(tree.add_dev(e, "real")?),
-        None => None,
-    };
-    let pool_lv = tree.find_lv(&t.pool)?;
-    let pool = if new_thin_pool(pool_lv) {
-        tree.add_own(&t.pool)?
-    } else {
-        tree.add_dev(&t.pool, "tpool")?
-    };
-    Ok(Target::Thin {
+pub(super) fn thin(t: &Thin, pool: DevRef, external_origin: Option<DevRef>) -> Target {
+    Target::Thin {
         pool,
         dev_id: u64::from(t.device_id),
         external_origin,
-    })
+    }
 }

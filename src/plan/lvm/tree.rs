@@ -15,12 +15,12 @@
 //! `dm_build_dm_name`, `build_dm_uuid`, `read_only_lv` and `_get_udev_flags`. A device is added
 //! once (by UUID), however many LVs need it.
 
-use super::SegCx;
+use super::thin::{new_thin_pool, thin_pool};
+use super::{cache, snapshot, thin, writecache, SegCx};
 use crate::engine::lvm::key_from_dm_uuid;
 use crate::engine::{Graph, NodeId};
 use crate::formats::lvm::names as lvm_names;
-use crate::formats::lvm::vg::{Flags, Lv, SegKind, Snapshot, Vg};
-use crate::ids::LvmId;
+use crate::formats::lvm::vg::{Cache, Flags, Lv, SegKind, Snapshot, Vg};
 use crate::plan::{DevRef, DmStep, Target, TargetLine};
 
 /// libdm `DM_UDEV_DISABLE_*` cookie flags (`libdevmapper.h`).
@@ -60,18 +60,6 @@ fn snapshots_of<'v>(vg: &'v Vg, lv: &Lv) -> Vec<(&'v Lv, &'v Snapshot)> {
             Some((l, snapshot_seg(l)?))
         })
         .collect()
-}
-
-pub(super) fn thin_pool(lv: &Lv) -> Option<&crate::formats::lvm::vg::ThinPool> {
-    lv.segments.iter().find_map(|s| match &s.kind {
-        SegKind::ThinPool(p) => Some(p),
-        _ => None,
-    })
-}
-
-/// lvm2 `lv_is_new_thin_pool`: a pool whose metadata transaction id is still 0.
-pub(super) fn new_thin_pool(lv: &Lv) -> bool {
-    thin_pool(lv).is_some_and(|p| p.transaction_id == 0)
 }
 
 fn external_origin(vg: &Vg, lv: &Lv) -> bool {
@@ -249,8 +237,9 @@ impl<'a> Tree<'a> {
             }) {
                 let pool = self.lv(&c.pool)?;
                 if pool.status.contains(Flags::CACHE_VOL) {
-                    cachevol_parts =
-                        Some(super::cache::cachevol_parts(self, lv, c, read_only, udev)?);
+                    let cvol = self.add_own(&c.pool)?;
+                    let [m, d] = cache::cachevol_parts(v, lv, c, pool, &cvol, read_only, udev)?;
+                    cachevol_parts = Some((self.push_part(m), self.push_part(d)));
                 }
             }
         }
@@ -261,7 +250,7 @@ impl<'a> Tree<'a> {
             let target = match snaps.iter().find(|(_, s)| s.merging) {
                 Some((_, m)) => {
                     let cow = self.add_dev(&m.cow_store, "cow")?;
-                    super::snapshot::merge(real, cow, m)
+                    snapshot::merge(real, cow, m)
                 }
                 None => Target::SnapshotOrigin { origin: real },
             };
@@ -278,7 +267,7 @@ impl<'a> Tree<'a> {
                 .extent_count
                 .checked_mul(vg.extent_size)
                 .ok_or("snapshot size overflows")?;
-            let target = super::snapshot::snapshot(origin_real, cow_dev, sn);
+            let target = snapshot::snapshot(origin_real, cow_dev, sn);
             let table = vec![TargetLine {
                 start: 0,
                 len,
@@ -335,10 +324,30 @@ impl<'a> Tree<'a> {
                     self.steps.extend(fillers);
                     t
                 }
-                SegKind::ThinPool(p) => super::thin::pool(self, lv, p, len)?,
-                SegKind::Thin(t) => super::thin::thin(self, t)?,
-                SegKind::Cache(c) => super::cache::cache(self, c, cachevol_parts.clone())?,
-                SegKind::Writecache(w) => super::writecache::target(self, w)?,
+                SegKind::ThinPool(p) => {
+                    thin::check_metadata(v, lv, p)?;
+                    let meta = self.add_own(&p.metadata)?;
+                    let data = self.add_own(&p.pool)?;
+                    thin::pool(lv, p, meta, data)
+                }
+                SegKind::Thin(t) => {
+                    let ext = match &t.external_origin {
+                        Some(e) => Some(self.add_dev(e, "real")?),
+                        None => None,
+                    };
+                    let pool = if new_thin_pool(self.lv(&t.pool)?) {
+                        self.add_own(&t.pool)?
+                    } else {
+                        self.add_dev(&t.pool, "tpool")?
+                    };
+                    thin::thin(t, pool, ext)
+                }
+                SegKind::Cache(c) => self.cache(c, cachevol_parts.clone())?,
+                SegKind::Writecache(w) => {
+                    let cvol = self.add_own(&w.cachevol)?;
+                    let origin = self.add_own(&w.origin)?;
+                    writecache::target(w, origin, cvol)?
+                }
                 SegKind::Error => Target::Error,
                 SegKind::Zero => Target::Zero,
                 _ => return Err(crate::engine::lvm::unsupported_text(&seg.type_name)),
@@ -362,6 +371,35 @@ impl<'a> Tree<'a> {
             .ok_or_else(|| format!("{lv} has no device of its own"))
     }
 
+    /// A cache: its pool's sub-LVs (a cache pool has no device) or the cachevol's parts, the
+    /// origin, then the line.
+    fn cache(&mut self, c: &Cache, cachevol: Option<(DevRef, DevRef)>) -> Result<Target, String> {
+        let pool_lv = self.lv(&c.pool)?;
+        let pool_params = match pool_lv.segments.first().map(|s| &s.kind) {
+            Some(SegKind::CachePool(cp)) => Some(cp),
+            _ => None,
+        };
+        let (meta, data, setting) = match (cachevol, pool_params) {
+            (Some((m, d)), _) => (m, d, &c.params),
+            (None, Some(cp)) => {
+                self.add(&c.pool, None)?;
+                let m = self.add_own(&cp.metadata)?;
+                let d = self.add_own(&cp.data)?;
+                (m, d, &cp.params)
+            }
+            (None, None) => return Err(format!("cache pool {} has no cache-pool segment", c.pool)),
+        };
+        let origin = self.add_own(&c.origin)?;
+        cache::cache(
+            c,
+            setting,
+            pool_params.map(|p| &p.params),
+            meta,
+            data,
+            origin,
+        )
+    }
+
     /// A device that is not an LV's (a cachevol's part), added once.
     pub(super) fn push_part(&mut self, step: DmStep) -> DevRef {
         if let Some(d) = self.has(&step.uuid) {
@@ -370,21 +408,5 @@ impl<'a> Tree<'a> {
         let name = step.name.clone();
         self.steps.push(step);
         self.dev(name)
-    }
-
-    pub(super) fn vg_id(&self) -> &'a LvmId {
-        &self.v().id
-    }
-
-    pub(super) fn vg_name(&self) -> &'a str {
-        &self.v().name
-    }
-
-    pub(super) fn vg_group(&self) -> &'a crate::engine::lvm::VolGroup {
-        self.v()
-    }
-
-    pub(super) fn find_lv(&self, name: &str) -> Result<&'a Lv, String> {
-        self.lv(name)
     }
 }

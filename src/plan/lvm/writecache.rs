@@ -4,14 +4,12 @@
 //! the metadata. `s` (SSD): lvm2 says `p` only for a cachevol on persistent memory, which it
 //! tells from the device's DAX attribute; we never see such a device and say `s`.
 
-use super::tree::Tree;
 use crate::formats::lvm::text::Value;
 use crate::formats::lvm::vg::Writecache;
-use crate::plan::Target;
+use crate::plan::{DevRef, Target};
 
-pub(super) fn target(tree: &mut Tree<'_>, w: &Writecache) -> Result<Target, String> {
-    let cache = tree.add_own(&w.cachevol)?;
-    let origin = tree.add_own(&w.origin)?;
+/// The line over the origin's `-real` device and the cachevol's.
+pub(super) fn target(w: &Writecache, origin: DevRef, cache: DevRef) -> Result<Target, String> {
     let get = |k: &str| w.settings.iter().find(|(n, _)| n == k).map(|(_, v)| v);
     let int = |k: &str| -> Result<Option<i64>, String> {
         match get(k) {
