@@ -502,6 +502,7 @@ pub fn json(g: &Graph) -> Json {
                                         "device",
                                         info.and_then(|i| i.node).map(|n| g.node(n).name.clone()),
                                     )
+                                    .with("not_readable", info.and_then(|i| i.unreadable.clone()))
                             })
                             .collect(),
                     ),
