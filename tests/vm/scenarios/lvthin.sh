@@ -8,9 +8,16 @@
 #   pool3  a pool never used (transaction_id 0: lvm2 loads the thin-pool table on vgt-pool3)
 # Cases: all (vgchange -ay), skip (-K: snap1 too), thin1 (only thin1's chain: tmeta, tdata,
 # tpool, thin1); in `all` thin1 is written through our devices and read back by lvm2.
+# needcheck: pool's metadata superblock marked needs_check (flag bit 0 set, checksum redone,
+# as the kernel marks a pool after a metadata error). lvm2 runs thin_check
+# --clear-needs-check-flag, which finds the metadata sound, clears the flag and activates.
+# We run no check tool and refuse the pool and what is on it, saying:
+#   skipped vgt/pool: thin pool vgt/pool: its metadata (vgt/pool_tmeta) is marked needs_check:
+#     not activated (lvm2 runs thin_check --clear-needs-check-flag first; ...)
+# and activate the rest.
 DISKS="64M"
 
-CASES="all skip thin1"
+CASES="all skip thin1 needcheck"
 CASE_all_DATA="vgt-thin1 vgt-thin2 vgt-extthin vgt-ext"
 CASE_all_WRITE=write_thin1
 CASE_all_AFTER=after_thin1
@@ -21,6 +28,12 @@ CASE_skip_DATA="vgt-thin1 vgt-snap1"
 CASE_thin1_ARGS="vgt/thin1"
 CASE_thin1_ORACLE=oracle_thin1
 CASE_thin1_DATA="vgt-thin1"
+CASE_needcheck_DAMAGE=damage_needs_check
+CASE_needcheck_EXPECT=asserted
+CASE_needcheck_SAYS='^skipped vgt/pool: thin pool vgt/pool: its metadata \(vgt/pool_tmeta\) is marked needs_check: not activated'
+CASE_needcheck_SAYS_2='^skipped vgt/thin1: thin pool vgt/pool: its metadata \(vgt/pool_tmeta\) is marked needs_check'
+CASE_needcheck_ACTIVE="vgt-ext vgt-ext-real vgt-extthin vgt-pool2 vgt-pool2-tpool vgt-pool2_tdata vgt-pool2_tmeta vgt-pool3 vgt-pool3_tdata vgt-pool3_tmeta vgt-thin2"
+CASE_needcheck_DATA="vgt-thin2 vgt-extthin vgt-ext"
 
 oracle_skip() { $LVM vgchange -ay -K; }
 oracle_thin1() { $LVM lvchange -ay vgt/thin1; }
@@ -30,6 +43,24 @@ write_thin1() {
 }
 after_thin1() {
   $LVM lvchange -ay vgt/thin1 && after_hash vgt-thin1 /dev/vgt/thin1
+}
+
+# Sets THIN_METADATA_NEEDS_CHECK_FLAG in vgt/pool_tmeta's superblock (sector 22528 of vda, the
+# oracle's vgt-pool_tmeta table) and redoes its checksum: crc32c(~0, bytes 4..4096) without
+# the final inversion, xor 160774 (the kernel's dm_bm_checksum, SUPERBLOCK_CSUM_XOR).
+damage_needs_check() {
+  set -- $(dd if=/dev/vda bs=512 skip=22528 count=8 2>/dev/null | od -An -v -tu1 | awk '
+    BEGIN { for (i = 0; i < 256; i++) { c = i; for (j = 0; j < 8; j++) c = and(c, 1) ? xor(rshift(c, 1), 2197175160) : rshift(c, 1); t[i] = c } }
+    { for (k = 1; k <= NF; k++) b[n++] = $k }
+    END {
+      b[4] = or(b[4], 1); crc = 4294967295
+      for (i = 4; i < 4096; i++) crc = xor(t[and(xor(crc, b[i]), 255)], rshift(crc, 8))
+      cs = xor(crc, 160774)
+      printf "%d %d %d %d %d\n", and(cs, 255), and(rshift(cs, 8), 255), and(rshift(cs, 16), 255), and(rshift(cs, 24), 255), b[4]
+    }')
+  printf "\\$(printf %o "$1")\\$(printf %o "$2")\\$(printf %o "$3")\\$(printf %o "$4")\\$(printf %o "$5")" |
+    dd of=/dev/vda bs=1 seek=$((22528 * 512)) count=5 conv=notrunc 2>/dev/null
+  echo "vgt/pool_tmeta superblock: flags byte $5, checksum bytes $1 $2 $3 $4"
 }
 
 # vgcfgrestore refuses a VG with thin pools without --force (the pools' kernel metadata is not
