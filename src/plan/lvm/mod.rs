@@ -147,6 +147,7 @@ fn tree_steps(g: &Graph, id: NodeId, vg: usize, l: &Lv, planned: &[NodeId]) -> N
         vg,
         planned,
         steps: Vec::new(),
+        made: Default::default(),
     };
     if let Err(e) = t.add(root, None) {
         return NodeStep::Skip(e);

@@ -22,6 +22,7 @@ use crate::engine::{Graph, NodeId};
 use crate::formats::lvm::names as lvm_names;
 use crate::formats::lvm::vg::{Cache, Flags, Lv, SegKind, Snapshot, Vg};
 use crate::plan::{DevRef, DmStep, Target, TargetLine};
+use std::collections::HashMap;
 
 /// libdm `DM_UDEV_DISABLE_*` cookie flags (`libdevmapper.h`).
 const DISABLE_SUBSYSTEM_RULES: u16 = 0x0002;
@@ -35,6 +36,8 @@ pub(super) struct Tree<'a> {
     pub planned: &'a [NodeId],
     /// Children first; the LV's own device is among them.
     pub steps: Vec<DmStep>,
+    /// UUID → DM name of the devices added so far (each is added once).
+    pub made: HashMap<String, String>,
 }
 
 fn snapshot_seg(l: &Lv) -> Option<&Snapshot> {
@@ -150,6 +153,7 @@ impl<'a> Tree<'a> {
             _ => format!("{}/{}", v.name, lv.name),
         };
         let key = key_from_dm_uuid(&uuid).unwrap_or_else(|| format!("dm:{uuid}"));
+        self.made.insert(uuid.clone(), name.clone());
         self.steps.push(DmStep {
             key,
             name: name.clone(),
@@ -166,10 +170,7 @@ impl<'a> Tree<'a> {
     }
 
     fn has(&self, uuid: &str) -> Option<DevRef> {
-        self.steps
-            .iter()
-            .find(|s| s.uuid == uuid)
-            .map(|s| self.dev(s.name.clone()))
+        self.made.get(uuid).map(|n| self.dev(n.clone()))
     }
 
     /// The device of `lv` with `layer` (`None`: the LV's own) and everything below it.
@@ -406,6 +407,7 @@ impl<'a> Tree<'a> {
             return d;
         }
         let name = step.name.clone();
+        self.made.insert(step.uuid.clone(), name.clone());
         self.steps.push(step);
         self.dev(name)
     }
