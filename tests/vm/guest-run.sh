@@ -277,6 +277,10 @@ record() {
       echo "$n empty"
     elif [ "$(cat "$f/dm/suspended" 2>/dev/null)" = 1 ]; then
       echo "$n suspended"
+    elif case " $HASH_VOLATILE " in *" $n "*) true ;; *) false ;; esac; then
+      # A cache's own devices change when the cached LV is read (blocks are promoted), and
+      # the order devices are read in follows kernel minors: named, not hashed.
+      echo "$n volatile"
     else
       echo "$n $(timeout 120 /usr/bin/sha256sum < "/dev/${f##*/}" | cut -d' ' -f1)"
     fi >> "$dir/hashes"

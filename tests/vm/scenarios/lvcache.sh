@@ -7,6 +7,8 @@
 #   err, zer error and zero segments
 # Cases: all; cached (only vgc/cached's chain).
 DISKS="80M"
+# The caches' own devices: their content follows the reads through the cached LVs.
+HASH_VOLATILE="vgc-cpool_cpool_cdata vgc-cpool_cpool_cmeta vgc-cpool3_cpool_cdata vgc-cpool3_cpool_cmeta vgc-cvol_cvol vgc-cvol_cvol-cdata vgc-cvol_cvol-cmeta vgc-wcvol_cvol"
 
 CASES="all cached"
 CASE_all_DATA="vgc-cached vgc-cached2 vgc-cached3 vgc-wcached"
