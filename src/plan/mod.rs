@@ -207,7 +207,7 @@ impl Plan {
                         v.push(module);
                     }
                 }
-                Step::CreateDm(d) => v.extend(d.table.iter().map(|t| t.target.module())),
+                Step::CreateDm(d) => v.extend(d.table.iter().flat_map(|t| t.target.modules())),
             }
         }
         let mut seen = Vec::new();
