@@ -660,6 +660,28 @@ mod tests {
         );
     }
 
+    /// bcache: each member says what it is to the bcache device (make-bcache fixtures).
+    #[test]
+    fn bcache_members_say_what_they_are() {
+        use crate::formats::fs::bcache::tests::fixture;
+        let g = fixtures::graph(vec![("vda", fixture("wb")), ("vdb", fixture("cache"))], &[]);
+        let st = |n: &str| super::node_state(&g, g.by_name(n).unwrap());
+        assert_eq!(
+            st("vdb"),
+            "cache device of set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c for bcache0"
+        );
+        assert_eq!(
+            st("vda"),
+            "backing device of bcache0 (detached, writeback, cache set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c)"
+        );
+        assert_eq!(
+            st("bcache0"),
+            "detached, writeback, cache set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c; inactive"
+        );
+        let j = super::json(&g).to_string();
+        assert!(j.contains(r#""bcache":[{"devnm":"bcache0""#), "{j}");
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(fmt_size(512), "512B");

@@ -308,7 +308,16 @@ fn name_devices(g: &mut Graph) {
             }
         }
     }
-    for idx in 0..g.bcache.len() {
+    // The kernel numbers devices as they are registered: those that start come first (a
+    // device that cannot start is never registered by us, so it takes no number).
+    let rank = |v: &Verdict| match v {
+        Verdict::Complete => 0,
+        Verdict::NoCache { .. } => 1,
+        Verdict::NotStartable { .. } => 2,
+    };
+    let mut order: Vec<usize> = (0..g.bcache.len()).collect();
+    order.sort_by_key(|&i| (rank(&g.bcache[i].verdict), g.bcache[i].backing));
+    for idx in order {
         if g.bcache[idx].is_running(g) || !g.bcache[idx].devnm.is_empty() {
             continue;
         }
@@ -367,4 +376,4 @@ fn attach_node(g: &mut Graph, idx: usize) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,12 +6,13 @@
 //! set (never `unregister`, which detaches the backing devices from the set for good).
 //!
 //! Registration is synchronous in Debian's kernel (CONFIG_BCACHE_ASYNC_REGISTRATION unset):
-//! bcacheN exists when the last write returns. With asynchronous registration it comes
-//! later; then the kernel's uevents are awaited (bounded by [`WAIT`]).
+//! bcacheN exists when the last write returns, and nothing waits. With asynchronous
+//! registration it comes later, and stopping always finishes in a kernel worker: there sysfs
+//! is looked at again every 10 ms, bounded by [`WAIT`] (exec has no uevent socket of its own:
+//! the boot loop's is above it, and a cache set has no device whose events could be awaited).
 
 use super::nodes::{self, Change};
 use super::{ExecEnv, ExecError, ExecOptions, Outcome};
-use crate::boot::uevent::{UeventSocket, Woken};
 use crate::plan::BcacheStep;
 use crate::source::sysfs::{list_dir, read_attr, DevNo};
 use nix::errno::Errno;
@@ -128,8 +129,6 @@ pub(crate) fn register(
             ),
         );
     }
-    // Opened before the writes: a device the kernel adds in between is not missed.
-    let socket = UeventSocket::open();
     let todo: Vec<&str> = members
         .iter()
         .filter(|(k, _)| {
@@ -159,12 +158,10 @@ pub(crate) fn register(
             b.set_uuid
         ));
     }
-    let found = match socket {
-        Ok(s) => await_device(&s, &env.sys, &bk),
-        Err(e) => {
-            notes.push(format!("not waiting for the device: {e}"));
-            running_on(&env.sys, &bk)
-        }
+    let found = if wait_until(&|| running_on(&env.sys, &bk).is_some()) {
+        running_on(&env.sys, &bk)
+    } else {
+        None
     };
     let Some((name, d)) = found else {
         return fail(
@@ -221,21 +218,6 @@ fn write_register(
     Ok(())
 }
 
-/// Waits (bounded) until the bcache device of `backing` exists; every kernel uevent wakes a
-/// look at sysfs, which is the truth.
-fn await_device(s: &UeventSocket, sys: &Path, backing: &str) -> Option<(String, DevNo)> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(x) = running_on(sys, backing) {
-            return Some(x);
-        }
-        match s.wait(Some(deadline)) {
-            Ok(Woken::Timeout) | Err(_) => return running_on(sys, backing),
-            Ok(_) => {}
-        }
-    }
-}
-
 /// What the kernel says of the device: sysfs `state` and `cache_mode`.
 fn report_state(name: &str, env: &ExecEnv, notes: &mut Vec<String>) {
     let dir = env.sys.join("block").join(name).join("bcache");
@@ -274,7 +256,6 @@ pub(crate) fn stop(
 ) -> Result<(), ExecError> {
     let set = cache_set_of(dir);
     let backing = read_attr(&dir.join("bcache/backing_dev_name")).unwrap_or_default();
-    let socket = UeventSocket::open().ok();
     let stop = dir.join("bcache/stop");
     fs::write(&stop, "1").map_err(|e| {
         ExecError::new(
@@ -285,7 +266,7 @@ pub(crate) fn stop(
         )
     })?;
     let gone = || !env.sys.join("class/block").join(kernel).exists();
-    if !wait_until(socket.as_ref(), &gone) {
+    if !wait_until(&gone) {
         return Err(ExecError::new(
             kernel,
             "stop",
@@ -333,9 +314,7 @@ pub(crate) fn stop(
             format!("writing 1 to {}", file.display()),
         )
     })?;
-    // A cache set has no device of its own: its teardown sends no uevent, so its sysfs
-    // directory is looked at until it is gone (bounded).
-    if !wait_until(None, &|| !set.exists()) {
+    if !wait_until(&|| !set.exists()) {
         return Err(ExecError::new(
             kernel,
             "stop cache set",
@@ -353,9 +332,8 @@ pub(crate) fn stop(
     Ok(())
 }
 
-/// Waits until `done` holds, at most [`WAIT`]: woken by uevents when a socket is given, else
-/// looking again every 10 ms.
-fn wait_until(socket: Option<&UeventSocket>, done: &dyn Fn() -> bool) -> bool {
+/// Whether `done` holds now or within [`WAIT`] (looked at every 10 ms).
+fn wait_until(done: &dyn Fn() -> bool) -> bool {
     let deadline = Instant::now() + WAIT;
     loop {
         if done() {
@@ -365,13 +343,6 @@ fn wait_until(socket: Option<&UeventSocket>, done: &dyn Fn() -> bool) -> bool {
         if now >= deadline {
             return false;
         }
-        match socket {
-            Some(s) => {
-                if let Ok(Woken::Timeout) | Err(_) = s.wait(Some(deadline)) {
-                    return done();
-                }
-            }
-            None => std::thread::sleep(Duration::from_millis(10).min(deadline - now)),
-        }
+        std::thread::sleep(Duration::from_millis(10).min(deadline - now));
     }
 }

@@ -3,6 +3,8 @@
 //! (devices of earlier steps are [`DevRef::Planned`]), so the order is the dependency order.
 
 pub mod bcache;
+#[cfg(test)]
+mod bcache_tests;
 pub mod build;
 pub mod crypt;
 pub mod dm;
