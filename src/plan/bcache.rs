@@ -38,7 +38,7 @@ pub(super) fn step(
             return NodeStep::Skip(format!("not startable: {reason}"))
         }
     };
-    NodeStep::Step(Step::RegisterBcache(BcacheStep {
+    NodeStep::Step(Step::RegisterBcache(Box::new(BcacheStep {
         key: b.key.clone(),
         devnm: b.devnm.clone(),
         uuid: b.sb.uuid.clone(),
@@ -55,5 +55,5 @@ pub(super) fn step(
         without_cache,
         size: g.node(id).size,
         links: udev_links(&b.sb.uuid, b.sb.label.as_deref()),
-    }))
+    })))
 }

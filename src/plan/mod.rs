@@ -183,7 +183,8 @@ pub struct BcacheStep {
 pub enum Step {
     AssembleMd(MdStep),
     CreateDm(DmStep),
-    RegisterBcache(BcacheStep),
+    /// Boxed: two device references and its strings would double the size of every step.
+    RegisterBcache(Box<BcacheStep>),
 }
 
 impl Step {

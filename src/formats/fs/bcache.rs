@@ -325,12 +325,14 @@ pub fn parse_super(sb: &[u8; SB_SIZE]) -> Result<Option<BcacheSuper>, FormatErro
             s.nr_in_set = le16(NR_IN_SET);
             s.nr_this_dev = le16(NR_THIS_DEV);
             s.first_bucket = le16(FIRST_BUCKET);
-            if s.nbuckets < 128 || s.nbuckets > i64::MAX as u64 {
+            // read_super wants 128 buckets at least; cache_alloc then refuses 512 or fewer
+            // (no bucket left for its moving-GC reserve: EPERM, "cache device is too small").
+            if s.nbuckets <= 512 || s.nbuckets > i64::MAX as u64 {
                 return Err(bad(
                     NBUCKETS_OR_DATA_OFFSET,
                     "nbuckets",
                     s.nbuckets.to_string(),
-                    "128 to 2^63-1",
+                    "513 to 2^63-1",
                 ));
             }
             if !block_size.is_power_of_two()
@@ -552,11 +554,11 @@ pub(crate) mod tests {
         // A cache device: too few buckets.
         let mut sb = sb_bytes(&fixture("cache"));
         sb[NBUCKETS_OR_DATA_OFFSET..NBUCKETS_OR_DATA_OFFSET + 8]
-            .copy_from_slice(&127u64.to_le_bytes());
+            .copy_from_slice(&512u64.to_le_bytes());
         reseal(&mut sb);
         assert_eq!(
             parse_super(&sb).unwrap_err().to_string(),
-            "bcache at byte 184: nbuckets: found 127, expected 128 to 2^63-1"
+            "bcache at byte 184: nbuckets: found 512, expected 513 to 2^63-1"
         );
         // A label, as the kernel's sysfs `label` writes it.
         let mut sb = good;

@@ -66,6 +66,7 @@ bcache)
   # Every write to the cache (no sequential bypass), none written back: root's blocks are
   # dirty in the cache when the set is stopped.
   echo 0 > /sys/block/$b/bcache/sequential_cutoff
+  for f in /sys/fs/bcache/*-*/congested_*_threshold_us; do echo 0 > "$f"; done
   echo 0 > /sys/block/$b/bcache/writeback_running
   dd if=/dev/vdc of=/dev/$b bs=1M
   sync

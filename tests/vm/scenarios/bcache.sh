@@ -1,5 +1,6 @@
 # bcache: writeback (dirty) and writethrough backing devices on one cache set, registered via sysfs
-# make-bcache (bcache-tools 1.0.8) makes one cache set (vdc) and two backing devices attached
+# make-bcache (bcache-tools 1.0.8) makes one cache set (vdc, 64 KiB buckets: the kernel wants
+# more than 512) and two backing devices attached
 # to it by set UUID: vda in writeback mode, vdb in writethrough mode. The kernel registers
 # them, both bcache devices are filled with data (vda's in writethrough mode, so it is on the
 # backing device), then a region of vda's is written again in writeback mode with background
@@ -58,7 +59,7 @@ bcache_of() {
 create() {
   run $MAKE_BCACHE -B --writeback --cset-uuid $CSET /dev/vda
   run $MAKE_BCACHE -B --cset-uuid $CSET /dev/vdb
-  run $MAKE_BCACHE -C --cset-uuid $CSET /dev/vdc
+  run $MAKE_BCACHE -C -b 64k --cset-uuid $CSET /dev/vdc
   for d in vdc vda vdb; do run $BCACHE_REGISTER /dev/$d; done
   wb=$(bcache_of vda)
   wt=$(bcache_of vdb)
@@ -70,6 +71,11 @@ create() {
   fill "/dev/$wt" bcache-wt
   echo writeback > "/sys/block/$wb/bcache/cache_mode"
   echo 0 > "/sys/block/$wb/bcache/writeback_running"
+  # The page cache's flusher, which wrote the big sequential fill, would bypass the cache,
+  # and so would any write while the set counts itself congested (TCG's latencies).
+  echo 0 > "/sys/block/$wb/bcache/sequential_cutoff"
+  echo 0 > "/sys/fs/bcache/$CSET/congested_write_threshold_us"
+  echo 0 > "/sys/fs/bcache/$CSET/congested_read_threshold_us"
   awk 'BEGIN { for (i = 0; i < 2048; i++) printf "%-511s\n", "bcache-wb dirty sector " i }' |
     dd of="/dev/$wb" bs=65536 conv=fsync 2>/dev/null
   sync
