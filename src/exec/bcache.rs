@@ -281,9 +281,7 @@ pub(crate) fn stop(
             ),
         ));
     }
-    notes.push(format!(
-        "stopped {kernel} (backing device {backing} released)"
-    ));
+    notes.push(format!("backing device {backing} released"));
     let Some(set) = set else { return Ok(()) };
     // Other bcache devices still on the set (`bdevN` links): it stays.
     let users: Vec<String> = list_dir(&set)
@@ -303,7 +301,10 @@ pub(crate) fn stop(
     }
     let caches: Vec<String> = list_dir(&set)
         .into_iter()
-        .filter(|n| n.starts_with("cache"))
+        .filter(|n| {
+            n.strip_prefix("cache")
+                .is_some_and(|i| !i.is_empty() && i.bytes().all(|c| c.is_ascii_digit()))
+        })
         .filter_map(|n| {
             let p = fs::canonicalize(set.join(n)).ok()?;
             Some(p.parent()?.file_name()?.to_string_lossy().into_owned())

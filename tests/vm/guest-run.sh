@@ -294,10 +294,12 @@ record() {
   for f in /sys/block/bcache*; do
     [ -d "$f/bcache" ] || continue
     printf '%s size=%s' "${f##*/}" "$(cat "$f/size")"
-    for a in state cache_mode backing_dev_name backing_dev_uuid label; do
+    for a in state cache_mode backing_dev_name label; do
       printf ' %s=%s' "$a" "$(cat "$f/bcache/$a" 2>/dev/null | tr ' ' _)"
     done
     printf ' set=%s\n' "$(basename "$(readlink "$f/bcache/cache" 2>/dev/null)" 2>/dev/null)"
+    # make-bcache cannot choose device UUIDs: not comparable across image re-creations.
+    echo "bcache-uuid ${f##*/} $(cat "$f/bcache/backing_dev_uuid")" >> "$dir/info"
   done >> "$dir/bcache"
   for f in /sys/block/*/bcache; do
     case $f in /sys/block/bcache*) continue ;; esac

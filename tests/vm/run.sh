@@ -183,8 +183,8 @@ active_set() {
 # backing device's UUID) made by ours without udev, for every running bcache device.
 check_bcache_links() { # RECORD-DIR NAME
   local dev uuid
-  running_bcache "$1" | while read -r dev rest; do
-    uuid=$(printf '%s\n' "$rest" | tr ' ' '\n' | sed -n 's/^backing_dev_uuid=//p')
+  running_bcache "$1" | while read -r dev _; do
+    uuid=$(awk -v d="$dev" '$1 == "bcache-uuid" && $2 == d { print $3 }' "$1/info")
     grep -qxF "bcache /dev/bcache/by-uuid/$uuid -> $dev" "$1/info" ||
       echo "- $2: no link /dev/bcache/by-uuid/$uuid -> $dev (udev's name)"
   done
