@@ -146,8 +146,8 @@ mdpart)
 bcache)
   truncate -s 40M "$tmp/disk1.img"
   truncate -s 128M "$tmp/disk2.img"
-  make-bcache -B --writeback --cset-uuid 0bcac4e0-5e70-4000-8000-00000000b007 "$tmp/disk1.img" >&2
-  make-bcache -C -b 64k --cset-uuid 0bcac4e0-5e70-4000-8000-00000000b007 "$tmp/disk2.img" >&2
+  make-bcache -B -w 512 --writeback --cset-uuid 0bcac4e0-5e70-4000-8000-00000000b007 "$tmp/disk1.img" >&2
+  make-bcache -C -w 512 -b 64k --cset-uuid 0bcac4e0-5e70-4000-8000-00000000b007 "$tmp/disk2.img" >&2
   make_rootfs "$tmp/root.img" 32M bcroot
   { blkid_meta ROOT "$tmp/root.img"; blkid_meta BACKING "$tmp/disk1.img"; } > "$tmp/meta.env"
   create_in_vm bcache "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
