@@ -220,6 +220,21 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
             engine::md::Verdict::NotStartable { reason } => why.push(format!("{name} cannot start: {reason}")),
         }
     }
+    for b in &g.bcache {
+        match &b.verdict {
+            engine::bcache::Verdict::Complete => {}
+            engine::bcache::Verdict::NoCache { reason } => why.push(format!(
+                "{} (backing device {}): {reason}; waiting for the cache, then per evms.degraded=",
+                b.devnm,
+                g.node(b.backing).name
+            )),
+            engine::bcache::Verdict::NotStartable { reason } => why.push(format!(
+                "{} (backing device {}) cannot start: {reason}",
+                b.devnm,
+                g.node(b.backing).name
+            )),
+        }
+    }
     for v in &g.vgs {
         for pv in v.missing_pvs() {
             why.push(format!(
