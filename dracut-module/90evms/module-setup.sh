@@ -17,7 +17,7 @@ depends() {
 
 installkernel() {
     # evms-activate loads what the plan needs from these itself (modules.dep).
-    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456
+    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456 bcache
 }
 
 install() {

@@ -14,6 +14,7 @@
 //! exceptions are outside our control: the devicemapper crate opens `/dev/mapper/control` and
 //! checks `/run/udev/control` itself (`core/dm.rs`, `core/dm_udev_sync.rs`).
 
+mod bcache;
 mod deactivate;
 mod dm;
 mod md;
@@ -90,6 +91,17 @@ pub struct ExecOptions {
 pub enum StepKind {
     Md,
     Dm,
+    Bcache,
+}
+
+impl StepKind {
+    fn word(&self) -> &'static str {
+        match self {
+            StepKind::Md => "md",
+            StepKind::Dm => "dm",
+            StepKind::Bcache => "bcache",
+        }
+    }
 }
 
 /// A failed kernel call or file operation, with everything needed to understand it.
@@ -262,13 +274,7 @@ impl ExecReport {
             .map(|s| {
                 let mut o = json::obj()
                     .with("key", s.key.as_str())
-                    .with(
-                        "kind",
-                        match s.kind {
-                            StepKind::Md => "md",
-                            StepKind::Dm => "dm",
-                        },
-                    )
+                    .with("kind", s.kind.word())
                     .with("name", s.name.as_str());
                 match &s.outcome {
                     Outcome::Created { kernel, devno } | Outcome::Present { kernel, devno } => {
@@ -328,10 +334,7 @@ impl ExecReport {
 impl fmt::Display for ExecReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.steps {
-            let kind = match s.kind {
-                StepKind::Md => "md",
-                StepKind::Dm => "dm",
-            };
+            let kind = s.kind.word();
             match &s.outcome {
                 Outcome::Created { kernel, devno } => {
                     writeln!(f, "created {kind} {} ({kernel}, {devno})", s.name)?
@@ -516,9 +519,43 @@ pub fn execute(plan: &Plan, env: &ExecEnv, opts: &ExecOptions) -> ExecReport {
         let (kind, name) = match step {
             Step::AssembleMd(m) => (StepKind::Md, m.devnm.clone()),
             Step::CreateDm(d) => (StepKind::Dm, d.name.clone()),
+            Step::RegisterBcache(b) => (StepKind::Bcache, b.devnm.clone()),
         };
         let mut notes = Vec::new();
         let outcome = match step {
+            Step::RegisterBcache(b) => {
+                let mut devs = Vec::new();
+                let mut stop = None;
+                for r in b.caches.iter().chain([&b.backing]) {
+                    match resolve_ref(r, i, &producers, &done, &lookup) {
+                        Ok(d) => devs.push(d),
+                        Err(Unresolved::Blocked(why)) => {
+                            stop = Some(Outcome::Skipped { reason: why });
+                            break;
+                        }
+                        Err(Unresolved::Invalid(why)) => {
+                            stop = Some(Outcome::Failed(ExecError::new(
+                                &b.devnm, "resolve", None, why,
+                            )));
+                            break;
+                        }
+                    }
+                }
+                match (stop, devs.split_last()) {
+                    (Some(o), _) => o,
+                    // Dry run over devices not made yet: nothing to look at.
+                    (None, Some((None, _))) => Outcome::WouldCreate {
+                        kernel: b.devnm.clone(),
+                    },
+                    (None, Some((Some(bk), caches))) if caches.iter().all(Option::is_some) => {
+                        let caches: Vec<DevNo> = caches.iter().flatten().copied().collect();
+                        bcache::register(b, *bk, &caches, env, opts, udev, &mut notes)
+                    }
+                    (None, _) => Outcome::WouldCreate {
+                        kernel: b.devnm.clone(),
+                    },
+                }
+            }
             Step::AssembleMd(m) => {
                 let mut members = Vec::new();
                 let mut stop = None;

@@ -42,6 +42,16 @@ pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
                 v.push(format!("/dev/md/{l}"));
             }
         }
+        NodeKind::Bcache { dev } => {
+            let b = &g.bcache[*dev];
+            v.push(b.devnm.clone());
+            v.push(format!("/dev/{}", b.devnm));
+            v.push(b.sb.uuid.clone());
+            for l in super::bcache::udev_links(&b.sb.uuid, b.sb.label.as_deref()) {
+                v.push(format!("/dev/{l}"));
+                v.push(l);
+            }
+        }
         _ => {}
     }
     for e in names::evms_names(g, id) {
@@ -196,7 +206,10 @@ fn visit(g: &Graph, id: NodeId, state: &mut [u8], order: &mut Vec<NodeId>, plan:
 
 /// Arrays and LVs are objects users name; disks and kernel partitions are not planned.
 fn is_object(g: &Graph, id: NodeId) -> bool {
-    matches!(g.node(id).kind, NodeKind::Md { .. } | NodeKind::Lv { .. })
+    matches!(
+        g.node(id).kind,
+        NodeKind::Md { .. } | NodeKind::Lv { .. } | NodeKind::Bcache { .. }
+    )
 }
 
 fn node_step(
@@ -211,6 +224,7 @@ fn node_step(
         NodeKind::Partition { .. } => super::partition::step(g, id, planned),
         NodeKind::Md { array } => super::md::step(g, id, *array, sel, planned),
         NodeKind::Lv { vg, lv } => super::lvm::step(g, id, *vg, lv, sel, explicit, planned),
+        NodeKind::Bcache { dev } => super::bcache::step(g, id, *dev, sel, planned),
     }
 }
 

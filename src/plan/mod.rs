@@ -2,6 +2,9 @@
 //! `plan` prints a [`Plan`]; `activate` hands it to `exec/`. Every step says what it needs
 //! (devices of earlier steps are [`DevRef::Planned`]), so the order is the dependency order.
 
+pub mod bcache;
+#[cfg(test)]
+mod bcache_tests;
 pub mod build;
 pub mod crypt;
 pub mod dm;
@@ -57,6 +60,7 @@ fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
     let name = match &n.kind {
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
         NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+        NodeKind::Bcache { dev } => g.bcache[*dev].devnm.clone(),
         _ => n.name.clone(),
     };
     let _ = planned;
@@ -148,10 +152,39 @@ impl DmStep {
     }
 }
 
+/// Register a bcache backing device and its cache set with the kernel (udev's
+/// `bcache-register`), which then creates /dev/bcacheN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BcacheStep {
+    /// Stable identity ("bcache:<backing device UUID>").
+    pub key: String,
+    /// The kernel name expected (`bcache0`); exec reports the one the kernel gave.
+    pub devnm: String,
+    /// The backing device's UUID (udev's CACHED_UUID) and its cache set's.
+    pub uuid: String,
+    pub set_uuid: String,
+    pub label: Option<String>,
+    pub backing: DevRef,
+    /// The cache devices of its set (none when it runs alone).
+    pub caches: Vec<DevRef>,
+    /// The backing device's superblock state and cache mode ("clean", "writeback").
+    pub state: String,
+    pub cache_mode: String,
+    /// Its cache set is missing and the degraded policy runs it without (sysfs `running`).
+    pub without_cache: bool,
+    /// Bytes.
+    pub size: u64,
+    /// Links relative to /dev that udev makes (`bcache/by-uuid/U`, `bcache/by-label/L`);
+    /// exec makes them when udev does not run.
+    pub links: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     AssembleMd(MdStep),
     CreateDm(DmStep),
+    /// Boxed: two device references and its strings would double the size of every step.
+    RegisterBcache(Box<BcacheStep>),
 }
 
 impl Step {
@@ -159,6 +192,7 @@ impl Step {
         match self {
             Step::AssembleMd(m) => &m.key,
             Step::CreateDm(d) => &d.key,
+            Step::RegisterBcache(b) => &b.key,
         }
     }
 
@@ -167,6 +201,7 @@ impl Step {
         match self {
             Step::AssembleMd(m) => &m.devnm,
             Step::CreateDm(d) => &d.name,
+            Step::RegisterBcache(b) => &b.devnm,
         }
     }
 
@@ -175,6 +210,7 @@ impl Step {
         match self {
             Step::AssembleMd(m) => m.members.iter().map(|x| &x.dev).collect(),
             Step::CreateDm(d) => d.table.iter().flat_map(|t| t.target.devices()).collect(),
+            Step::RegisterBcache(b) => b.caches.iter().chain([&b.backing]).collect(),
         }
     }
 }
@@ -208,6 +244,7 @@ impl Plan {
                     }
                 }
                 Step::CreateDm(d) => v.extend(d.table.iter().flat_map(|t| t.target.modules())),
+                Step::RegisterBcache(_) => v.push("bcache"),
             }
         }
         let mut seen = Vec::new();
@@ -290,6 +327,32 @@ fn step_json(s: &Step) -> Json {
             )
             .with("missing", m.missing.clone())
             .with("degraded", m.degraded),
+        Step::RegisterBcache(b) => json::obj()
+            .with("action", "register-bcache")
+            .with("key", b.key.as_str())
+            .with("devnm", b.devnm.as_str())
+            .with("uuid", b.uuid.as_str())
+            .with("set_uuid", b.set_uuid.as_str())
+            .with("label", b.label.clone())
+            .with("state", b.state.as_str())
+            .with("cache_mode", b.cache_mode.as_str())
+            .with("backing", b.backing.name())
+            .with(
+                "caches",
+                b.caches
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .with("without_cache", b.without_cache)
+            .with("size", b.size)
+            .with(
+                "links",
+                b.links
+                    .iter()
+                    .map(|l| format!("/dev/{l}"))
+                    .collect::<Vec<_>>(),
+            ),
         Step::CreateDm(d) => json::obj()
             .with("action", "create-dm")
             .with("key", d.key.as_str())
@@ -345,6 +408,32 @@ impl fmt::Display for Plan {
                             "      missing slot(s) {}: start degraded",
                             slots.join(", ")
                         )?;
+                    }
+                }
+                Step::RegisterBcache(b) => {
+                    writeln!(
+                        f,
+                        "{:>2}. register bcache {} (backing {}: {}, {})",
+                        i + 1,
+                        b.devnm,
+                        b.backing.name(),
+                        b.state,
+                        b.cache_mode
+                    )?;
+                    writeln!(f, "      uuid {}, cache set {}", b.uuid, b.set_uuid)?;
+                    for c in &b.caches {
+                        writeln!(f, "      register {} (cache)", c.name())?;
+                    }
+                    writeln!(f, "      register {} (backing)", b.backing.name())?;
+                    if b.without_cache {
+                        writeln!(
+                            f,
+                            "      run without its cache set (degraded): the kernel marks {} stale",
+                            b.backing.name()
+                        )?;
+                    }
+                    for l in &b.links {
+                        writeln!(f, "      link /dev/{l}")?;
                     }
                 }
                 Step::CreateDm(d) => {

@@ -190,7 +190,7 @@ mod partition {
                     d.table.iter().map(|t| t.to_string()).collect(),
                     d.links.clone(),
                 )),
-                Step::AssembleMd(_) => None,
+                _ => None,
             })
             .collect()
     }
@@ -285,7 +285,7 @@ mod md {
             .iter()
             .filter_map(|s| match s {
                 Step::AssembleMd(m) => Some(m),
-                Step::CreateDm(_) => None,
+                _ => None,
             })
             .collect();
         assert_eq!(steps.len(), 1, "{plan}");
@@ -318,6 +318,7 @@ mod lvm {
             .map(|s| match s {
                 Step::CreateDm(d) => d.name.clone(),
                 Step::AssembleMd(m) => m.devnm.clone(),
+                Step::RegisterBcache(b) => b.devnm.clone(),
             })
             .collect()
     }

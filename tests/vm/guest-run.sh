@@ -41,6 +41,31 @@ residue() {
   for d in /sys/block/dm-*; do
     [ -d "$d/dm" ] && echo "dm $(cat "$d/dm/name")"
   done
+  # bcache: devices the kernel holds (registered backing or cache devices, running bcacheN)
+  # and cache sets.
+  for d in /sys/block/*/bcache; do
+    [ -e "$d" ] && echo "bcache ${d%/bcache}" | sed 's|/sys/block/||'
+  done
+  for d in /sys/fs/bcache/*-*; do
+    [ -d "$d" ] && echo "bcache-set ${d##*/}"
+  done
+  return 0
+}
+
+# bcache teardown as its sysfs files offer it: every registered backing device (running or
+# waiting for its cache) is stopped, then every cache set (never `unregister`, which would
+# detach the backing devices for good). The kernel finishes asynchronously: bounded wait.
+bcache_teardown() {
+  local f i=0
+  for f in /sys/block/*/bcache/stop; do
+    [ -e "$f" ] && echo 1 > "$f"
+  done
+  while ls -d /sys/block/bcache* >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  for f in /sys/fs/bcache/*-*/stop; do
+    [ -e "$f" ] && echo 1 > "$f"
+  done
+  i=0
+  while ls -d /sys/fs/bcache/*-* /sys/block/*/bcache >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
   return 0
 }
 
@@ -56,6 +81,7 @@ tools_teardown() {
     $KPARTX -d "$m"
   done
   $MDADM --stop --scan 2>/dev/null
+  bcache_teardown
   # Arrays stacked on arrays need a second pass.
   [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; $MDADM --stop --scan 2>/dev/null; }
   return 0
@@ -75,6 +101,18 @@ oracle_default() {
     if [ -e "/dev/mapper/$m" ]; then $KPARTX -a -s "/dev/mapper/$m" || rc=$?; fi
   done
   return $rc
+}
+
+# bcache as udev does it (69-bcache.rules): every block device blkid names bcache is handed
+# to bcache-tools' bcache-register, in the order of /sys/class/block (coldplug's).
+oracle_bcache() {
+  local d n
+  for d in /sys/class/block/*; do
+    n=${d##*/}
+    [ "$($BLKID -p -s TYPE -o value "/dev/$n" 2>/dev/null)" = bcache ] || continue
+    echo "bcache-register /dev/$n"
+    $BCACHE_REGISTER "/dev/$n"
+  done
 }
 
 # The udev-driven way (dracut, systemd hosts): `mdadm --incremental` per block device, without
@@ -245,6 +283,8 @@ record() {
   : > "$dir/devnodes"; : > "$dir/info"
   for f in $(dev_new); do
     case $f in /dev/dm-[0-9]*) continue ;; /dev/evms | /dev/evms/*) echo "evms $f -> $(nodename "$f")" >> "$dir/info"; continue ;; esac
+    # udev's links (69-bcache.rules); no udev here, so only ours makes them: kept apart.
+    case $f in /dev/bcache | /dev/bcache/*) [ -L "$f" ] && echo "bcache $f -> $(nodename "$f")" >> "$dir/info"; continue ;; esac
     if [ -L "$f" ]; then
       echo "$f -> $(nodename "$f")"
     elif [ -b "$f" ]; then
@@ -256,6 +296,27 @@ record() {
       echo "$f other"
     fi >> "$dir/devnodes"
   done
+  # bcache: what the kernel says of each running device, the devices it holds, its sets.
+  : > "$dir/bcache"
+  for f in /sys/block/bcache*; do
+    [ -d "$f/bcache" ] || continue
+    printf '%s size=%s' "${f##*/}" "$(cat "$f/size")"
+    for a in state cache_mode backing_dev_name label; do
+      printf ' %s=%s' "$a" "$(cat "$f/bcache/$a" 2>/dev/null | tr ' ' _)"
+    done
+    printf ' set=%s\n' "$(basename "$(readlink "$f/bcache/cache" 2>/dev/null)" 2>/dev/null)"
+    # make-bcache cannot choose device UUIDs: not comparable across image re-creations.
+    echo "bcache-uuid ${f##*/} $(cat "$f/bcache/backing_dev_uuid")" >> "$dir/info"
+  done >> "$dir/bcache"
+  for f in /sys/block/*/bcache; do
+    case $f in /sys/block/bcache*) continue ;; esac
+    [ -e "$f" ] || continue
+    f=${f%/bcache}
+    if [ -e "$f/bcache/set" ]; then echo "registered ${f##*/} cache"; else echo "registered ${f##*/} backing"; fi
+  done >> "$dir/bcache"
+  for f in /sys/fs/bcache/*-*; do
+    [ -d "$f" ] && echo "cache-set ${f##*/} $(ls "$f" | grep -c '^bdev') backing $(ls "$f" | grep -c '^cache[0-9]') cache"
+  done >> "$dir/bcache"
   # What lvm2 reports about the active LVs (must say active/open the same way for ours).
   $LVM lvs -a --reportformat json --units s -o vg_name,lv_name,lv_attr,lv_size,lv_active,lv_health_status,devices 2>/dev/null > "$dir/lvm-lvs"
   $LVM vgs --reportformat json --units s -o vg_name,vg_attr,pv_count,lv_count,vg_size,vg_free 2>/dev/null > "$dir/lvm-vgs"
@@ -270,7 +331,7 @@ record() {
   : > "$dir/hashes"
   # A suspended DM device would block the read for ever: it is named, not read; any read is
   # also bounded in time.
-  for f in /sys/class/block/dm-* /sys/class/block/md*; do
+  for f in /sys/class/block/dm-* /sys/class/block/md* /sys/class/block/bcache*; do
     [ -e "$f/dev" ] || continue
     n=$(awk -v k="$(cat "$f/dev")" '$1 == k { print $2 }' /tmp/devmap)
     if [ "$(cat "$f/size")" = 0 ]; then

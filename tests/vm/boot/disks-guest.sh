@@ -80,6 +80,28 @@ lvmsnap)
   /usr/sbin/lvm lvs -a -o lv_name,lv_attr,lv_size,origin,pool_lv,devices vgb
   /usr/sbin/lvm vgchange -an vgb
   ;;
+bcache)
+  # As udev would: the cache device and the backing device handed to the kernel.
+  echo /dev/vdb > /sys/fs/bcache/register
+  echo /dev/vda > /sys/fs/bcache/register
+  i=0; while [ ! -e /sys/block/vda/bcache/dev ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  b=$(basename "$(readlink /sys/block/vda/bcache/dev)")
+  # Every write to the cache (no sequential bypass), none written back: root's blocks are
+  # dirty in the cache when the set is stopped.
+  echo 0 > /sys/block/$b/bcache/sequential_cutoff
+  for f in /sys/fs/bcache/*-*/congested_*_threshold_us; do echo 0 > "$f"; done
+  echo 0 > /sys/block/$b/bcache/writeback_running
+  dd if=/dev/vdc of=/dev/$b bs=1M
+  sync
+  echo "$b: state $(cat /sys/block/$b/bcache/state), dirty_data $(cat /sys/block/$b/bcache/dirty_data)"
+  [ "$(cat /sys/block/$b/bcache/state)" = dirty ]
+  echo "BCACHE_DEV=$b" >> $meta
+  export_to_meta ROOTBC /usr/sbin/blkid -p -o export /dev/$b
+  echo 1 > /sys/block/$b/bcache/stop
+  i=0; while [ -e /sys/block/$b ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  for f in /sys/fs/bcache/*-*/stop; do echo 1 > "$f"; done
+  i=0; while ls -d /sys/fs/bcache/*-* >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  ;;
 *)
   echo "unknown set '$set_name'"; exit 1 ;;
 esac

@@ -26,6 +26,10 @@
 #   cache-root      root=/dev/vgb/cacheroot, an LV cached by a cache pool: cdata, cmeta, corig,
 #                   cache; dm-cache and dm-cache-smq loaded by need.
 #   mdpart          MD RAID1 over two whole disks, GPT on the array, root=PARTUUID= of md127p1.
+#   bcache          root on bcache: the backing device (writeback) on disk 1, the cache on disk 2,
+#                   root's blocks dirty in the cache (unreadable in user space): root=LABEL=
+#                   makes /init load bcache, register both through /sys/fs/bcache/register and
+#                   mount /dev/bcache0; udev's /dev/bcache/by-uuid link is made.
 #   degraded        the flagship with disk 3 absent: after the degraded grace period (default
 #                   10 s) the array starts degraded and root is mounted.
 #   hotplug         no disk at boot; the GPT disk is added through QMP (blockdev-add +
@@ -74,9 +78,9 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume thin-root snap-root cache-root mdpart degraded hotplug hotplug-garbage
-  missing missing-md noshell initramfs-tools initramfs-tools-stepaside dracut mkinitcpio
-  mkinitcpio-nobin deb)
+  flagship-all flagship-resume thin-root snap-root cache-root mdpart bcache degraded hotplug
+  hotplug-garbage missing missing-md noshell initramfs-tools initramfs-tools-stepaside dracut
+  mkinitcpio mkinitcpio-nobin deb)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -342,6 +346,26 @@ scen_mdpart() {
   never mdpart "$log" '^EVMS-DM ' || return
   stages "$log"
   pass mdpart
+}
+
+scen_bcache() {
+  disks bcache || return
+  local log=$work/bcache.log bu
+  [ -f "$work/initrd-bcache.gz" ] || mkir "$work/initrd-bcache.gz" --modules bcache
+  bu=$(meta bcache BACKING_UUID)
+  boot bcache "$work/initrd-bcache.gz" "root=LABEL=$(meta bcache ROOT_LABEL) evms.debug" \
+    "$(disk bcache 1 bcache)" "$(disk bcache 2 bcache)"
+  booted bcache "$log" bcache0 || return
+  need bcache "$log" '^EVMS-MOUNT / /dev/bcache0 ext4 ro$' || return
+  need bcache "$log" 'evms-activate: loaded module bcache' || return
+  need bcache "$log" 'evms-activate: +registered /dev/vdb$' || return
+  need bcache "$log" 'evms-activate: +registered /dev/vda$' || return
+  # Writeback of the dirty blocks starts once attached: dirty or already clean.
+  need bcache "$log" '^EVMS-BCACHE bcache0 [0-9]+:0 state=(dirty|clean) cache_mode=writethrough_\[writeback\]_writearound_none backing=vda set=0bcac4e0-5e70-4000-8000-00000000b007$' || return
+  need bcache "$log" "^EVMS-NODE /dev/bcache/by-uuid/$bu -> \.\./\.\./bcache0 \(bcache0\)$" || return
+  never bcache "$log" '^EVMS-(DM|MD) ' || return
+  stages "$log"
+  pass bcache
 }
 
 scen_degraded() {
