@@ -82,7 +82,7 @@ fn err(offset: usize, field: &'static str, found: String, expected: String) -> T
 /// The checksum the kernel stores: `crc32c(~0, data) ^ xor` with no final inversion; the
 /// crate computes the standard CRC-32C (with the final inversion), hence the `!`.
 pub fn block_checksum(data: &[u8]) -> u32 {
-    !crc32c::crc32c(data) ^ CSUM_XOR
+    !crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(data) ^ CSUM_XOR
 }
 
 /// Parses block 0 of a metadata device (at least [`BLOCK`] bytes).
