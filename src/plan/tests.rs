@@ -411,3 +411,67 @@ mod lvm {
         );
     }
 }
+
+mod vg_access {
+    //! VGs lvm2 refuses (tests/fixtures/lvm/gen.sh `access`, made by lvm2 2.03.16): `expvg`
+    //! exported, `shrvg` shared (lock_type dlm). Our reasons quote what lvm2 says of each
+    //! (`expected.messages`, `vgchange -ay` there) and say what lvm2 would need.
+    use crate::engine::fixtures::graph;
+    use crate::engine::lvm::Access;
+    use crate::plan::build::*;
+    use crate::source::sparse::SparseDev;
+
+    fn access() -> (crate::engine::Graph, Vec<String>) {
+        let path = |f: &str| {
+            format!(
+                "{}/tests/fixtures/lvm/access/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        let pv = |f: &str| SparseDev::parse(&std::fs::read(path(f)).unwrap()).unwrap();
+        let said = std::fs::read_to_string(path("expected.messages")).unwrap();
+        (
+            graph(vec![("vda", pv("pv1.spr")), ("vdb", pv("pv2.spr"))], &[]),
+            said.lines().map(|l| l.trim().to_string()).collect(),
+        )
+    }
+
+    #[test]
+    fn exported_and_shared_vgs_are_refused_as_lvm2_refuses_them() {
+        let (g, said) = access();
+        let vg = |n: &str| g.vgs.iter().find(|v| v.name == n).unwrap();
+        assert_eq!(vg("expvg").access, Access::Exported);
+        assert_eq!(vg("shrvg").access, Access::Shared("dlm".into()));
+        for volumes in [vec![], vec!["expvg".to_string(), "shrvg/data".to_string()]] {
+            let plan = build(
+                &g,
+                &Selection {
+                    volumes,
+                    ..Selection::default()
+                },
+            );
+            assert!(plan.steps.is_empty(), "{plan}");
+            let reason = |v: &str| {
+                plan.skipped
+                    .iter()
+                    .find(|s| s.volume == v)
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_else(|| panic!("{v} not skipped: {plan}"))
+            };
+            let exp = reason("expvg/data");
+            assert!(
+                exp.contains(&format!("\"{}\"", said[0])),
+                "{exp} / {}",
+                said[0]
+            );
+            assert!(exp.contains("vgimport expvg"), "{exp}");
+            let shr = reason("shrvg/data");
+            assert!(
+                shr.contains(&format!("\"{}\"", said[1])),
+                "{shr} / {}",
+                said[1]
+            );
+            assert!(shr.contains("lvmlockd") && shr.contains("vgchange --lockstart shrvg"));
+        }
+    }
+}
