@@ -4,7 +4,7 @@
 //! (mdadm `util.c: enough()`).
 
 use super::{Graph, KernelDev, NodeId, NodeKind};
-use crate::formats::md::{MdRole, MdSuper};
+use crate::formats::md::{MdRole, MdSuper, MdVersion, FEATURE_CLUSTERED, FEATURE_JOURNAL};
 use crate::ids::MdUuid;
 use crate::probe::Content;
 use crate::source::layout::Layout;
@@ -39,6 +39,14 @@ pub enum MemberState {
         fresh: String,
         slot: u32,
     },
+    /// A replacement for `slot` (1.x REPLACEMENT), added beside the device it replaces; the
+    /// kernel goes on rebuilding it (`in_sync` false: recovery_offset set) and swaps it in
+    /// when done. A complete replacement serves the slot when its original is absent (mdadm
+    /// counts it then).
+    Replacement {
+        slot: u32,
+        in_sync: bool,
+    },
 }
 
 impl std::fmt::Display for MemberState {
@@ -58,6 +66,15 @@ impl std::fmt::Display for MemberState {
             MemberState::SplitOff { fresh, slot } => write!(
                 f,
                 "left out: it records {fresh} (slot {slot}) as failed, so it ran without it"
+            ),
+            MemberState::Replacement { slot, in_sync } => write!(
+                f,
+                "replacement for slot {slot}{}",
+                if *in_sync {
+                    " (rebuilt)"
+                } else {
+                    " (rebuilding)"
+                }
             ),
         }
     }
@@ -283,20 +300,29 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             continue;
         }
         let up_to_date = sb.events.saturating_add(1) >= fresh.events && sb.events <= fresh.events;
+        // mdadm takes spares whatever their events; journals, replacements and active
+        // members only within the kernel's margin of one event.
         let state = match &sb.role {
             MdRole::Faulty => MemberState::Faulty,
-            MdRole::Journal => MemberState::Journal,
             MdRole::Spare => MemberState::Spare,
             _ if !up_to_date => MemberState::Stale {
                 events: sb.events,
                 fresh: fresh.events,
             },
+            // A journal the array does not record needing: mdadm marks it faulty.
+            MdRole::Journal if fresh.feature_map & FEATURE_JOURNAL == 0 => MemberState::Faulty,
+            MdRole::Journal => MemberState::Journal,
             MdRole::Active(s) => match sb.recovery_offset {
-                Some(_) => MemberState::Recovering(*s),
-                None => MemberState::Active(*s),
+                // During a reshape mdadm counts a partly recovered member as in sync when its
+                // doubled slot index reaches raid_disks - delta_disks (Assemble.c compares
+                // its `best` index, two per slot, with that count): the added devices.
+                Some(_) if !reshape_counts_in_sync(&fresh, *s) => MemberState::Recovering(*s),
+                _ => MemberState::Active(*s),
             },
-            #[allow(unreachable_patterns)]
-            _ => MemberState::Spare,
+            MdRole::Replacement(s) => MemberState::Replacement {
+                slot: *s,
+                in_sync: sb.recovery_offset.is_none(),
+            },
         };
         members.push(Member { node, sb, state });
     }
@@ -359,8 +385,13 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
         let (mname, mslot) = (g.nodes[members[m].node].name.clone(), members[m].sb.role);
         if let MdRole::Active(slot) = mslot {
             for (j, member) in members.iter_mut().enumerate() {
+                // Every member mdadm sees as active: slots, replacements and journals (not
+                // spares), Assemble.c's devmap test.
                 if j != m
-                    && matches!(member.sb.role, MdRole::Active(_))
+                    && matches!(
+                        member.sb.role,
+                        MdRole::Active(_) | MdRole::Replacement(_) | MdRole::Journal
+                    )
                     && !reports_working(&member.sb, slot)
                 {
                     member.state = MemberState::SplitOff {
@@ -371,7 +402,9 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             }
         }
     }
-    let n = fresh.raid_disks as usize;
+    // While a reshape removes devices, mdadm counts the old number (getinfo_super1).
+    let raid_disks = effective_raid_disks(&fresh);
+    let n = raid_disks as usize;
     let mut avail = vec![false; n];
     for m in &members {
         if let MemberState::Active(s) = m.state {
@@ -380,9 +413,24 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             }
         }
     }
-    let missing: Vec<u32> = (0..fresh.raid_disks)
+    // A rebuilt replacement stands in for an absent original (mdadm: `if (!avail[i/2])`).
+    for m in &members {
+        if let MemberState::Replacement {
+            slot,
+            in_sync: true,
+        } = m.state
+        {
+            if let Some(a) = avail.get_mut(slot as usize) {
+                *a = true;
+            }
+        }
+    }
+    let missing: Vec<u32> = (0..raid_disks)
         .filter(|&s| !avail.get(s as usize).copied().unwrap_or(false))
         .collect();
+    let journal_ok = members
+        .iter()
+        .any(|m| matches!(m.state, MemberState::Journal));
     let conflict = members
         .iter()
         .any(|m| matches!(m.state, MemberState::Conflict { .. }));
@@ -397,14 +445,20 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
         Verdict::NotStartable {
             reason: "duplicate members (see problems)".into(),
         }
-    } else if fresh.reshape.is_some() {
+    } else if let Some(why) = not_startable_feature(&fresh) {
+        Verdict::NotStartable { reason: why }
+    } else if fresh.feature_map & FEATURE_JOURNAL != 0 && !journal_ok {
+        // Assemble.c start_array: journal_device_required && !journal_clean.
         Verdict::NotStartable {
-            reason: "a reshape is in progress; assembling reshaping arrays is not supported yet"
+            reason: "its write journal device is missing or stale: mdadm refuses to start it \
+                     (\"Not safe to assemble with missing or stale journal device, consider \
+                     --force.\"; forced, it starts the array read-only); evms-activate does \
+                     not force: use mdadm --assemble --force if the journal is lost"
                 .into(),
         }
     } else if missing.is_empty() {
         Verdict::Complete
-    } else if enough(fresh.level, fresh.raid_disks, fresh.layout, &avail) {
+    } else if enough(fresh.level, raid_disks, fresh.layout, &avail) {
         let ok = avail.iter().filter(|&&a| a).count();
         Verdict::Degraded {
             missing: missing.clone(),
@@ -439,6 +493,72 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     a.problems = problems;
 }
 
+/// The slot count mdadm works with: `raid_disks`, plus the devices a shrinking reshape is
+/// still removing (`getinfo_super1`: `raid_disks -= delta_disks` when it is negative).
+pub fn effective_raid_disks(sb: &MdSuper) -> u32 {
+    let shrink = sb
+        .reshape
+        .map_or(0, |r| r.delta_disks.min(0).unsigned_abs());
+    sb.raid_disks.saturating_add(shrink)
+}
+
+/// Assemble.c: during a reshape a member still recovering is counted as in sync when
+/// `i >= raid_disks - delta_disks`, `i` being its index in `best` (two per slot).
+fn reshape_counts_in_sync(fresh: &MdSuper, slot: u32) -> bool {
+    let Some(r) = &fresh.reshape else {
+        return false;
+    };
+    let raid_disks = i64::from(effective_raid_disks(fresh));
+    2 * i64::from(slot) >= raid_disks - i64::from(r.delta_disks)
+}
+
+/// Whether mdadm's RAID5/6 reshape needs no backup: 1.x NEW_OFFSET with a non-zero
+/// `new_offset` (`getinfo_super1` sets RESHAPE_NO_BACKUP): the reshape writes the new
+/// geometry beside the old data, so nothing is overwritten in place.
+pub fn reshape_without_backup(sb: &MdSuper) -> bool {
+    sb.reshape
+        .as_ref()
+        .is_some_and(|r| r.new_offset.is_some_and(|o| o != 0))
+}
+
+/// Superblock states mdadm assembles only with help we do not give, and why.
+fn not_startable_feature(sb: &MdSuper) -> Option<String> {
+    if sb.feature_map & FEATURE_CLUSTERED != 0 {
+        return Some(
+            "a clustered array (md-cluster): mdadm assembles it only with the cluster's \
+             locking (corosync and dlm, cluster name in mdadm.conf); not done by evms-activate"
+                .into(),
+        );
+    }
+    let r = sb.reshape.as_ref()?;
+    if reshape_without_backup(sb) {
+        return None;
+    }
+    // Assemble.c: without RESHAPE_NO_BACKUP mdadm first restores the critical section
+    // (Grow_restart: --backup-file, /run/mdadm/backup_file-mdN, or the end of the devices
+    // being added), rewriting superblocks; a reshape that does not grow the array then needs
+    // --backup-file to go on (start_array, Grow_continue with mdadm watching).
+    Some(format!(
+        "a reshape is in progress (position {}, {} disk(s) {}) that rewrites data in place \
+         (no new data offset{}): mdadm first restores its critical section from a backup \
+         (--backup-file, /run/mdadm/backup_file-mdN or the added devices) and {}; \
+         evms-activate does not restore reshape backups: assemble it with mdadm",
+        r.position,
+        r.delta_disks.unsigned_abs(),
+        if r.delta_disks < 0 { "fewer" } else { "more" },
+        if matches!(sb.version, MdVersion::V090 { .. }) {
+            ", as every 0.90 reshape"
+        } else {
+            ""
+        },
+        if r.delta_disks <= 0 {
+            "needs --backup-file to continue it"
+        } else {
+            "lets the kernel continue"
+        }
+    ))
+}
+
 /// mdadm's `working_disks` of a superblock: 1.x counts `dev_roles` entries holding a slot
 /// (`getinfo_super1`); 0.90 counts descriptors that are active and in sync, not faulty.
 pub fn working_disks(sb: &MdSuper) -> usize {
@@ -446,7 +566,7 @@ pub fn working_disks(sb: &MdSuper) -> usize {
         crate::formats::md::MdVersion::V1 { .. } => sb
             .dev_roles
             .iter()
-            .filter(|&&r| u32::from(r) < sb.raid_disks)
+            .filter(|&&r| u32::from(r) < effective_raid_disks(sb))
             .count(),
         crate::formats::md::MdVersion::V090 { .. } => sb
             .disks
@@ -461,8 +581,8 @@ pub fn working_disks(sb: &MdSuper) -> usize {
 /// slot; 0.90: descriptor `slot` is active, in sync and not faulty (mdadm indexes the map by
 /// descriptor, and descriptor n holds raid_disk n in arrays mdadm and the kernel write).
 pub fn reports_working(sb: &MdSuper, slot: u32) -> bool {
-    use crate::formats::md::{MdVersion, DISK_ACTIVE, DISK_FAULTY, DISK_SYNC};
-    if slot >= sb.raid_disks {
+    use crate::formats::md::{DISK_ACTIVE, DISK_FAULTY, DISK_SYNC};
+    if slot >= effective_raid_disks(sb) {
         return false;
     }
     match sb.version {
@@ -520,6 +640,24 @@ fn split_brain(members: &[Member]) -> Option<(usize, usize)> {
     None
 }
 
+/// Sectors a reshaping array presents when it starts: the kernel sizes RAID4/5/6 by the smaller
+/// of the old and new disk counts until the reshape ends (`raid5_size`), RAID10 likewise.
+fn reshape_array_size(sb: &MdSuper) -> u64 {
+    let Some(r) = &sb.reshape else {
+        return sb.array_size;
+    };
+    let new = i64::from(sb.raid_disks);
+    let old = new - i64::from(r.delta_disks);
+    let disks = u64::try_from(new.min(old).max(0)).unwrap_or(0);
+    let parity = match sb.level {
+        4 | 5 => 1,
+        6 => 2,
+        _ => return sb.array_size,
+    };
+    sb.component_size
+        .saturating_mul(disks.saturating_sub(parity))
+}
+
 fn slot_of(s: &MemberState) -> Option<u32> {
     match s {
         MemberState::Active(x) | MemberState::Recovering(x) => Some(*x),
@@ -560,6 +698,26 @@ fn attach_node(g: &mut Graph, idx: usize) {
     }
     if g.arrays[idx].node.is_some() || matches!(g.arrays[idx].verdict, Verdict::NotStartable { .. })
     {
+        return;
+    }
+    // A reshape in progress: its data lies in two geometries, which we do not read in user
+    // space; the array is planned (the kernel resumes the reshape) and what it holds is read
+    // once it runs.
+    if g.arrays[idx].sb.reshape.is_some() {
+        let a = &g.arrays[idx];
+        let parents: Vec<NodeId> = a
+            .members
+            .iter()
+            .filter(|m| slot_of(&m.state).is_some())
+            .map(|m| m.node)
+            .collect();
+        let size = reshape_array_size(&a.sb).saturating_mul(512);
+        let (key, name) = (a.key.clone(), a.devnm.clone());
+        if let Some((id, _)) =
+            g.add_unreadable(key, name, NodeKind::Md { array: idx }, parents, size)
+        {
+            g.arrays[idx].node = Some(id);
+        }
         return;
     }
     // Read it in user space: members by slot, each from its data offset.

@@ -475,3 +475,82 @@ mod vg_access {
         }
     }
 }
+
+mod modules {
+    //! The kernel modules each step names (text and JSON), over lvm2- and mdadm-made
+    //! fixtures; the per-target lists are tested in plan/dm.rs.
+    use crate::engine::fixtures;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MdReshape, MdStep, Step};
+
+    /// Every step says what it needs, and the plan's list is their union in step order.
+    #[test]
+    fn every_step_names_its_modules() {
+        let devs = ["vda", "vdb"]
+            .iter()
+            .map(|&n| (n, fixtures::disk("splitbrain", n)))
+            .collect();
+        let g = fixtures::graph(devs, &[]);
+        let plan = build(&g, &Selection::default());
+        let md = plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                Step::CreateDm(_) => None,
+            })
+            .expect("an md step");
+        assert_eq!(md.modules(), ["md-mod", "raid1"]);
+        let text = plan.to_string();
+        assert!(text.contains("\n      modules md-mod raid1\n"), "{text}");
+        let json = plan.to_json();
+        assert_eq!(
+            json["steps"][0]["modules"],
+            serde_json::json!(["md-mod", "raid1"])
+        );
+        let g = fixtures::lvmfaults(&["vda", "vdb"], &[]);
+        let plan = build(&g, &Selection::default());
+        assert!(!plan.steps.is_empty());
+        for s in &plan.steps {
+            assert_eq!(s.modules(), ["dm-mod"], "{s:?}");
+        }
+        assert!(plan.to_string().contains("      modules dm-mod\n"));
+        assert_eq!(plan.modules(), ["dm-mod"]);
+    }
+
+    /// A reshape to another level needs that level's personality too.
+    #[test]
+    fn a_reshape_names_the_new_level() {
+        let mut m = MdStep {
+            key: "md:x".into(),
+            uuid: crate::ids::MdUuid([1; 16]),
+            metadata: "1.2".into(),
+            devnm: "md127".into(),
+            name: None,
+            level: "raid1".into(),
+            raid_disks: 2,
+            members: vec![],
+            missing: vec![],
+            degraded: false,
+            size: 0,
+            features: vec![],
+            reshape: None,
+            stripe_cache_size: None,
+        };
+        assert_eq!(m.modules(), ["md-mod", "raid1"]);
+        m.level = "raid5".into();
+        m.reshape = Some(MdReshape {
+            position: 0,
+            new_level: "raid6".into(),
+            delta_disks: 1,
+            new_layout: 18,
+            new_chunk_sectors: 128,
+            new_offset: -2048,
+            backwards: false,
+        });
+        assert_eq!(m.modules(), ["md-mod", "raid456"]);
+        m.level = "raid10".into();
+        m.reshape.as_mut().unwrap().new_level = "raid0".into();
+        assert_eq!(m.modules(), ["md-mod", "raid10", "raid0"]);
+    }
+}
