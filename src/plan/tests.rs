@@ -554,3 +554,52 @@ mod modules {
         assert_eq!(m.modules(), ["md-mod", "raid10", "raid0"]);
     }
 }
+
+mod external_md {
+    //! IMSM and DDF members as mdadm 4.2 wrote them in the VM (tests/vm/ident-fixtures.sh):
+    //! reported with what assembling them takes, never planned.
+    use crate::engine::fixtures::{graph, read};
+    use crate::plan::build::{build, Selection};
+    use crate::source::sparse::SparseDev;
+
+    #[test]
+    fn firmware_raid_members_are_reported_with_what_they_need() {
+        let disk = |f: &str| SparseDev::parse(&read(&format!("fs/{f}/disk.spr"))).unwrap();
+        let g = graph(vec![("vda", disk("imsm")), ("vdb", disk("ddf"))], &[]);
+        for sel in [
+            Selection::default(),
+            Selection {
+                volumes: vec!["vda".into(), "vdb".into()],
+                ..Selection::default()
+            },
+        ] {
+            let plan = build(&g, &sel);
+            assert!(plan.steps.is_empty(), "{plan}");
+            let reason = |v: &str| {
+                plan.skipped
+                    .iter()
+                    .find(|s| s.volume == v)
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_else(|| panic!("{v}: {plan}"))
+            };
+            let imsm = reason("vda");
+            assert!(
+                imsm.starts_with("an Intel IMSM RAID member (its arrays need mdadm with mdmon): external metadata (imsm version 1.1.00)"),
+                "{imsm}"
+            );
+            assert!(imsm.contains("starts mdmon") && imsm.contains("does not assemble"));
+            let ddf = reason("vdb");
+            assert!(ddf.starts_with("a DDF RAID member"), "{ddf}");
+            assert!(ddf.contains("external metadata (ddf"), "{ddf}");
+        }
+        // Named by something else: not reported.
+        let plan = build(
+            &g,
+            &Selection {
+                volumes: vec!["vdb".into()],
+                ..Selection::default()
+            },
+        );
+        assert!(!plan.skipped.iter().any(|s| s.volume == "vda"), "{plan}");
+    }
+}
