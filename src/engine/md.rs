@@ -538,14 +538,17 @@ fn not_startable_feature(sb: &MdSuper) -> Option<String> {
     // (Grow_restart: --backup-file, /run/mdadm/backup_file-mdN, or the end of the devices
     // being added), rewriting superblocks; a reshape that does not grow the array then needs
     // --backup-file to go on (start_array, Grow_continue with mdadm watching).
+    let change = match r.delta_disks {
+        0 => "same disks, new level, layout or chunk".to_string(),
+        d if d < 0 => format!("{} disk(s) fewer", d.unsigned_abs()),
+        d => format!("{d} disk(s) more"),
+    };
     Some(format!(
-        "a reshape is in progress (position {}, {} disk(s) {}) that rewrites data in place \
+        "a reshape is in progress (position {}, {change}) that rewrites data in place \
          (no new data offset{}): mdadm first restores its critical section from a backup \
          (--backup-file, /run/mdadm/backup_file-mdN or the added devices) and {}; \
          evms-activate does not restore reshape backups: assemble it with mdadm",
         r.position,
-        r.delta_disks.unsigned_abs(),
-        if r.delta_disks < 0 { "fewer" } else { "more" },
         if matches!(sb.version, MdVersion::V090 { .. }) {
             ", as every 0.90 reshape"
         } else {
@@ -866,6 +869,106 @@ mod tests {
         assert!(a.problems.is_empty(), "{:?}", a.problems);
     }
 
+    fn super_of(scen: &str, member: &str) -> MdSuper {
+        let d = SparseDev::parse(&fixtures::read(&format!(
+            "md/scenarios/{scen}/{member}.spr"
+        )))
+        .unwrap();
+        crate::probe::md::probe_md(member, &d).unwrap().unwrap()
+    }
+
+    /// Reshapes as mdadm's Assemble.c sorts them: a new data offset (RESHAPE_NO_BACKUP)
+    /// starts; in place (1.x without it, every 0.90 one) is refused with what mdadm would do.
+    /// Superblocks of mdadm-made arrays (tests/fixtures/md) given a reshape record.
+    #[test]
+    fn reshapes_that_need_a_backup_are_refused() {
+        let mut sb = super_of("r5-12-ls", "m0");
+        assert_eq!(not_startable_feature(&sb), None);
+        let grow = crate::formats::md::Reshape {
+            position: 3072,
+            new_level: 5,
+            delta_disks: 1,
+            new_layout: 2,
+            new_chunk_sectors: sb.chunk_sectors,
+            new_offset: Some(-384),
+            backwards: false,
+        };
+        sb.reshape = Some(grow);
+        assert!(reshape_without_backup(&sb));
+        assert_eq!(not_startable_feature(&sb), None);
+        sb.reshape = Some(crate::formats::md::Reshape {
+            new_offset: None,
+            ..grow
+        });
+        let why = not_startable_feature(&sb).unwrap();
+        assert!(
+            why.starts_with("a reshape is in progress (position 3072, 1 disk(s) more) that rewrites data in place (no new data offset)"),
+            "{why}"
+        );
+        assert!(why.contains("lets the kernel continue") && why.contains("assemble it with mdadm"));
+        sb.reshape = Some(crate::formats::md::Reshape {
+            new_offset: None,
+            delta_disks: -1,
+            backwards: true,
+            ..grow
+        });
+        let why = not_startable_feature(&sb).unwrap();
+        assert!(
+            why.contains("1 disk(s) fewer") && why.contains("needs --backup-file"),
+            "{why}"
+        );
+        // A zero new_offset is no new offset (getinfo_super1: `sb->new_offset != 0`).
+        sb.reshape = Some(crate::formats::md::Reshape {
+            new_offset: Some(0),
+            ..grow
+        });
+        assert!(!reshape_without_backup(&sb));
+        let mut old = super_of("r5-090", "m0");
+        old.reshape = Some(crate::formats::md::Reshape {
+            new_offset: None,
+            ..grow
+        });
+        assert!(not_startable_feature(&old)
+            .unwrap()
+            .contains("no new data offset, as every 0.90 reshape"));
+        let mut c = super_of("r1-12-bitmap", "m0");
+        assert_eq!(not_startable_feature(&c), None);
+        c.feature_map |= FEATURE_CLUSTERED;
+        assert!(not_startable_feature(&c)
+            .unwrap()
+            .starts_with("a clustered array"));
+    }
+
+    /// While a reshape removes devices mdadm counts the old number; a recovering member of an
+    /// added slot counts as in sync as mdadm's doubled index makes it.
+    #[test]
+    fn reshape_slot_counting_follows_mdadm() {
+        let mut sb = super_of("r5-12-ra", "m0");
+        assert_eq!(effective_raid_disks(&sb), 4);
+        let r = crate::formats::md::Reshape {
+            position: 0,
+            new_level: 5,
+            delta_disks: -1,
+            new_layout: 2,
+            new_chunk_sectors: 128,
+            new_offset: Some(-384),
+            backwards: true,
+        };
+        sb.raid_disks = 3;
+        sb.reshape = Some(r);
+        assert_eq!(effective_raid_disks(&sb), 4);
+        // 3 → 4: raid_disks 4, delta 1: 2·slot ≥ 3 for slots 2 and 3.
+        sb.raid_disks = 4;
+        sb.reshape = Some(crate::formats::md::Reshape {
+            delta_disks: 1,
+            ..r
+        });
+        let counted: Vec<u32> = (0..4).filter(|&s| reshape_counts_in_sync(&sb, s)).collect();
+        assert_eq!(counted, [2, 3]);
+        sb.reshape = None;
+        assert!(!reshape_counts_in_sync(&sb, 3));
+    }
+
     /// 0.90: mdadm's map is by descriptor; a member of a healthy RAID1 counts both.
     #[test]
     fn reports_working_090() {
@@ -876,5 +979,153 @@ mod tests {
         let mut failed = sb.clone();
         failed.disks[1].state |= crate::formats::md::DISK_FAULTY;
         assert!(!reports_working(&failed, 1));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod features {
+    //! Superblocks of the VM scenarios mdfeatures and mdreshape (tests/fixtures/md/features,
+    //! made by mdadm 4.2 under Linux 6.1: internal bitmap + spare, write journal, replacement
+    //! in progress, bad block log; a RAID5 reshape 3 → 4 held mid-way), read as `mdadm
+    //! --examine` reports them and grouped as mdadm assembles them.
+    use super::*;
+    use crate::engine::{fixtures, Graph};
+    use crate::formats::md::FEATURE_BAD_BLOCKS;
+    use crate::source::sparse::SparseDev;
+    use std::collections::BTreeMap;
+
+    pub(crate) fn graph(scen: &str, exclude: &[&str]) -> Graph {
+        let devs = ["vda", "vdb", "vdc", "vdd"]
+            .iter()
+            .map(|&n| {
+                let b = fixtures::read(&format!("md/features/{scen}/{n}.spr"));
+                (n, SparseDev::parse(&b).unwrap())
+            })
+            .collect();
+        fixtures::graph(devs, exclude)
+    }
+
+    /// `== NAME` blocks of `mdadm --examine` + `--examine-badblocks`: "Key : value" pairs
+    /// (trimmed), and the bad-block lines under "bad-blocks".
+    fn examine(scen: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        let text =
+            String::from_utf8(fixtures::read(&format!("md/features/{scen}/examine.txt"))).unwrap();
+        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut cur = String::new();
+        for l in text.lines() {
+            if let Some(n) = l.strip_prefix("== ") {
+                cur = n.to_string();
+                out.entry(cur.clone()).or_default();
+            } else if let Some((k, v)) = l.split_once(" : ") {
+                out.get_mut(&cur)
+                    .unwrap()
+                    .insert(k.trim().to_string(), v.trim().to_string());
+            } else if l.trim().contains(" for ") && l.trim().ends_with("sectors") {
+                let e = out.get_mut(&cur).unwrap().entry("bad-blocks".into());
+                e.or_default().push_str(l.trim());
+            }
+        }
+        out
+    }
+
+    fn num(v: &str) -> u64 {
+        v.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    fn sb<'a>(g: &'a Graph, name: &str) -> &'a MdSuper {
+        match &g.nodes[g.by_name(name).unwrap_or_else(|| panic!("{name}"))].content {
+            Content::MdMember(sb) => sb,
+            c => panic!("{name}: {c:?}"),
+        }
+    }
+
+    /// Every member's superblock as mdadm --examine reports it: events, features, role,
+    /// offsets, bitmap, recovery offset, reshape, bad block log.
+    #[test]
+    fn superblocks_read_as_mdadm_examines_them() {
+        for scen in ["mdfeatures", "mdreshape"] {
+            let g = graph(scen, &[]);
+            let ex = examine(scen);
+            assert!(ex.len() >= 4, "{scen}: {ex:?}");
+            for (name, kv) in &ex {
+                let Some(role) = kv.get("Device Role") else {
+                    continue; // not a member (an unused partition)
+                };
+                let sb = sb(&g, name);
+                let at = format!("{scen}/{name}");
+                assert_eq!(sb.events, num(&kv["Events"]), "{at}");
+                let fm = u32::from_str_radix(kv["Feature Map"].trim_start_matches("0x"), 16);
+                assert_eq!(sb.feature_map, fm.unwrap(), "{at}");
+                assert_eq!(sb.data_offset, num(&kv["Data Offset"]), "{at}");
+                let want = match role.as_str() {
+                    "spare" => MdRole::Spare,
+                    "Journal" => MdRole::Journal,
+                    r => {
+                        let n: u32 = r.rsplit(' ').next().unwrap().parse().unwrap();
+                        if r.starts_with("Replacement device") {
+                            MdRole::Replacement(n)
+                        } else {
+                            MdRole::Active(n)
+                        }
+                    }
+                };
+                assert_eq!(sb.role, want, "{at}");
+                assert_eq!(
+                    sb.bitmap_offset.map(i64::from),
+                    kv.get("Internal Bitmap").map(|v| num(v) as i64),
+                    "{at}"
+                );
+                assert_eq!(
+                    sb.recovery_offset,
+                    kv.get("Recovery Offset").map(|v| num(v)),
+                    "{at}"
+                );
+                match (&sb.reshape, kv.get("Reshape pos'n")) {
+                    (None, None) => {}
+                    (Some(r), Some(pos)) => {
+                        // mdadm prints the position in KiB.
+                        assert_eq!(r.position, 2 * num(pos), "{at}");
+                        let delta = kv["Delta Devices"].split_whitespace().next().unwrap();
+                        assert_eq!(r.delta_disks.to_string(), delta, "{at}");
+                        let new = sb
+                            .data_offset
+                            .checked_add_signed(i64::from(r.new_offset.unwrap()))
+                            .unwrap();
+                        assert_eq!(new, num(&kv["New Offset"]), "{at}");
+                    }
+                    (r, p) => panic!("{at}: reshape {r:?} vs mdadm {p:?}"),
+                }
+                assert_eq!(
+                    sb.feature_map & FEATURE_BAD_BLOCKS != 0,
+                    kv.get("Bad Block Log")
+                        .is_some_and(|v| v.ends_with("bad blocks present.")),
+                    "{at}"
+                );
+                assert_eq!(
+                    sb.feature_map & FEATURE_BAD_BLOCKS != 0,
+                    kv.contains_key("bad-blocks"),
+                    "{at}"
+                );
+            }
+        }
+    }
+
+    /// The reshape held at sector 1920 with a new data offset: startable (mdadm: RUN_ARRAY,
+    /// the kernel resumes), read only once it runs, so nothing on it is seen yet.
+    #[test]
+    fn a_reshape_with_a_new_offset_starts_unread() {
+        let g = graph("mdreshape", &[]);
+        assert_eq!(g.arrays.len(), 1);
+        let a = &g.arrays[0];
+        assert_eq!(a.verdict, Verdict::Complete);
+        assert!(reshape_without_backup(&a.sb));
+        let states: Vec<MemberState> = a.members.iter().map(|m| m.state.clone()).collect();
+        assert_eq!(states, (0..4).map(MemberState::Active).collect::<Vec<_>>());
+        let n = g.node(a.node.expect("a node"));
+        assert!(n.reader().is_none(), "read in user space during a reshape");
+        assert!(g.vgs.is_empty(), "nothing on the array is read yet");
+        // During the reshape the kernel presents the old size: 2 data disks.
+        assert_eq!(n.size, a.sb.component_size * 2 * 512);
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
     }
 }

@@ -603,3 +603,58 @@ mod external_md {
         assert!(!plan.skipped.iter().any(|s| s.volume == "vda"), "{plan}");
     }
 }
+
+mod md_features {
+    //! Assembly steps for the VM scenarios mdfeatures and mdreshape (tests/fixtures/md/features):
+    //! roles, mdadm's member order, what the kernel takes from the superblocks, the reshape.
+    use crate::engine::md::features::graph;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MdStep, MemberRole, Plan, Step};
+
+    fn md_steps(p: &Plan) -> Vec<&MdStep> {
+        p.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                Step::CreateDm(_) => None,
+            })
+            .collect()
+    }
+
+    fn members(m: &MdStep) -> Vec<(&str, MemberRole)> {
+        m.members.iter().map(|x| (x.dev.name(), x.role)).collect()
+    }
+
+    /// The reshape resumes: the step carries what the superblocks record and nothing for
+    /// exec to do but run the array (a 64 KiB chunk needs no bigger stripe cache); members
+    /// in mdadm's order, slot 0 (the chosen drive) last.
+    #[test]
+    fn a_reshape_is_handed_to_the_kernel() {
+        let plan = build(&graph("mdreshape", &[]), &Selection::default());
+        let m = md_steps(&plan);
+        assert_eq!(m.len(), 1, "{plan}");
+        let r = m[0].reshape.as_ref().expect("a reshape");
+        assert_eq!(
+            (
+                r.position,
+                r.delta_disks,
+                r.new_offset,
+                r.new_level.as_str()
+            ),
+            (1920, 1, -384, "raid5")
+        );
+        assert_eq!(m[0].stripe_cache_size, None);
+        assert_eq!(
+            members(m[0]),
+            [
+                ("vdb", MemberRole::Active(1)),
+                ("vdc", MemberRole::Active(2)),
+                ("vdd", MemberRole::Active(3)),
+                ("vda", MemberRole::Active(0)),
+            ]
+        );
+        assert!(plan.to_string().contains(
+            "      reshape resumes at sector 1920 (to raid5, +1 disk(s), layout 2, chunk 64 KiB, data offset -384 sectors)\n"
+        ));
+    }
+}
