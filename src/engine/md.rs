@@ -1110,6 +1110,74 @@ pub(crate) mod features {
         }
     }
 
+    fn state(g: &Graph, a: &Array, dev: &str) -> MemberState {
+        a.members
+            .iter()
+            .find(|m| g.nodes[m.node].name == dev)
+            .map(|m| m.state.clone())
+            .unwrap_or_else(|| panic!("{dev} not a member"))
+    }
+
+    fn array<'a>(g: &'a Graph, name: &str) -> &'a Array {
+        g.arrays
+            .iter()
+            .find(|a| a.link.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no array {name}"))
+    }
+
+    /// Bitmap + spare, journal, replacement in progress, bad block log: all startable as
+    /// they are, each member in the role mdadm adds it with, under the names mdadm gave
+    /// them (the committed oracle record /run/mdadm/map of the scenario).
+    #[test]
+    fn features_group_as_mdadm_assembles_them() {
+        let g = graph("mdfeatures", &[]);
+        for a in &g.arrays {
+            assert_eq!(a.verdict, Verdict::Complete, "{:?}", a.link);
+            assert!(a.problems.is_empty(), "{:?}", a.problems);
+        }
+        let bmp = array(&g, "bmp");
+        assert!(bmp.sb.bitmap && bmp.sb.bitmap_offset == Some(8));
+        assert_eq!(state(&g, bmp, "vdc1"), MemberState::Spare);
+        let jrn = array(&g, "jrn");
+        assert_eq!(state(&g, jrn, "vdd1"), MemberState::Journal);
+        let rpl = array(&g, "rpl");
+        assert_eq!(state(&g, rpl, "vda3"), MemberState::Active(0));
+        assert_eq!(
+            state(&g, rpl, "vdd2"),
+            MemberState::Replacement {
+                slot: 0,
+                in_sync: false
+            }
+        );
+        let bbl = array(&g, "bbl");
+        assert_eq!(state(&g, bbl, "vdc4"), MemberState::Active(1));
+        let map = String::from_utf8(fixtures::read("oracle/mdfeatures/all/md-map")).unwrap();
+        for l in map.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let name = w[3].strip_prefix("/dev/md/").unwrap();
+            assert_eq!(array(&g, name).devnm, w[0], "{l}");
+        }
+    }
+
+    /// Without its journal (the device filtered out, as lost), jrn is refused with mdadm's
+    /// words; the other arrays are not affected.
+    #[test]
+    fn a_missing_journal_is_refused_with_mdadms_words() {
+        let g = graph("mdfeatures", &["vdd1"]);
+        let Verdict::NotStartable { reason } = &array(&g, "jrn").verdict else {
+            panic!("{:?}", array(&g, "jrn").verdict)
+        };
+        assert!(
+            reason.contains(
+                "\"Not safe to assemble with missing or stale journal device, consider --force.\""
+            ),
+            "{reason}"
+        );
+        for n in ["bmp", "rpl", "bbl"] {
+            assert_eq!(array(&g, n).verdict, Verdict::Complete, "{n}");
+        }
+    }
+
     /// The reshape held at sector 1920 with a new data offset: startable (mdadm: RUN_ARRAY,
     /// the kernel resumes), read only once it runs, so nothing on it is seen yet.
     #[test]

@@ -625,6 +625,74 @@ mod md_features {
         m.members.iter().map(|x| (x.dev.name(), x.role)).collect()
     }
 
+    fn step<'a>(p: &'a Plan, name: &str) -> &'a MdStep {
+        md_steps(p)
+            .into_iter()
+            .find(|m| m.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no step for {name}: {p}"))
+    }
+
+    /// Each member with its role, in mdadm's order (a replacement after the slot it
+    /// replaces, spares and journal after the slots, the chosen drive last), and what the
+    /// kernel takes from the superblocks said in the plan.
+    #[test]
+    fn features_are_planned_as_mdadm_assembles_them() {
+        let plan = build(&graph("mdfeatures", &[]), &Selection::default());
+        assert_eq!(md_steps(&plan).len(), 4, "{plan}");
+        assert_eq!(
+            members(step(&plan, "bmp")),
+            [
+                ("vdb1", MemberRole::Active(1)),
+                ("vdc1", MemberRole::Spare),
+                ("vda1", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            members(step(&plan, "jrn")),
+            [
+                ("vdb2", MemberRole::Active(1)),
+                ("vdc2", MemberRole::Active(2)),
+                ("vdd1", MemberRole::Journal),
+                ("vda2", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            members(step(&plan, "rpl")),
+            [
+                ("vdd2", MemberRole::Replacement(0)),
+                ("vdb3", MemberRole::Active(1)),
+                ("vda3", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            step(&plan, "bmp").features,
+            ["write-intent bitmap internal, +8 sectors from the superblock (the kernel loads it)"]
+        );
+        assert_eq!(
+            step(&plan, "jrn").features,
+            ["write journal on vdd1 (the kernel replays it)"]
+        );
+        assert_eq!(
+            step(&plan, "bbl").features,
+            ["bad block list on vdc4 (the kernel loads it)"]
+        );
+        assert!(step(&plan, "rpl").features.is_empty());
+        let text = plan.to_string();
+        assert!(
+            text.contains("      add vdd2 as replacement for slot 0 (events "),
+            "{text}"
+        );
+        let json = plan.to_json();
+        let rpl = json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "rpl")
+            .unwrap();
+        assert_eq!(rpl["members"][0]["role"], "replacement");
+        assert_eq!(rpl["members"][0]["replaces"], 0);
+    }
+
     /// The reshape resumes: the step carries what the superblocks record and nothing for
     /// exec to do but run the array (a 64 KiB chunk needs no bigger stripe cache); members
     /// in mdadm's order, slot 0 (the chosen drive) last.
