@@ -34,6 +34,9 @@
 #   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
 #                   and mdadm's activation removed from the image) on the flagship disks;
 #                   skipped when initramfs-tools is not installed.
+#   initramfs-tools-mdlvm  the same generator (udev running) on the mdlvm disks: root on an
+#                   LV whose PV is md127p2, a partition inside an array the same `activate`
+#                   starts; the first activate (local-top) must bring root up in one run.
 #   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
 #                   without its lvm and mdraid modules (systemd + udev image) on the flagship.
 #
@@ -60,7 +63,8 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
+  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools
+  initramfs-tools-mdlvm dracut)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -460,13 +464,51 @@ scen_dracut() {
 # run too when those packages are installed), booted on the flagship. tests/deps.sh installs
 # initramfs-tools; skipped when it is absent (a machine using dracut instead: they conflict).
 scen_initramfs-tools() {
-  local scen=initramfs-tools log=$work/initramfs-tools.log conf=$work/itools-conf img=$work/itools.img
-  local x made=() rc=0 d=$work/itools-root
+  local scen=initramfs-tools log=$work/initramfs-tools.log img=$work/itools.img
   if [ ! -x /usr/sbin/mkinitramfs ]; then
     echo "SKIP initramfs-tools: mkinitramfs not installed (apt-get install initramfs-tools)"; return
   fi
   disks flagship || return
-  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return; }
+  itools_image $scen || return
+  boot $scen "$img.stripped" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" 'evms-activate: activating root.s chain' || return
+  need $scen "$log" 'evms-activate: activating .*created md md127 \(md127, 9:127\)' || return
+  # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
+  need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
+  generator_booted $scen "$log" "initramfs-tools, udev" || return
+  pass $scen
+}
+
+# One `activate` with udev running (initramfs-tools' local-top) for a VG on md127p2 of an
+# array it starts: the kernel makes md127p2 once the array is reopened after it runs, and the
+# LV step finds it in the same run (no "does not exist", no retry from local-block needed).
+scen_initramfs-tools-mdlvm() {
+  local scen=initramfs-tools-mdlvm log=$work/initramfs-tools-mdlvm.log img=$work/itools.img
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks mdlvm || return
+  [ -f "$img.stripped" ] || itools_image $scen || return
+  boot $scen "$img.stripped" "root=/dev/vgm/root" "$(disk mdlvm 1 $scen)" "$(disk mdlvm 2 $scen)"
+  need $scen "$log" 'evms-activate: activating root.s chain' || return
+  need $scen "$log" 'created md md127 \(md127, 9:127\)' || return
+  need $scen "$log" 'created dm vgm-root \(dm-0, ' || return
+  never $scen "$log" 'FAILED|does not exist and no step|made no partition' || return
+  # Created once: local-block (run while root is missing) had nothing left to do.
+  [ "$(grep -c 'created dm vgm-root' "$log")" = 1 ] || { fail $scen "vgm-root created more than once"; return; }
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vgm-root$' || return
+  need $scen "$log" '^EVMS-NODE /dev/vgm/root -> \.\./dm-0' || return
+  pass $scen
+}
+
+# Debian's mkinitramfs with our hook and scripts into $work/itools.img, and $work/itools.img
+# .stripped without lvm2's and mdadm's activation.
+itools_image() { # SCEN
+  local scen=$1 conf=$work/itools-conf img=$work/itools.img
+  local x made=() rc=0 d=$work/itools-root
+  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return 1; }
   # mkinitramfs reads /lib/modules/KVER and /boot/config-KVER only: lend it the cached kernel's
   # (symlinks, removed afterwards; so is /lib/modules if it did not exist).
   local lm_made=; [ -e /lib/modules ] || lm_made=y
@@ -483,17 +525,17 @@ scen_initramfs-tools() {
     EVMS_ACTIVATE=$BIN mkinitramfs -d "$conf" -o "$img" "$KVER" > "$work/itools.mkinitramfs.log" 2>&1 || rc=$?
   for x in "${made[@]}"; do rm -f "$x"; done
   [ -n "$lm_made" ] && rmdir /lib/modules
-  [ $rc -eq 0 ] || { cat "$work/itools.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return; }
+  [ $rc -eq 0 ] || { cat "$work/itools.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return 1; }
   # Take lvm2's and mdadm's activation out (lvm, pvscan autoactivation, incremental assembly,
   # mdadm's local-block and local-bottom scripts), so only our scripts can have done it.
   # Their naming rules stay, as on an installed system: udev runs in this initramfs, and
   # with udev the links (/dev/VG/LV, /dev/md/NAME) are udev's job (mdadm --detail --export
   # names arrays for 63-md-raid-arrays.rules; it assembles nothing on its own).
   rm -rf "$d" && mkdir -p "$d" && (cd "$d" && zcat "$img" | cpio -id --quiet) ||
-    { fail $scen "cannot unpack $img"; return; }
-  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "our binary is not in the image"; return; }
+    { fail $scen "cannot unpack $img"; return 1; }
+  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "our binary is not in the image"; return 1; }
   [ -x "$d/scripts/local-top/evms-activate" ] && [ -x "$d/scripts/local-block/evms-activate" ] ||
-    { fail $scen "our scripts are not in the image"; return; }
+    { fail $scen "our scripts are not in the image"; return 1; }
   find "$d" \( -type f -o -type l \) \( -path '*/sbin/lvm' -o -path '*/sbin/vgchange' \
     -o -name 69-lvm.rules -o -name 64-md-raid-assembly.rules -o -path '*/scripts/local-*/mdadm' \) \
     -print -exec rm -f {} + | sed "s|^$d|  removed |"
@@ -502,14 +544,6 @@ scen_initramfs-tools() {
   done
   (cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img.stripped"
   echo "  initramfs-tools image: $(stat -c %s "$img") bytes ($(stat -c %s "$img.stripped") without lvm2/mdadm)"
-  boot $scen "$img.stripped" "root=/dev/vg0/root" \
-    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
-  need $scen "$log" 'evms-activate: activating root.s chain' || return
-  need $scen "$log" 'evms-activate: activating .*created md md127 \(md127, 9:127\)' || return
-  # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
-  need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
-  generator_booted $scen "$log" "initramfs-tools, udev" || return
-  pass $scen
 }
 
 scen_noshell() {
