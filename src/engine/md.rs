@@ -1151,7 +1151,7 @@ pub(crate) mod features {
         );
         let bbl = array(&g, "bbl");
         assert_eq!(state(&g, bbl, "vdc4"), MemberState::Active(1));
-        let map = String::from_utf8(fixtures::read("oracle/mdfeatures/all/md-map")).unwrap();
+        let map = String::from_utf8(fixtures::read("oracle/mdfeatures/features/md-map")).unwrap();
         for l in map.lines() {
             let w: Vec<&str> = l.split_whitespace().collect();
             let name = w[3].strip_prefix("/dev/md/").unwrap();

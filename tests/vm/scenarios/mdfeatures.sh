@@ -28,9 +28,9 @@ size=4M, type=A19D880F-05FC-4D3B-A006-743F0F84911E
 size=4M, type=A19D880F-05FC-4D3B-A006-743F0F84911E'
 SETTLE=md_settle
 
-CASES="all nojournal"
-CASE_all_SAYS='write-intent bitmap internal'
-CASE_all_DATA="md124=bmp md125=bbl md126=jrn md127=rpl"
+CASES="features nojournal"
+CASE_features_SAYS='write-intent bitmap internal'
+CASE_features_DATA="md124=bmp md125=bbl md126=jrn md127=rpl"
 CASE_nojournal_DAMAGE=lose_journal
 CASE_nojournal_EXPECT=asserted
 CASE_nojournal_ACTIVE="md125 md126 md127"

@@ -9,8 +9,9 @@
 
 DISKS="24M 24M 24M 24M"
 SETTLE=md_settle
-CASE_all_DATA="vgr-data"
-CASE_all_SAYS='reshape resumes at sector'
+CASES="resume"
+CASE_resume_DATA="vgr-data"
+CASE_resume_SAYS='reshape resumes at sector'
 
 md_settle() {
   local m
