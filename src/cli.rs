@@ -380,6 +380,16 @@ impl CliModules {
         let loader = self.loader.get_or_insert_with(|| {
             let u = nix::sys::utsname::uname().ok()?;
             let dir = Path::new("/lib/modules").join(u.release());
+            // mkinitcpio keeps only kmod's binary indexes (modules.dep.bin), which we do not
+            // read: there the kernel loads what the steps need on demand (kmod's modprobe is
+            // in the image).
+            if !dir.join("modules.dep").exists() && dir.join("modules.dep.bin").exists() {
+                log::info!(
+                    "{}: no modules.dep, only kmod's binary indexes: modules are left to the kernel",
+                    dir.display()
+                );
+                return None;
+            }
             match ModuleDb::load(&dir) {
                 Ok(db) => Some(ModuleLoader::new(db, &dir, Path::new("/sys/module"))),
                 Err(e) => {

@@ -94,9 +94,12 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
                         parts.push(format!("partial: missing PV {}", missing.join(", ")))
                     }
                     LvState::Unsupported { segtype } => {
-                        parts.push(format!("unsupported yet: {segtype}"))
+                        parts.push(crate::engine::lvm::unsupported_text(segtype))
                     }
                     LvState::Broken(e) => parts.push(format!("broken: {e}")),
+                }
+                if let Some(why) = &i.unreadable {
+                    parts.push(why.clone());
                 }
             }
         }
@@ -485,7 +488,7 @@ pub fn json(g: &Graph) -> Json {
                                         format!("partial: missing {}", missing.join(","))
                                     }
                                     Some(LvState::Unsupported { segtype }) => {
-                                        format!("unsupported yet: {segtype}")
+                                        crate::engine::lvm::unsupported_text(segtype)
                                     }
                                     Some(LvState::Broken(e)) => format!("broken: {e}"),
                                 };
@@ -508,6 +511,7 @@ pub fn json(g: &Graph) -> Json {
                                         "device",
                                         info.and_then(|i| i.node).map(|n| g.node(n).name.clone()),
                                     )
+                                    .with("not_readable", info.and_then(|i| i.unreadable.clone()))
                             })
                             .collect(),
                     ),

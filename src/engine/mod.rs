@@ -417,15 +417,28 @@ fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
     // Parents before children so a partition can refer to its disk's node, and DM devices
     // last: a kpartx map over a disk names its parent by device number.
     let is_dm = |d: &&BlockDev| d.dm_uuid.is_some() || d.dm_name.is_some();
+    let devs: Vec<&BlockDev> = devs.iter().filter(|d| worth_reading(d)).collect();
     let mut order: Vec<&BlockDev> = devs
         .iter()
+        .copied()
         .filter(|d| !d.is_partition() && !is_dm(d))
         .collect();
     order.extend(devs.iter().filter(|d| d.is_partition() && !is_dm(d)));
-    order.extend(devs.iter().filter(is_dm));
+    order.extend(devs.iter().filter(|d| is_dm(d)));
     for d in order {
         add_kernel_dev(g, d, dev);
     }
+}
+
+/// Floppy drives (major 2) are never read, as udev's 60-persistent-storage.rules never probes
+/// `fd*`: opening an empty drive blocks for seconds and finds nothing. Disks of size 0 (an
+/// empty card reader or CD drive, an unbound loop device) hold nothing to read either; MD and DM
+/// devices of size 0 are kept (an inactive array being assembled, a DM device without a table:
+/// activation must see them).
+fn worth_reading(d: &BlockDev) -> bool {
+    const FLOPPY_MAJOR: u32 = 2;
+    let stacked = d.md.is_some() || d.dm_uuid.is_some() || d.dm_name.is_some();
+    d.devno.major != FLOPPY_MAJOR && (d.size > 0 || stacked)
 }
 
 /// The key a kernel device realises: LVs by DM UUID, arrays are keyed later by their members'
@@ -510,6 +523,16 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     };
     let reader: Option<Src> = match FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
         Ok(f) => Some(Arc::new(f)),
+        // No medium in the drive: nothing to read, nothing wrong.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(nix::libc::ENOMEDIUM) | Some(nix::libc::ENXIO)
+            ) =>
+        {
+            log::debug!("{}: no medium ({e})", d.name);
+            None
+        }
         Err(e) => {
             g.problems.push(format!(
                 "{}: cannot open {}: {e}",

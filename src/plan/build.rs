@@ -91,6 +91,8 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
     let explicit = !sel.volumes.is_empty();
     let mut planned: Vec<NodeId> = Vec::new();
     let mut blocked: Vec<NodeId> = Vec::new();
+    // Names of the devices the steps make.
+    let mut made: std::collections::HashSet<String> = std::collections::HashSet::new();
     for id in order {
         let n = g.node(id);
         let blockers: Vec<&str> = n
@@ -128,11 +130,17 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
             NodeStep::Nothing => {}
             NodeStep::Active => plan.active.push(n.name.clone()),
             NodeStep::Step(s) => {
+                made.insert(s.creates().to_string());
                 plan.steps.push(s);
                 planned.push(id);
             }
             NodeStep::Steps(v) => {
-                plan.steps.extend(v);
+                // Devices several LVs share (a thin pool's, an origin's) are made once.
+                for s in v {
+                    if made.insert(s.creates().to_string()) {
+                        plan.steps.push(s);
+                    }
+                }
                 planned.push(id);
             }
             NodeStep::Skip(reason) => {
@@ -280,7 +288,9 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
                     "uses missing PV(s) {}; activate with --partial",
                     missing.join(", ")
                 ),
-                (_, LvState::Unsupported { segtype }) => format!("unsupported yet: {segtype}"),
+                (_, LvState::Unsupported { segtype }) => {
+                    crate::engine::lvm::unsupported_text(segtype)
+                }
                 (_, LvState::Broken(e)) => format!("metadata problem: {e}"),
                 (_, LvState::Ok) => continue,
             };

@@ -3,6 +3,7 @@
 //! (devices of earlier steps are [`DevRef::Planned`]), so the order is the dependency order.
 
 pub mod build;
+pub mod crypt;
 pub mod dm;
 mod lvm;
 mod md;

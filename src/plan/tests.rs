@@ -412,6 +412,197 @@ mod lvm {
     }
 }
 
+mod families {
+    //! Thin, snapshot, cache, writecache, error and zero LVs over the metadata of the VM
+    //! scenarios lvthin, lvsnap and lvcache (lvm2 2.03.16 and the kernel wrote them;
+    //! tests/fixtures/lvm/segfam/cut.py), planned and compared with what lvm2 loaded for the
+    //! same disks: the committed oracle records tests/fixtures/oracle/S/CASE/{dm-table,dm-info}.
+    use super::walk::table_lines;
+    use crate::engine::fixtures::{graph, read};
+    use crate::engine::Graph;
+    use crate::plan::build::*;
+    use crate::plan::{Plan, Step};
+    use crate::source::sparse::SparseDev;
+
+    fn disk(scen: &str) -> SparseDev {
+        SparseDev::parse(&read(&format!("lvm/segfam/{scen}.spr"))).unwrap()
+    }
+
+    fn oracle(scen: &str, case: &str, file: &str) -> Vec<String> {
+        String::from_utf8(read(&format!("oracle/{scen}/{case}/{file}")))
+            .unwrap()
+            .lines()
+            // `dmsetup table` prints "error " / "zero " with a trailing blank.
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    }
+
+    /// `NAME UUID r|w` of every DM step, sorted: the oracle's dm-info without its counts.
+    fn info(p: &Plan) -> Vec<String> {
+        let mut v: Vec<String> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateDm(d) => Some(format!(
+                    "{} {} {}",
+                    d.name,
+                    d.uuid,
+                    if d.read_only { 'r' } else { 'w' }
+                )),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn oracle_info(scen: &str, case: &str) -> Vec<String> {
+        oracle(scen, case, "dm-info")
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                format!("{} {} {}", f[0], f[1], &f[2][3..4])
+            })
+            .collect()
+    }
+
+    fn check(g: &Graph, sel: &Selection, scen: &str, case: &str) -> Plan {
+        let p = build(g, sel);
+        assert_eq!(
+            table_lines(&p, ""),
+            oracle(scen, case, "dm-table"),
+            "{scen}/{case}:\n{p}"
+        );
+        assert_eq!(info(&p), oracle_info(scen, case), "{scen}/{case}");
+        p
+    }
+
+    fn named(v: &str) -> Selection {
+        Selection {
+            volumes: vec![v.into()],
+            ..Selection::default()
+        }
+    }
+
+    /// Pools with every feature word, a new pool, thin LVs, an external origin; the thin
+    /// snapshot's activation skip; one thin LV alone brings only its pool's layers.
+    #[test]
+    fn thin_as_lvm2_activates_it() {
+        let g = graph(vec![("vda", disk("lvthin"))], &[]);
+        let p = check(&g, &Selection::default(), "lvthin", "all");
+        assert!(p
+            .skipped
+            .iter()
+            .any(|s| s.volume == "vgt/snap1" && s.reason.starts_with("activation skip")));
+        // The links lvm2 made: visible LVs, not the used pools' placeholders.
+        let mut links: Vec<&str> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateDm(d) => d.links.first().map(String::as_str),
+                _ => None,
+            })
+            .collect();
+        links.sort();
+        assert_eq!(
+            links,
+            [
+                "vgt/ext",
+                "vgt/extthin",
+                "vgt/pool3",
+                "vgt/thin1",
+                "vgt/thin2"
+            ]
+        );
+        let k = Selection {
+            ignore_activation_skip: true,
+            ..Selection::default()
+        };
+        check(&g, &k, "lvthin", "skip");
+        check(&g, &named("vgt/thin1"), "lvthin", "thin1");
+        let mut m = p.modules();
+        m.sort();
+        assert_eq!(m, ["dm-mod", "dm-thin-pool"]);
+    }
+
+    /// A pool whose metadata superblock says needs_check is refused with the reason; what
+    /// does not use it is planned as before.
+    #[test]
+    fn a_pool_marked_needs_check_is_refused() {
+        let mut d = disk("lvthin");
+        // vgt-pool_tmeta starts at sector 22528 of vda (the oracle's table).
+        let off = 22528 * 512;
+        let mut b = d.get(off, crate::formats::thin::BLOCK);
+        b[4] |= 1;
+        let c = crate::formats::thin::block_checksum(&b[4..]);
+        b[..4].copy_from_slice(&c.to_le_bytes());
+        d.patch(off, &b);
+        let g = graph(vec![("vda", d)], &[]);
+        let p = build(&g, &Selection::default());
+        let why = |v: &str| {
+            p.skipped
+                .iter()
+                .find(|s| s.volume == v)
+                .map(|s| s.reason.clone())
+                .unwrap_or_default()
+        };
+        let want = "thin pool vgt/pool: its metadata (vgt/pool_tmeta) is marked needs_check: not activated";
+        assert!(why("vgt/pool").starts_with(want), "{}", why("vgt/pool"));
+        assert!(why("vgt/thin1").starts_with(want), "{}", why("vgt/thin1"));
+        let t = table_lines(&p, "");
+        assert!(t
+            .iter()
+            .all(|l| !l.starts_with("vgt-pool:") && !l.starts_with("vgt-thin1:")));
+        assert!(t.iter().any(|l| l.starts_with("vgt-thin2: ")));
+        // A transaction id that is not the metadata's is refused as libdm refuses it.
+        let mut d = disk("lvthin");
+        let mut b = d.get(off, crate::formats::thin::BLOCK);
+        b[48] = 7;
+        let c = crate::formats::thin::block_checksum(&b[4..]);
+        b[..4].copy_from_slice(&c.to_le_bytes());
+        d.patch(off, &b);
+        let p = build(&graph(vec![("vda", d)], &[]), &named("vgt/thin1"));
+        assert_eq!(
+            p.skipped[0].reason,
+            "thin pool vgt/pool: transaction_id is 7, while expected 2 (refused, as lvm2 refuses it)"
+        );
+        assert!(p.steps.is_empty());
+    }
+
+    /// Origins under snapshot-origin with their -real layer, snapshots over -cow, the merge
+    /// pending since `lvconvert --merge` of an open origin resumed as snapshot-merge with the
+    /// merging snapshot on error, an invalid snapshot loaded as any; a snapshot named alone
+    /// brings its origin.
+    #[test]
+    fn snapshots_as_lvm2_activates_them() {
+        let g = graph(vec![("vda", disk("lvsnap"))], &[]);
+        let p = check(&g, &Selection::default(), "lvsnap", "all");
+        assert_eq!(p.modules(), ["dm-mod", "dm-snapshot"]);
+        check(&g, &named("vgs/snap"), "lvsnap", "snap");
+    }
+
+    /// Cache pools (writethrough, passthrough), a cachevol (writeback; lvm2 2.03.16 loads
+    /// policy `mq` for it), writecache with settings, error and zero.
+    #[test]
+    fn cache_as_lvm2_activates_it() {
+        let g = graph(vec![("vda", disk("lvcache"))], &[]);
+        let p = check(&g, &Selection::default(), "lvcache", "all");
+        let mut m = p.modules();
+        m.sort();
+        assert_eq!(
+            m,
+            [
+                "dm-cache",
+                "dm-cache-smq",
+                "dm-mod",
+                "dm-writecache",
+                "dm-zero"
+            ]
+        );
+        check(&g, &named("vgc/cached"), "lvcache", "cached");
+    }
+}
+
 mod vg_access {
     //! VGs lvm2 refuses (tests/fixtures/lvm/gen.sh `access`, made by lvm2 2.03.16): `expvg`
     //! exported, `shrvg` shared (lock_type dlm). Our reasons quote what lvm2 says of each

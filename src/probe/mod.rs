@@ -6,6 +6,7 @@ use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
 pub mod fs;
+pub mod luks;
 pub mod lvm;
 pub mod md;
 pub mod part;

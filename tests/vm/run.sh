@@ -34,8 +34,12 @@ RUNDIR=$VMCACHE/run
 # hold the same files except hashes (image contents are not reproducible byte for byte).
 COMPARED="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs hashes"
 FIXTURE_FILES="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs"
-GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456"
-GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum"
+# dm-thin-pool, dm-snapshot, dm-cache (+ its smq policy, which the kernel would request_module)
+# and dm-writecache for the thin/snapshot/cache scenarios.
+GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456 dm-thin-pool dm-snapshot dm-cache dm-cache-smq dm-writecache"
+# thin_check and cache_check (thin-provisioning-tools): lvm2 runs them before it activates a
+# pool, as on an installed Debian system.
+GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum thin_check cache_check"
 
 ours="" jobs_max=1 build=0 rebuild=0 update=0 export_dir="" list=0 scenarios=()
 while [ $# -gt 0 ]; do
@@ -176,6 +180,8 @@ active_set() {
 #   CASE_x_DATA             volumes that ours must have activated with their creation-time
 #                           content (the image's data-hashes): NAME (as in `hashes` and in
 #                           data-hashes) or RECORD=NAME (md127=fresh-vdb)
+#   CASE_x_WRITE            (guest) function run after ours3 that writes through our devices and
+#                           records what it wrote (written_hash); CASE_x_AFTER must find that
 #   CASE_x_AFTER            (guest) function run after our deactivate: its after_hash lines must
 #                           equal the creation-time hashes (no data lost), CASE_x_AFTER_DATA names
 #                           the volumes it must have reached
@@ -207,11 +213,17 @@ EOF_OSAYS
       [ "$got" = "$want" ] || echo "- $st: $rec ${got:-is not active}; its data as created ($name) is $want"
     done
   done
+  if [ -n "$(scen_var "$s" "CASE_${c}_WRITE")" ]; then
+    [ "$(cat "$d/write.rc" 2>/dev/null)" = 0 ] && [ -s "$d/written-hashes" ] ||
+      echo "- write: could not write through our devices (log: $d/write.log)"
+  fi
   if [ -n "$(scen_var "$s" "CASE_${c}_AFTER")" ]; then
     [ "$(cat "$d/after.rc" 2>/dev/null)" = 0 ] ||
       echo "- after: the tools could not reach the data (log: $d/after.log)"
     while read -r name got; do
-      want=$(awk -v n="$name" '$1 == n { print $2 }' "$DATAHASHES" 2>/dev/null)
+      # Written through our devices (CASE_x_WRITE), else as created.
+      want=$(awk -v n="$name" '$1 == n { print $2 }' "$d/written-hashes" 2>/dev/null)
+      [ -n "$want" ] || want=$(awk -v n="$name" '$1 == n { print $2 }' "$DATAHASHES" 2>/dev/null)
       [ "$got" = "$want" ] || echo "- after: $name holds $got, created as ${want:-?} (data changed or lost)"
     done < "$d/after-hashes"
     for name in $(case_vals "$s" "$c" AFTER_DATA); do

@@ -1,12 +1,18 @@
-//! LVs: the checks every LV passes (VG access, names, missing PVs, activation skip), then one
-//! table line per segment from the file of its family, in LV order. A segment family is
-//! planned in a file of its own: [`linear`] (linear and striped, with the `--partial`
-//! stand-ins for missing PVs) today; raid, mirror/pvmove, thin, snapshot, cache, writecache,
-//! integrity each get theirs (`raid.rs`, `mirror.rs`, ...) when they are planned, and a line in
-//! [`lv_table`]'s match. Until then the engine reports their LVs "unsupported yet" and they
-//! never reach this module.
+//! LVs: the checks every LV passes (VG access, names, missing PVs, activation skip), then the
+//! LV's devices. An LV that is one table over PVs (linear, striped, with the `--partial`
+//! stand-ins: [`linear`]) is one step; any other (thin pools and thin LVs, snapshot origins
+//! and COW stores, external origins, cache, writecache, error, zero) is planned by [`tree`]
+//! as lvm2's deptree lays it out, with one file per family for its target line ([`thin`],
+//! [`snapshot`], [`cache`], [`writecache`]). raid and mirror get theirs (`raid.rs`,
+//! `mirror.rs`) when they are planned; until then the engine reports their LVs "unsupported
+//! yet" and they never reach this module.
 
+mod cache;
 mod linear;
+mod snapshot;
+mod thin;
+mod tree;
+mod writecache;
 
 use super::{DmStep, NodeStep, Selection, Step, TargetLine};
 use crate::engine::lvm::{Access, LvState};
@@ -35,6 +41,9 @@ pub(super) fn step(
         Err(why) => return NodeStep::Skip(why),
     };
     let _ = explicit;
+    if needs_tree(&v.vg, l) {
+        return tree_steps(g, id, vg, l, planned);
+    }
     match lv_table(g, vg, l, planned) {
         Ok((table, fillers)) => NodeStep::Steps(
             fillers
@@ -136,7 +145,7 @@ pub(super) fn gate<'a>(
         }
         Some(LvState::Partial { .. }) => {}
         Some(LvState::Unsupported { segtype }) => {
-            return Err(format!("unsupported yet: {segtype}"))
+            return Err(crate::engine::lvm::unsupported_text(segtype))
         }
         Some(LvState::Broken(e)) => return Err(format!("metadata problem: {e}")),
         None => return Ok(None),
@@ -155,6 +164,42 @@ pub(super) fn gate<'a>(
 fn degraded_activation(g: &Graph, vg: usize, lv: &Lv, missing: &[String]) -> bool {
     let _ = (g, vg, lv, missing);
     false
+}
+
+/// LVs whose devices are more than one table over PVs: other segment families, snapshot
+/// origins and COW stores, external origins ([`tree`]).
+fn needs_tree(vg: &crate::formats::lvm::vg::Vg, lv: &Lv) -> bool {
+    !lv.segments
+        .iter()
+        .all(|s| matches!(s.kind, SegKind::Striped(_)))
+        || !crate::engine::lvm::device_deps(vg, lv).is_empty()
+        || vg.links.is_external_origin(&lv.name)
+}
+
+/// The devices of the LV of node `id` and below it, children first; a snapshot's COW LV
+/// comes up through its origin (with all the origin's snapshots), as lvm2 activates it.
+fn tree_steps(g: &Graph, id: NodeId, vg: usize, l: &Lv, planned: &[NodeId]) -> NodeStep {
+    let v = &g.vgs[vg];
+    let root = match tree::cow_of(&v.vg, l) {
+        Some((_, sn)) => sn.origin.as_str(),
+        None => l.name.as_str(),
+    };
+    let mut t = tree::Tree {
+        g,
+        vg,
+        planned,
+        steps: Vec::new(),
+        made: Default::default(),
+    };
+    if let Err(e) = t.add(root, None) {
+        return NodeStep::Skip(e);
+    }
+    let own = names::dm_name(&v.name, &l.name);
+    let mut steps = t.steps;
+    if let Some(s) = steps.iter_mut().find(|s| s.name == own) {
+        s.key = g.node(id).key.clone();
+    }
+    NodeStep::Steps(steps.into_iter().map(Step::CreateDm).collect())
 }
 
 /// What a segment family's planner gets: the graph, the LV, the segment and where its line

@@ -78,6 +78,29 @@ EOF
   /usr/sbin/lvm vgchange -an vgm
   /usr/sbin/mdadm --stop /dev/md/lvmsys
   ;;
+lvmsnap)
+  /usr/sbin/lvm pvcreate /dev/vda
+  /usr/sbin/lvm vgcreate vgb /dev/vda
+  /usr/sbin/lvm lvcreate -y --type thin-pool -L 64M -n pool vgb
+  /usr/sbin/lvm lvcreate -y -V 48M --thinpool vgb/pool -n thinroot
+  dd if=/dev/vdb of=/dev/vgb/thinroot bs=1M
+  /usr/sbin/tune2fs -L thinroot /dev/vgb/thinroot
+  /usr/sbin/lvm lvcreate -y -L 48M -n base vgb
+  dd if=/dev/vdb of=/dev/vgb/base bs=1M
+  /usr/sbin/tune2fs -L snaproot /dev/vgb/base
+  /usr/sbin/lvm lvcreate -y -s -L 16M -n snap vgb/base
+  /usr/sbin/tune2fs -L origin /dev/vgb/base
+  /usr/sbin/lvm lvcreate -y -L 48M -n cacheroot vgb
+  dd if=/dev/vdb of=/dev/vgb/cacheroot bs=1M
+  /usr/sbin/tune2fs -L cacheroot /dev/vgb/cacheroot
+  /usr/sbin/lvm lvcreate -y --type cache-pool -L 8M -n cpool vgb
+  /usr/sbin/lvm lvconvert -y --type cache --cachepool vgb/cpool vgb/cacheroot
+  export_to_meta THIN /usr/sbin/blkid -p -o export /dev/vgb/thinroot
+  export_to_meta SNAP /usr/sbin/blkid -p -o export /dev/vgb/snap
+  export_to_meta BASE /usr/sbin/blkid -p -o export /dev/vgb/base
+  /usr/sbin/lvm lvs -a -o lv_name,lv_attr,lv_size,origin,pool_lv,devices vgb
+  /usr/sbin/lvm vgchange -an vgb
+  ;;
 *)
   echo "unknown set '$set_name'"; exit 1 ;;
 esac

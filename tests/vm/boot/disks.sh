@@ -23,6 +23,12 @@
 #             array (p1 8 MiB, p2 the rest) → LVM PV on md127p2 → VG vgm, LV root (40 MiB) →
 #             the root image dd'd onto it (the one-pass case: a VG on a partition inside an
 #             array the same activate starts).
+#   lvmsnap   one disk → in a VM: LVM VG vgb with a thin pool and thin LV thinroot (the root
+#             image dd'd onto it, LABEL=thinroot), and a linear LV base (the root image,
+#             LABEL=snaproot) with a COW snapshot snap, after which base is relabelled
+#             "origin": the snapshot keeps the root as it was (a rollback target, boom style);
+#             and an LV cacheroot (the root image, LABEL=cacheroot) cached by a cache pool
+#             (writethrough, smq: lvm2's defaults).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -30,7 +36,7 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|mdlvm}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|mdlvm|lvmsnap}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
   "$top/tests/vm/guest-init.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
@@ -75,8 +81,8 @@ create_in_vm() { # SET DISK...
   local args=() d
   for d in "$@"; do args+=(--disk "$d"); done
   vm_initramfs "$tmp/create.gz" --script "$here/disks-guest.sh" \
-    --tools "mdadm lvm sfdisk mke2fs blkid" \
-    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4"
+    --tools "mdadm lvm sfdisk mke2fs blkid tune2fs" \
+    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4 dm-thin-pool dm-snapshot dm-cache dm-cache-smq"
   log "creating $set in a VM (mdadm, lvm2, sfdisk, mke2fs)"
   if ! vm_run "$tmp/create.gz" "$tmp/create.log" --out "$tmp/out" --timeout 600 "${args[@]}" \
       --append "no_timer_check evms_set=$set"; then
@@ -147,6 +153,12 @@ mdlvm)
   make_rootfs "$tmp/root.img" 40M lvmroot
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm mdlvm "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+lvmsnap)
+  truncate -s 256M "$tmp/disk1.img"
+  make_rootfs "$tmp/root.img" 48M root
+  create_in_vm lvmsnap "$tmp/disk1.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
   ;;
 *) echo "disks.sh: unknown set $set_name" >&2; exit 2 ;;

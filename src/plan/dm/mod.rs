@@ -3,6 +3,8 @@
 //! can compare with `dmsetup table` (devicemapper-rs `lineardev.rs`; kernel `dm-linear.c`,
 //! `dm-stripe.c`, `dm-raid.c`, `dm-thin.c`, `dm-snap.c`).
 
+pub mod crypt;
+
 use crate::source::sysfs::DevNo;
 use std::fmt;
 
@@ -34,7 +36,7 @@ impl DevRef {
         }
     }
 
-    fn parse(s: &str) -> DevRef {
+    pub(crate) fn parse(s: &str) -> DevRef {
         match DevNo::parse(s) {
             Some(devno) => DevRef::Kernel {
                 devno,
@@ -93,6 +95,29 @@ pub enum Target {
         chunk: u64,
         merge: bool,
     },
+    /// `crypt <cipher> <key> <iv_offset> <dev> <offset> [<#opt> <opt>...]` (plan/crypt.rs).
+    /// `params()` hides a hex key; `kernel_params()` is the text to load.
+    Crypt(Box<crypt::CryptTarget>),
+    /// `cache <meta> <data> <origin> <block size> <#features> [features] <policy>
+    /// <#policy args> [args]` (dm-cache.rst; libdm `_cache_emit_segment_line`)
+    Cache {
+        meta: DevRef,
+        data: DevRef,
+        origin: DevRef,
+        block_size: u64,
+        features: Vec<String>,
+        policy: String,
+        policy_args: Vec<String>,
+    },
+    /// `writecache <p|s> <origin> <cache> <block size> <#args> [args]` (dm-writecache.rst;
+    /// libdm `_writecache_emit_segment_line`); `block_size` in bytes.
+    Writecache {
+        pmem: bool,
+        origin: DevRef,
+        cache: DevRef,
+        block_size: u64,
+        args: Vec<String>,
+    },
 }
 
 impl Target {
@@ -109,6 +134,9 @@ impl Target {
             Target::SnapshotOrigin { .. } => "snapshot-origin",
             Target::Snapshot { merge: false, .. } => "snapshot",
             Target::Snapshot { merge: true, .. } => "snapshot-merge",
+            Target::Crypt(_) => "crypt",
+            Target::Cache { .. } => "cache",
+            Target::Writecache { .. } => "writecache",
         }
     }
 
@@ -121,6 +149,9 @@ impl Target {
             Target::Raid { .. } => "dm-raid",
             Target::ThinPool { .. } | Target::Thin { .. } => "dm-thin-pool",
             Target::SnapshotOrigin { .. } | Target::Snapshot { .. } => "dm-snapshot",
+            Target::Crypt(_) => "dm-crypt",
+            Target::Cache { .. } => "dm-cache",
+            Target::Writecache { .. } => "dm-writecache",
         }
     }
 
@@ -159,6 +190,11 @@ impl Target {
                 .collect(),
             Target::SnapshotOrigin { origin } => vec![origin],
             Target::Snapshot { origin, cow, .. } => vec![origin, cow],
+            Target::Crypt(c) => vec![&c.dev],
+            Target::Cache {
+                meta, data, origin, ..
+            } => vec![meta, data, origin],
+            Target::Writecache { origin, cache, .. } => vec![origin, cache],
         }
     }
 
@@ -182,10 +218,25 @@ impl Target {
                 .collect(),
             Target::SnapshotOrigin { origin } => vec![origin],
             Target::Snapshot { origin, cow, .. } => vec![origin, cow],
+            Target::Crypt(c) => vec![&mut c.dev],
+            Target::Cache {
+                meta, data, origin, ..
+            } => vec![meta, data, origin],
+            Target::Writecache { origin, cache, .. } => vec![origin, cache],
         }
     }
 
-    /// The parameter string in the kernel's syntax.
+    /// The parameter string to load into the kernel: as [`Target::params`], with a crypt
+    /// target's key shown. Only for DM_TABLE_LOAD; never log it.
+    pub fn kernel_params(&self) -> String {
+        match self {
+            Target::Crypt(c) => c.text(true),
+            _ => self.params(),
+        }
+    }
+
+    /// The parameter string in the kernel's syntax (a crypt key hidden, as `dmsetup table`
+    /// without `--showkeys`).
     pub fn params(&self) -> String {
         let d = DevRef::table_form;
         match self {
@@ -260,6 +311,56 @@ impl Target {
                     if *persistent { "P" } else { "N" },
                     chunk
                 )
+            }
+            Target::Crypt(c) => c.text(false),
+            Target::Cache {
+                meta,
+                data,
+                origin,
+                block_size,
+                features,
+                policy,
+                policy_args,
+            } => {
+                let mut s = format!(
+                    "{} {} {} {} {}",
+                    d(meta),
+                    d(data),
+                    d(origin),
+                    block_size,
+                    features.len()
+                );
+                for f in features {
+                    s.push(' ');
+                    s.push_str(f);
+                }
+                s.push_str(&format!(" {policy} {}", policy_args.len()));
+                for a in policy_args {
+                    s.push(' ');
+                    s.push_str(a);
+                }
+                s
+            }
+            Target::Writecache {
+                pmem,
+                origin,
+                cache,
+                block_size,
+                args,
+            } => {
+                let mut s = format!(
+                    "{} {} {} {} {}",
+                    if *pmem { "p" } else { "s" },
+                    d(origin),
+                    d(cache),
+                    block_size,
+                    args.len()
+                );
+                for a in args {
+                    s.push(' ');
+                    s.push_str(a);
+                }
+                s
             }
         }
     }
@@ -388,6 +489,39 @@ impl Target {
                     persistent,
                     chunk: num(3, "chunk size")?,
                     merge: ttype == "snapshot-merge",
+                })
+            }
+            "crypt" => Ok(Target::Crypt(Box::new(crypt::CryptTarget::parse(params)?))),
+            "cache" => {
+                let nf = usize::try_from(num(4, "#features")?).map_err(|e| e.to_string())?;
+                let p = 5usize.checked_add(nf).ok_or("cache: too many features")?;
+                let policy = w.get(p).ok_or("cache: missing policy")?.to_string();
+                let na = usize::try_from(num(p + 1, "#policy args")?).map_err(|e| e.to_string())?;
+                exact(p + 2 + na)?;
+                Ok(Target::Cache {
+                    meta: dev(0, "metadata device")?,
+                    data: dev(1, "cache device")?,
+                    origin: dev(2, "origin device")?,
+                    block_size: num(3, "block size")?,
+                    features: w[5..p].iter().map(|s| s.to_string()).collect(),
+                    policy,
+                    policy_args: w[p + 2..].iter().map(|s| s.to_string()).collect(),
+                })
+            }
+            "writecache" => {
+                let pmem = match w.first() {
+                    Some(&"p") => true,
+                    Some(&"s") => false,
+                    other => return Err(format!("writecache: bad type {other:?}")),
+                };
+                let na = usize::try_from(num(4, "#args")?).map_err(|e| e.to_string())?;
+                exact(5usize.checked_add(na).ok_or("writecache: too many args")?)?;
+                Ok(Target::Writecache {
+                    pmem,
+                    origin: dev(1, "origin device")?,
+                    cache: dev(2, "cache device")?,
+                    block_size: num(3, "block size")?,
+                    args: w[5..].iter().map(|s| s.to_string()).collect(),
                 })
             }
             other => Err(format!("unknown target type '{other}'")),
@@ -562,6 +696,27 @@ mod tests {
         rt("0 8192 snapshot-origin 253:4");
         rt("0 8192 snapshot 253:4 253:5 P 8");
         rt("0 8192 linear vg0-pool-tpool 0");
+        // As lvm2 2.03.16 loaded them (tests/fixtures/oracle/lvthin, lvsnap, lvcache).
+        rt("0 16384 thin-pool 253:1 253:2 128 0 3 skip_block_zeroing ignore_discard error_if_no_space");
+        rt("0 8192 thin 253:3 2 253:7");
+        rt("0 16384 cache 253:1 253:2 253:3 128 2 metadata2 writeback mq 0");
+        rt("0 16384 cache 253:1 253:2 253:3 128 1 writethrough smq 2 migration_threshold 4096");
+        rt("0 16384 writecache s 253:1 253:2 4096 4 high_watermark 80 writeback_jobs 1024");
+        rt("0 16384 writecache s 253:1 253:2 4096 0");
+        rt("0 8192 snapshot-merge 253:4 253:5 P 128");
+    }
+
+    #[test]
+    fn cache_targets_need_their_policy_module() {
+        let t = TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough smq 0").unwrap();
+        assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-smq"]);
+        // Linux 6.1 has no dm-cache-cleaner module: dm-cache-policy-smq.c registers the
+        // cleaner policy too (with mq and default).
+        let t = TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough cleaner 0").unwrap();
+        assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-smq"]);
+        assert!(TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough smq 2 x").is_err());
+        assert!(TargetLine::parse("0 8 writecache x 1:1 1:2 4096 0").is_err());
+        assert!(TargetLine::parse("0 8 writecache s 1:1 1:2 4096 2 fua").is_err());
     }
 
     #[test]
