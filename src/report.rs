@@ -76,6 +76,15 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
                 ),
                 Verdict::NotStartable { reason } => format!("not startable: {reason}"),
             });
+            if let (Some(r), false) = (
+                &a.sb.reshape,
+                matches!(a.verdict, Verdict::NotStartable { .. }),
+            ) {
+                parts.push(format!(
+                    "reshape at sector {} ({:+} disk(s)): the kernel resumes it when started",
+                    r.position, r.delta_disks
+                ));
+            }
         }
         NodeKind::Lv { vg, lv } => {
             let v = &g.vgs[*vg];

@@ -368,14 +368,6 @@ impl RootFinder for VolumeRootFinder {
         let g2 = if plan.steps.is_empty() {
             g
         } else {
-            for m in plan.modules() {
-                if !self.loaded.iter().any(|x| x == m) {
-                    self.loaded.push(m.to_string());
-                    if let Err(e) = round.load_module(m, "the volumes root needs") {
-                        log::error!("{e}");
-                    }
-                }
-            }
             let exec_env = ExecEnv {
                 sys: env.sys_dir.clone(),
                 dev: env.dev_dir.clone(),
@@ -387,7 +379,21 @@ impl RootFinder for VolumeRootFinder {
                 ..ExecOptions::default()
             };
             // Its warnings are those of `g`, logged above.
-            let out = crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts);
+            // Each round's steps name their modules (a later round's, on devices an earlier
+            // round made, may need others than the first plan showed).
+            let loaded = &mut self.loaded;
+            let mut load = |mods: &[&'static str]| {
+                for m in mods {
+                    if !loaded.iter().any(|x| x == m) {
+                        loaded.push(m.to_string());
+                        if let Err(e) = round.load_module(m, "the volumes root needs") {
+                            log::error!("{e}");
+                        }
+                    }
+                }
+            };
+            let out =
+                crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts, &mut load);
             for l in &out.lines {
                 log::info!("{l}");
             }

@@ -255,15 +255,17 @@ fn own_lv_under(g: &Graph, id: NodeId, vg: &Vg) -> Option<String> {
         .map(|l| l.name.clone())
 }
 
+/// The first rule that refuses the VG, in lvm2 2.03.16's order (`vg_read`: lock type, system
+/// ID, clustered, exported), so the reason given is the one lvm2 gives.
 fn access_of(vg: &Vg, local_system_id: Option<&str>) -> Access {
     use crate::formats::lvm::vg::Flags;
-    if vg.status.contains(Flags::EXPORTED) {
-        return Access::Exported;
-    }
-    if vg.status.contains(Flags::CLUSTERED) {
-        return Access::Clustered;
-    }
-    if let Some(lt) = vg.lock_type.as_deref().filter(|l| *l != "none") {
+    // `vg_is_shared`/`is_lockd_type`: dlm, sanlock and idm need lvmlockd; "clvm" comes with
+    // the CLUSTERED flag, "none" is local.
+    if let Some(lt) = vg
+        .lock_type
+        .as_deref()
+        .filter(|l| matches!(*l, "dlm" | "sanlock" | "idm"))
+    {
         return Access::Shared(lt.to_string());
     }
     if let Some(sid) = vg.system_id.as_deref().filter(|s| !s.is_empty()) {
@@ -272,6 +274,12 @@ fn access_of(vg: &Vg, local_system_id: Option<&str>) -> Access {
                 system_id: sid.to_string(),
             };
         }
+    }
+    if vg.status.contains(Flags::CLUSTERED) {
+        return Access::Clustered;
+    }
+    if vg.status.contains(Flags::EXPORTED) {
+        return Access::Exported;
     }
     Access::Ok
 }

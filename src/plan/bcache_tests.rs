@@ -37,7 +37,7 @@ fn register_step_names_cache_then_backing() {
     assert_eq!(
         p.to_string(),
         format!(
-            " 1. register bcache bcache0 (backing vda: detached, writeback)\n      uuid {uuid}, cache set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c\n      register vdb (cache)\n      register vda (backing)\n      link /dev/bcache/by-uuid/{uuid}\n"
+            " 1. register bcache bcache0 (backing vda: detached, writeback)\n      uuid {uuid}, cache set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c\n      register vdb (cache)\n      register vda (backing)\n      link /dev/bcache/by-uuid/{uuid}\n      modules bcache\n"
         )
     );
     // Two backing devices: one step each.

@@ -252,6 +252,40 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
             }
         }
     }
+    // Firmware RAID members (IMSM, DDF): external metadata, which mdadm assembles as a
+    // container plus member arrays and hands to mdmon, the daemon that keeps that metadata
+    // up to date while the arrays run; without mdmon the first write would block (the kernel
+    // waits for user space to record the array dirty). Never assembled here.
+    for (id, n) in g.nodes.iter().enumerate() {
+        let crate::probe::Content::Fs(f) = &n.content else {
+            continue;
+        };
+        if !matches!(f.fstype, "isw_raid_member" | "ddf_raid_member")
+            || n.excluded
+            || !(all || targets.contains(&id))
+        {
+            continue;
+        }
+        let what = f.not_mountable().unwrap_or("a firmware RAID member");
+        let format = if f.fstype == "isw_raid_member" {
+            "imsm"
+        } else {
+            "ddf"
+        };
+        plan.skipped.push(Skipped {
+            volume: n.name.clone(),
+            reason: format!(
+                "{what}: external metadata ({format}{}); mdadm assembles its container and \
+                 member arrays and starts mdmon to manage the metadata while they run \
+                 (`mdadm --assemble --scan` with mdmon in the initramfs); evms-activate does \
+                 not assemble external metadata",
+                f.version
+                    .as_deref()
+                    .map(|v| format!(" version {}", v.trim()))
+                    .unwrap_or_default()
+            ),
+        });
+    }
     for v in &g.vgs {
         for l in &v.lvs {
             if l.node.is_some() {

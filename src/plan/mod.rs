@@ -37,6 +37,8 @@ pub struct Selection {
     pub ignore_activation_skip: bool,
 }
 
+// One per node while the plan is built, moved into the plan: the size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum NodeStep {
     Nothing,
     Active,
@@ -71,12 +73,15 @@ fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
     }
 }
 
-/// Role of an MD member in an assembly step.
+/// Role of an MD member in an assembly step. The kernel takes the role from the member's own
+/// superblock (`ADD_NEW_DISK` before `RUN_ARRAY` passes only the device); the plan says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberRole {
     Active(u32),
     Spare,
     Journal,
+    /// Rebuilding a copy of slot n beside the device still holding it (1.x REPLACEMENT).
+    Replacement(u32),
 }
 
 impl fmt::Display for MemberRole {
@@ -85,8 +90,25 @@ impl fmt::Display for MemberRole {
             MemberRole::Active(s) => write!(f, "slot {s}"),
             MemberRole::Spare => f.write_str("spare"),
             MemberRole::Journal => f.write_str("journal"),
+            MemberRole::Replacement(s) => write!(f, "replacement for slot {s}"),
         }
     }
+}
+
+/// A reshape recorded in the superblocks, which the kernel resumes when the array runs
+/// (mdadm hands it nothing more: `RUN_ARRAY`, Assemble.c `start_array`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdReshape {
+    /// Array sector reached (`reshape_position`).
+    pub position: u64,
+    /// Level as the kernel names it after the reshape ("raid5", "raid6", ...).
+    pub new_level: String,
+    pub delta_disks: i32,
+    pub new_layout: u32,
+    pub new_chunk_sectors: u32,
+    /// Sectors the data offset moves by (1.x NEW_OFFSET): no backup file needed.
+    pub new_offset: i32,
+    pub backwards: bool,
 }
 
 /// A member to add to an array.
@@ -121,6 +143,29 @@ pub struct MdStep {
     pub degraded: bool,
     /// Size of the assembled array in bytes (for messages and checks).
     pub size: u64,
+    /// What the kernel takes from the superblocks besides the data (for the plan's text):
+    /// "bitmap internal", "journal", "bad block log", ...
+    pub features: Vec<String>,
+    /// A reshape the kernel resumes when the array runs.
+    pub reshape: Option<MdReshape>,
+    /// `md/stripe_cache_size` mdadm writes after starting a reshaping RAID4/5/6 whose chunk
+    /// needs more than the default 256 (Assemble.c `start_array`).
+    pub stripe_cache_size: Option<u32>,
+}
+
+impl MdStep {
+    /// md-mod and the personality of the level (and of the level a reshape leads to): the
+    /// kernel asks for them by `request_module("md-level-N")` when the array runs.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut v = vec!["md-mod"];
+        let levels = std::iter::once(&self.level).chain(self.reshape.iter().map(|r| &r.new_level));
+        for m in levels.filter_map(|l| md_level_module(l)) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
+        }
+        v
+    }
 }
 
 /// Create a DM device, load its table and resume it.
@@ -146,6 +191,17 @@ pub struct DmStep {
 }
 
 impl DmStep {
+    /// Every module the table's targets need, in table order.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for m in self.table.iter().flat_map(|t| t.target.modules()) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
+        }
+        v
+    }
+
     /// Sum of target lengths, in sectors.
     pub fn sectors(&self) -> u64 {
         self.table.iter().fold(0u64, |a, t| a.saturating_add(t.len))
@@ -205,6 +261,15 @@ impl Step {
         }
     }
 
+    /// Kernel modules this step needs (loaded before it runs: boot and `activate` do).
+    pub fn modules(&self) -> Vec<&'static str> {
+        match self {
+            Step::AssembleMd(m) => m.modules(),
+            Step::CreateDm(d) => d.modules(),
+            Step::RegisterBcache(_) => vec!["bcache"],
+        }
+    }
+
     /// Devices this step needs.
     pub fn needs(&self) -> Vec<&DevRef> {
         match self {
@@ -232,27 +297,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Kernel modules the steps need (dm-mod, md-mod, raid456, dm-raid, ...), deduplicated.
+    /// Kernel modules the steps need (dm-mod, md-mod, raid456, dm-raid, ...), in step order,
+    /// deduplicated.
     pub fn modules(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = Vec::new();
-        for s in &self.steps {
-            match s {
-                Step::AssembleMd(m) => {
-                    v.push("md-mod");
-                    if let Some(module) = md_level_module(&m.level) {
-                        v.push(module);
-                    }
-                }
-                Step::CreateDm(d) => v.extend(d.table.iter().flat_map(|t| t.target.modules())),
-                Step::RegisterBcache(_) => v.push("bcache"),
+        for m in self.steps.iter().flat_map(Step::modules) {
+            if !v.contains(&m) {
+                v.push(m);
             }
         }
-        let mut seen = Vec::new();
-        v.retain(|m| {
-            let new = !seen.contains(m);
-            seen.push(m);
-            new
-        });
         v
     }
 
@@ -316,17 +369,37 @@ fn step_json(s: &Step) -> Json {
                                 MemberRole::Active(s) => Json::from(s),
                                 MemberRole::Spare => Json::from("spare"),
                                 MemberRole::Journal => Json::from("journal"),
+                                MemberRole::Replacement(_) => Json::from("replacement"),
                             };
-                            json::obj()
+                            let mut o = json::obj()
                                 .with("device", x.dev.name())
                                 .with("role", role)
-                                .with("events", x.events)
+                                .with("events", x.events);
+                            if let MemberRole::Replacement(s) = x.role {
+                                o.push("replaces", s);
+                            }
+                            o
                         })
                         .collect(),
                 ),
             )
             .with("missing", m.missing.clone())
-            .with("degraded", m.degraded),
+            .with("degraded", m.degraded)
+            .with("features", m.features.clone())
+            .with(
+                "reshape",
+                m.reshape.as_ref().map(|r| {
+                    json::obj()
+                        .with("position", r.position)
+                        .with("new_level", r.new_level.as_str())
+                        .with("delta_disks", r.delta_disks)
+                        .with("new_layout", r.new_layout)
+                        .with("new_chunk_sectors", r.new_chunk_sectors)
+                        .with("new_offset", r.new_offset)
+                        .with("backwards", r.backwards)
+                }),
+            )
+            .with("modules", strings(&m.modules())),
         Step::RegisterBcache(b) => json::obj()
             .with("action", "register-bcache")
             .with("key", b.key.as_str())
@@ -352,7 +425,8 @@ fn step_json(s: &Step) -> Json {
                     .iter()
                     .map(|l| format!("/dev/{l}"))
                     .collect::<Vec<_>>(),
-            ),
+            )
+            .with("modules", strings(&s.modules())),
         Step::CreateDm(d) => json::obj()
             .with("action", "create-dm")
             .with("key", d.key.as_str())
@@ -370,8 +444,13 @@ fn step_json(s: &Step) -> Json {
                     .iter()
                     .map(|l| format!("/dev/{l}"))
                     .collect::<Vec<_>>(),
-            ),
+            )
+            .with("modules", strings(&d.modules())),
     }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 impl fmt::Display for Plan {
@@ -409,6 +488,23 @@ impl fmt::Display for Plan {
                             slots.join(", ")
                         )?;
                     }
+                    for x in &m.features {
+                        writeln!(f, "      {x}")?;
+                    }
+                    if let Some(r) = &m.reshape {
+                        writeln!(
+                            f,
+                            "      reshape resumes at sector {} (to {}, {:+} disk(s), layout {}, chunk {} KiB, data offset {:+} sectors{})",
+                            r.position,
+                            r.new_level,
+                            r.delta_disks,
+                            r.new_layout,
+                            r.new_chunk_sectors / 2,
+                            r.new_offset,
+                            if r.backwards { ", backwards" } else { "" }
+                        )?;
+                    }
+                    writeln!(f, "      modules {}", m.modules().join(" "))?;
                 }
                 Step::RegisterBcache(b) => {
                     writeln!(
@@ -435,6 +531,7 @@ impl fmt::Display for Plan {
                     for l in &b.links {
                         writeln!(f, "      link /dev/{l}")?;
                     }
+                    writeln!(f, "      modules {}", s.modules().join(" "))?;
                 }
                 Step::CreateDm(d) => {
                     writeln!(
@@ -452,6 +549,7 @@ impl fmt::Display for Plan {
                     for l in &d.links {
                         writeln!(f, "      link /dev/{l}")?;
                     }
+                    writeln!(f, "      modules {}", d.modules().join(" "))?;
                 }
             }
         }

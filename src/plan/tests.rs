@@ -603,3 +603,318 @@ mod families {
         check(&g, &named("vgc/cached"), "lvcache", "cached");
     }
 }
+
+mod vg_access {
+    //! VGs lvm2 refuses (tests/fixtures/lvm/gen.sh `access`, made by lvm2 2.03.16): `expvg`
+    //! exported, `shrvg` shared (lock_type dlm). Our reasons quote what lvm2 says of each
+    //! (`expected.messages`, `vgchange -ay` there) and say what lvm2 would need.
+    use crate::engine::fixtures::graph;
+    use crate::engine::lvm::Access;
+    use crate::plan::build::*;
+    use crate::source::sparse::SparseDev;
+
+    fn access() -> (crate::engine::Graph, Vec<String>) {
+        let path = |f: &str| {
+            format!(
+                "{}/tests/fixtures/lvm/access/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        let pv = |f: &str| SparseDev::parse(&std::fs::read(path(f)).unwrap()).unwrap();
+        let said = std::fs::read_to_string(path("expected.messages")).unwrap();
+        (
+            graph(vec![("vda", pv("pv1.spr")), ("vdb", pv("pv2.spr"))], &[]),
+            said.lines().map(|l| l.trim().to_string()).collect(),
+        )
+    }
+
+    #[test]
+    fn exported_and_shared_vgs_are_refused_as_lvm2_refuses_them() {
+        let (g, said) = access();
+        let vg = |n: &str| g.vgs.iter().find(|v| v.name == n).unwrap();
+        assert_eq!(vg("expvg").access, Access::Exported);
+        assert_eq!(vg("shrvg").access, Access::Shared("dlm".into()));
+        for volumes in [vec![], vec!["expvg".to_string(), "shrvg/data".to_string()]] {
+            let plan = build(
+                &g,
+                &Selection {
+                    volumes,
+                    ..Selection::default()
+                },
+            );
+            assert!(plan.steps.is_empty(), "{plan}");
+            let reason = |v: &str| {
+                plan.skipped
+                    .iter()
+                    .find(|s| s.volume == v)
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_else(|| panic!("{v} not skipped: {plan}"))
+            };
+            let exp = reason("expvg/data");
+            assert!(
+                exp.contains(&format!("\"{}\"", said[0])),
+                "{exp} / {}",
+                said[0]
+            );
+            assert!(exp.contains("vgimport expvg"), "{exp}");
+            let shr = reason("shrvg/data");
+            assert!(
+                shr.contains(&format!("\"{}\"", said[1])),
+                "{shr} / {}",
+                said[1]
+            );
+            assert!(shr.contains("lvmlockd") && shr.contains("vgchange --lockstart shrvg"));
+        }
+    }
+}
+
+mod modules {
+    //! The kernel modules each step names (text and JSON), over lvm2- and mdadm-made
+    //! fixtures; the per-target lists are tested in plan/dm.rs.
+    use crate::engine::fixtures;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MdReshape, MdStep, Step};
+
+    /// Every step says what it needs, and the plan's list is their union in step order.
+    #[test]
+    fn every_step_names_its_modules() {
+        let devs = ["vda", "vdb"]
+            .iter()
+            .map(|&n| (n, fixtures::disk("splitbrain", n)))
+            .collect();
+        let g = fixtures::graph(devs, &[]);
+        let plan = build(&g, &Selection::default());
+        let md = plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                _ => None,
+            })
+            .expect("an md step");
+        assert_eq!(md.modules(), ["md-mod", "raid1"]);
+        let text = plan.to_string();
+        assert!(text.contains("\n      modules md-mod raid1\n"), "{text}");
+        let json = plan.to_json();
+        assert_eq!(
+            json["steps"][0]["modules"],
+            serde_json::json!(["md-mod", "raid1"])
+        );
+        let g = fixtures::lvmfaults(&["vda", "vdb"], &[]);
+        let plan = build(&g, &Selection::default());
+        assert!(!plan.steps.is_empty());
+        for s in &plan.steps {
+            assert_eq!(s.modules(), ["dm-mod"], "{s:?}");
+        }
+        assert!(plan.to_string().contains("      modules dm-mod\n"));
+        assert_eq!(plan.modules(), ["dm-mod"]);
+    }
+
+    /// A reshape to another level needs that level's personality too.
+    #[test]
+    fn a_reshape_names_the_new_level() {
+        let mut m = MdStep {
+            key: "md:x".into(),
+            uuid: crate::ids::MdUuid([1; 16]),
+            metadata: "1.2".into(),
+            devnm: "md127".into(),
+            name: None,
+            level: "raid1".into(),
+            raid_disks: 2,
+            members: vec![],
+            missing: vec![],
+            degraded: false,
+            size: 0,
+            features: vec![],
+            reshape: None,
+            stripe_cache_size: None,
+        };
+        assert_eq!(m.modules(), ["md-mod", "raid1"]);
+        m.level = "raid5".into();
+        m.reshape = Some(MdReshape {
+            position: 0,
+            new_level: "raid6".into(),
+            delta_disks: 1,
+            new_layout: 18,
+            new_chunk_sectors: 128,
+            new_offset: -2048,
+            backwards: false,
+        });
+        assert_eq!(m.modules(), ["md-mod", "raid456"]);
+        m.level = "raid10".into();
+        m.reshape.as_mut().unwrap().new_level = "raid0".into();
+        assert_eq!(m.modules(), ["md-mod", "raid10", "raid0"]);
+    }
+}
+
+mod external_md {
+    //! IMSM and DDF members as mdadm 4.2 wrote them in the VM (tests/vm/ident-fixtures.sh):
+    //! reported with what assembling them takes, never planned.
+    use crate::engine::fixtures::{graph, read};
+    use crate::plan::build::{build, Selection};
+    use crate::source::sparse::SparseDev;
+
+    #[test]
+    fn firmware_raid_members_are_reported_with_what_they_need() {
+        let disk = |f: &str| SparseDev::parse(&read(&format!("fs/{f}/disk.spr"))).unwrap();
+        let g = graph(vec![("vda", disk("imsm")), ("vdb", disk("ddf"))], &[]);
+        for sel in [
+            Selection::default(),
+            Selection {
+                volumes: vec!["vda".into(), "vdb".into()],
+                ..Selection::default()
+            },
+        ] {
+            let plan = build(&g, &sel);
+            assert!(plan.steps.is_empty(), "{plan}");
+            let reason = |v: &str| {
+                plan.skipped
+                    .iter()
+                    .find(|s| s.volume == v)
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_else(|| panic!("{v}: {plan}"))
+            };
+            let imsm = reason("vda");
+            assert!(
+                imsm.starts_with("an Intel IMSM RAID member (its arrays need mdadm with mdmon): external metadata (imsm version 1.1.00)"),
+                "{imsm}"
+            );
+            assert!(imsm.contains("starts mdmon") && imsm.contains("does not assemble"));
+            let ddf = reason("vdb");
+            assert!(ddf.starts_with("a DDF RAID member"), "{ddf}");
+            assert!(ddf.contains("external metadata (ddf"), "{ddf}");
+        }
+        // Named by something else: not reported.
+        let plan = build(
+            &g,
+            &Selection {
+                volumes: vec!["vdb".into()],
+                ..Selection::default()
+            },
+        );
+        assert!(!plan.skipped.iter().any(|s| s.volume == "vda"), "{plan}");
+    }
+}
+
+mod md_features {
+    //! Assembly steps for the VM scenarios mdfeatures and mdreshape (tests/fixtures/md/features):
+    //! roles, mdadm's member order, what the kernel takes from the superblocks, the reshape.
+    use crate::engine::md::features::graph;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MdStep, MemberRole, Plan, Step};
+
+    fn md_steps(p: &Plan) -> Vec<&MdStep> {
+        p.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn members(m: &MdStep) -> Vec<(&str, MemberRole)> {
+        m.members.iter().map(|x| (x.dev.name(), x.role)).collect()
+    }
+
+    fn step<'a>(p: &'a Plan, name: &str) -> &'a MdStep {
+        md_steps(p)
+            .into_iter()
+            .find(|m| m.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no step for {name}: {p}"))
+    }
+
+    /// Each member with its role, in mdadm's order (a replacement after the slot it
+    /// replaces, spares and journal after the slots, the chosen drive last), and what the
+    /// kernel takes from the superblocks said in the plan.
+    #[test]
+    fn features_are_planned_as_mdadm_assembles_them() {
+        let plan = build(&graph("mdfeatures", &[]), &Selection::default());
+        assert_eq!(md_steps(&plan).len(), 4, "{plan}");
+        assert_eq!(
+            members(step(&plan, "bmp")),
+            [
+                ("vdb1", MemberRole::Active(1)),
+                ("vdc1", MemberRole::Spare),
+                ("vda1", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            members(step(&plan, "jrn")),
+            [
+                ("vdb2", MemberRole::Active(1)),
+                ("vdc2", MemberRole::Active(2)),
+                ("vdd1", MemberRole::Journal),
+                ("vda2", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            members(step(&plan, "rpl")),
+            [
+                ("vdd2", MemberRole::Replacement(0)),
+                ("vdb3", MemberRole::Active(1)),
+                ("vda3", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            step(&plan, "bmp").features,
+            ["write-intent bitmap internal, +8 sectors from the superblock (the kernel loads it)"]
+        );
+        assert_eq!(
+            step(&plan, "jrn").features,
+            ["write journal on vdd1 (the kernel replays it)"]
+        );
+        assert_eq!(
+            step(&plan, "bbl").features,
+            ["bad block list on vdc4 (the kernel loads it)"]
+        );
+        assert!(step(&plan, "rpl").features.is_empty());
+        let text = plan.to_string();
+        assert!(
+            text.contains("      add vdd2 as replacement for slot 0 (events "),
+            "{text}"
+        );
+        let json = plan.to_json();
+        let rpl = json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "rpl")
+            .unwrap();
+        assert_eq!(rpl["members"][0]["role"], "replacement");
+        assert_eq!(rpl["members"][0]["replaces"], 0);
+    }
+
+    /// The reshape resumes: the step carries what the superblocks record and nothing for
+    /// exec to do but run the array (a 64 KiB chunk needs no bigger stripe cache); members
+    /// in mdadm's order, slot 0 (the chosen drive) last.
+    #[test]
+    fn a_reshape_is_handed_to_the_kernel() {
+        let plan = build(&graph("mdreshape", &[]), &Selection::default());
+        let m = md_steps(&plan);
+        assert_eq!(m.len(), 1, "{plan}");
+        let r = m[0].reshape.as_ref().expect("a reshape");
+        assert_eq!(
+            (
+                r.position,
+                r.delta_disks,
+                r.new_offset,
+                r.new_level.as_str()
+            ),
+            (1920, 1, -384, "raid5")
+        );
+        assert_eq!(m[0].stripe_cache_size, None);
+        assert_eq!(
+            members(m[0]),
+            [
+                ("vdb", MemberRole::Active(1)),
+                ("vdc", MemberRole::Active(2)),
+                ("vdd", MemberRole::Active(3)),
+                ("vda", MemberRole::Active(0)),
+            ]
+        );
+        assert!(plan.to_string().contains(
+            "      reshape resumes at sector 1920 (to raid5, +1 disk(s), layout 2, chunk 64 KiB, data offset -384 sectors)\n"
+        ));
+    }
+}

@@ -82,8 +82,16 @@ tools_teardown() {
   done
   $MDADM --stop --scan 2>/dev/null
   bcache_teardown
-  # Arrays stacked on arrays need a second pass.
+  # Arrays stacked on arrays need a second pass, and a VG on a kpartx map of another VG's LV
+  # holds that map until its own vgchange -an: then kpartx -d again.
   [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; $MDADM --stop --scan 2>/dev/null; }
+  if [ -n "$(residue)" ] && [ -n "$KPARTX_ON" ]; then
+    for m in $KPARTX_ON; do
+      [ -e "/dev/mapper/$m" ] && $KPARTX -d "/dev/mapper/$m"
+    done
+    $LVM vgchange -an >/dev/null 2>&1
+    $MDADM --stop --scan 2>/dev/null
+  fi
   return 0
 }
 
@@ -265,11 +273,24 @@ record() {
         [ -e "$d/md/$a" ] && printf ' %s=%s' "$a" "$(cat $d/md/$a 2>/dev/null | tr ' ' _)"
       done
       echo
+      # Features, only when in use (arrays without them record as before): the bitmap, the
+      # consistency policy when it is not plain resync, a reshape, a non-default stripe cache.
+      a=$(cat "$d/md/bitmap/location" 2>/dev/null)
+      [ -n "$a" ] && [ "$a" != none ] &&
+        echo "$m bitmap location=$a chunksize=$(cat $d/md/bitmap/chunksize) space=$(cat $d/md/bitmap/space 2>/dev/null)"
+      a=$(cat "$d/md/consistency_policy" 2>/dev/null)
+      case $a in bitmap|journal|ppl) echo "$m consistency_policy=$a journal_mode=$(cat $d/md/journal_mode 2>/dev/null | tr ' ' _)" ;; esac
+      a=$(cat "$d/md/reshape_position" 2>/dev/null)
+      [ -n "$a" ] && [ "$a" != none ] && echo "$m reshape_position=$a"
+      a=$(cat "$d/md/stripe_cache_size" 2>/dev/null)
+      [ -n "$a" ] && [ "$a" != 256 ] && echo "$m stripe_cache_size=$a"
       for f in "$d"/md/dev-*; do
         [ -d "$f" ] || continue
         printf '%s member %s' "$m" "${f##*/dev-}"
         for a in slot state offset size; do printf ' %s=%s' "$a" "$(cat $f/$a 2>/dev/null | tr ' ' _)"; done
         echo
+        a=$(cat "$f/bad_blocks" 2>/dev/null | tr '\n' ,)
+        [ -n "$a" ] && echo "$m member ${f##*/dev-} bad_blocks=$a"
       done
       ls "$d" | grep "^${m}p[0-9]" | sed "s/^/$m partition /"
     } >> "$dir/md"
@@ -373,6 +394,15 @@ step() {
   echo "    exit $rc"
 }
 
+# The scenario's SETTLE function (if any) after an activation, before its record: e.g. wait
+# for a resumed reshape or recovery to end, so the record does not depend on timing.
+settle() {
+  [ -n "${SETTLE:-}" ] || return 0
+  echo "=== settle: $SETTLE"
+  ("$SETTLE") 2>&1 | sed 's/^/    /'
+  return 0
+}
+
 teardown_step() {
   local dir=$1 name=$2
   tools_teardown > "$dir/$name.log" 2>&1
@@ -393,20 +423,24 @@ run_case() {
   echo "=== case $c (oracle: $oracle; ours: activate $args; expect $expect${damage:+; damage $damage})"
   disks_prepare "$damage"
   step "$d" oracle $oracle
+  settle
   record "$d/oracle"
   teardown_step "$d" oracle-teardown
   disks_prepare "$damage"
   # Ours. $args is split on purpose (volume names and flags).
   # shellcheck disable=SC2086
   step "$d" ours1 $EVMS activate $args
+  settle
   record "$d/ours1"
   if [ "$expect" != not-started ]; then
     # lvm2 and mdadm must be able to tear down what we built.
     teardown_step "$d" tools-teardown
     disks_prepare "$damage"
     step "$d" ours2 $EVMS activate $args
+    settle
     record "$d/ours2"
     step "$d" ours3 $EVMS activate $args
+    settle
     record "$d/ours3"
     if [ -n "$write" ]; then
       WRITTEN_OUT=$d/written-hashes

@@ -155,16 +155,17 @@ impl Target {
         }
     }
 
-    /// Every module the target needs: [`Target::module`], and for `cache` its policy's
-    /// module, which dm-cache would otherwise ask the kernel's module loader for (none runs in
-    /// our initramfs): `smq` (also `mq` and `default`, its aliases) and `cleaner`.
+    /// Every kernel module this target needs, the target's own first: [`Target::module`]
+    /// plus what the kernel would otherwise `request_module()` while loading the table (an md
+    /// personality, a cache policy, a dirty log, crypto algorithms), which an initramfs
+    /// without modprobe cannot satisfy. Keyed by the kernel type name and the parameter text,
+    /// so every target type has its list here whichever variant prints it.
     pub fn modules(&self) -> Vec<&'static str> {
         let mut v = vec![self.module()];
-        if let Target::Cache { policy, .. } = self {
-            v.push(match policy.as_str() {
-                "cleaner" => "dm-cache-cleaner",
-                _ => "dm-cache-smq",
-            });
+        for m in target_modules(self.type_name(), &self.params()) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
         }
         v
     }
@@ -528,6 +529,100 @@ impl Target {
     }
 }
 
+/// The modules a table line of kernel target type `ttype` with parameters `params` needs
+/// (Linux 6.1 `drivers/md`, module names as modules.dep has them). Beyond the target's own
+/// module: dm-raid asks md for its personality (`md_run` → `request_module("md-level-N")`);
+/// dm-cache loads its policy by name (`dm-cache-%s`; smq also registers mq, default and
+/// cleaner, so all four are dm-cache-smq); dm-mirror takes its dirty log by name (`core` and
+/// `disk` are in dm-log, `userspace` in dm-log-userspace); dm-crypt allocates its cipher
+/// through the crypto API (`crypto-<name>` aliases for the cipher, the chaining mode and an
+/// ESSIV hash).
+pub fn target_modules(ttype: &str, params: &str) -> Vec<&'static str> {
+    let w: Vec<&str> = params.split_whitespace().collect();
+    match ttype {
+        "linear" | "striped" | "error" => vec!["dm-mod"],
+        "zero" => vec!["dm-zero"],
+        "raid" => {
+            let personality = match w.first().copied().unwrap_or("") {
+                "raid0" => Some("raid0"),
+                "raid1" => Some("raid1"),
+                t if t.starts_with("raid10") => Some("raid10"),
+                t if t.starts_with("raid4") || t.starts_with("raid5") || t.starts_with("raid6") => {
+                    Some("raid456")
+                }
+                _ => None,
+            };
+            std::iter::once("dm-raid").chain(personality).collect()
+        }
+        "thin-pool" | "thin" => vec!["dm-thin-pool"],
+        "snapshot" | "snapshot-origin" | "snapshot-merge" => vec!["dm-snapshot"],
+        "mirror" => {
+            // mirror <log type> <#log args> ...
+            let log = match w.first().copied() {
+                Some("userspace") => "dm-log-userspace",
+                _ => "dm-log",
+            };
+            vec!["dm-mirror", log]
+        }
+        "cache" => vec!["dm-cache", "dm-cache-smq"],
+        "writecache" => vec!["dm-writecache"],
+        "integrity" => vec!["dm-integrity"],
+        "era" => vec!["dm-era"],
+        "crypt" => {
+            let mut v = vec!["dm-crypt"];
+            v.extend(crypto_modules(w.first().copied().unwrap_or("")));
+            v
+        }
+        "delay" => vec!["dm-delay"],
+        "flakey" => vec!["dm-flakey"],
+        "multipath" => vec!["dm-multipath"],
+        "verity" => vec!["dm-verity"],
+        // Out-of-tree in Linux 6.1 (kvdo).
+        "vdo" => vec!["kvdo"],
+        _ => vec![],
+    }
+}
+
+/// `crypto-*` module aliases for a dm-crypt cipher spec: `cipher[:keycount]-mode-iv[:ivopts]`
+/// (e.g. `aes-xts-plain64`, `aes-cbc-essiv:sha256`) or `capi:...` (left to the kernel).
+fn crypto_modules(spec: &str) -> Vec<&'static str> {
+    const KNOWN: [(&str, &str); 14] = [
+        ("aes", "crypto-aes"),
+        ("serpent", "crypto-serpent"),
+        ("twofish", "crypto-twofish"),
+        ("camellia", "crypto-camellia"),
+        ("cast5", "crypto-cast5"),
+        ("cast6", "crypto-cast6"),
+        ("xts", "crypto-xts"),
+        ("cbc", "crypto-cbc"),
+        ("ecb", "crypto-ecb"),
+        ("lrw", "crypto-lrw"),
+        ("essiv", "crypto-essiv"),
+        ("sha256", "crypto-sha256"),
+        ("sha1", "crypto-sha1"),
+        ("sha512", "crypto-sha512"),
+    ];
+    if spec.starts_with("capi:") {
+        return vec![];
+    }
+    let mut parts = spec.split('-');
+    let cipher = parts.next().unwrap_or("").split(':').next().unwrap_or("");
+    let mode = parts.next().unwrap_or("");
+    let (iv, ivopts) = parts
+        .next()
+        .map(|s| s.split_once(':').unwrap_or((s, "")))
+        .unwrap_or(("", ""));
+    let mut v = Vec::new();
+    for name in [cipher, mode, iv, ivopts] {
+        if let Some((_, m)) = KNOWN.iter().find(|(n, _)| *n == name) {
+            if !v.contains(m) {
+                v.push(*m);
+            }
+        }
+    }
+    v
+}
+
 /// One line of a table: `<start> <length> <type> <params>` (sectors).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetLine {
@@ -615,8 +710,10 @@ mod tests {
     fn cache_targets_need_their_policy_module() {
         let t = TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough smq 0").unwrap();
         assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-smq"]);
+        // Linux 6.1 has no dm-cache-cleaner module: dm-cache-policy-smq.c registers the
+        // cleaner policy too (with mq and default).
         let t = TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough cleaner 0").unwrap();
-        assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-cleaner"]);
+        assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-smq"]);
         assert!(TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough smq 2 x").is_err());
         assert!(TargetLine::parse("0 8 writecache x 1:1 1:2 4096 0").is_err());
         assert!(TargetLine::parse("0 8 writecache s 1:1 1:2 4096 2 fua").is_err());
@@ -639,5 +736,96 @@ mod tests {
         let d: Vec<String> = t.target.devices().iter().map(|d| d.table_form()).collect();
         assert_eq!(d, ["254:16", "254:32"]);
         assert_eq!(t.target.module(), "dm-mod");
+    }
+
+    fn mods(line: &str) -> Vec<&'static str> {
+        TargetLine::parse(line).unwrap().target.modules()
+    }
+
+    /// The personality dm-raid's `md_run` would request, per raid type lvm2 writes.
+    #[test]
+    fn raid_lines_name_their_personality() {
+        assert_eq!(
+            mods("0 8192 raid raid1 3 0 region_size 4096 2 253:2 253:3 253:4 253:5"),
+            ["dm-raid", "raid1"]
+        );
+        for t in [
+            "raid4",
+            "raid5_ls",
+            "raid5_n",
+            "raid6_zr",
+            "raid6_n_6",
+            "raid6_ls_6",
+        ] {
+            assert_eq!(
+                mods(&format!("0 8 raid {t} 1 128 3 - 1:1 - 1:2 - 1:3")),
+                ["dm-raid", "raid456"],
+                "{t}"
+            );
+        }
+        assert_eq!(
+            mods("0 8 raid raid10 3 128 raid10_copies 2 2 - 1:1 - 1:2"),
+            ["dm-raid", "raid10"]
+        );
+        assert_eq!(
+            mods("0 8 raid raid0 1 128 2 - 1:1 - 1:2"),
+            ["dm-raid", "raid0"]
+        );
+        assert_eq!(mods("0 8 zero"), ["dm-zero"]);
+        assert_eq!(mods("0 8 thin 253:3 1"), ["dm-thin-pool"]);
+        assert_eq!(mods("0 8 snapshot-origin 253:4"), ["dm-snapshot"]);
+    }
+
+    /// Target types whose variants come with their families, by kernel type name.
+    #[test]
+    fn every_target_type_has_its_modules() {
+        let t = target_modules;
+        assert_eq!(
+            t("mirror", "core 2 1024 nosync 2 1:1 0 1:2 0"),
+            ["dm-mirror", "dm-log"]
+        );
+        assert_eq!(
+            t(
+                "mirror",
+                "disk 2 253:1 1024 2 253:2 0 253:3 0 1 handle_errors"
+            ),
+            ["dm-mirror", "dm-log"]
+        );
+        assert_eq!(
+            t(
+                "mirror",
+                "userspace 4 u clustered-disk 253:1 1024 2 1:1 0 1:2 0"
+            ),
+            ["dm-mirror", "dm-log-userspace"]
+        );
+        assert_eq!(
+            t(
+                "cache",
+                "253:1 253:2 253:3 128 2 metadata2 writethrough smq 0"
+            ),
+            ["dm-cache", "dm-cache-smq"]
+        );
+        assert_eq!(t("writecache", "s 253:1 253:2 4096 0"), ["dm-writecache"]);
+        assert_eq!(t("integrity", "253:1 0 4 J 0"), ["dm-integrity"]);
+        assert_eq!(
+            t(
+                "crypt",
+                "aes-xts-plain64 :64:logon:cryptsetup:x 0 253:1 4096"
+            ),
+            ["dm-crypt", "crypto-aes", "crypto-xts"]
+        );
+        assert_eq!(
+            t("crypt", "aes-cbc-essiv:sha256 0123 0 8:1 0"),
+            [
+                "dm-crypt",
+                "crypto-aes",
+                "crypto-cbc",
+                "crypto-essiv",
+                "crypto-sha256"
+            ]
+        );
+        assert_eq!(t("crypt", "capi:xts(aes)-plain64 k 0 8:1 0"), ["dm-crypt"]);
+        assert_eq!(t("vdo", ""), ["kvdo"]);
+        assert!(t("no-such-target", "").is_empty());
     }
 }

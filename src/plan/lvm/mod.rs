@@ -35,66 +35,12 @@ pub(super) fn step(
     if n.kernel.is_some() {
         return NodeStep::Active;
     }
-    match &v.access {
-        Access::Ok => {}
-        Access::Foreign { system_id } => {
-            return NodeStep::Skip(format!(
-                "VG {} belongs to system_id {system_id}, not this host (lvm: foreign VG)",
-                v.name
-            ))
-        }
-        Access::Exported => {
-            return NodeStep::Skip(format!("VG {} is exported (vgimport it first)", v.name))
-        }
-        Access::Clustered => {
-            return NodeStep::Skip(format!(
-                "VG {} is clustered (clvmd), skipped as lvm 2.03 does",
-                v.name
-            ))
-        }
-        Access::Shared(lt) => {
-            return NodeStep::Skip(format!(
-                "VG {} is shared (lock_type {lt}): lvmlockd is needed",
-                v.name
-            ))
-        }
-        Access::Inconsistent(why) => return NodeStep::Skip(format!("VG {}: {why}", v.name)),
-    }
-    let Some(l) = v.vg.lv(lv) else {
-        return NodeStep::Nothing;
+    let l = match gate(g, vg, lv, sel) {
+        Ok(Some(l)) => l,
+        Ok(None) => return NodeStep::Nothing,
+        Err(why) => return NodeStep::Skip(why),
     };
-    // The names become /dev/VG/LV, /dev/evms/lvm2/VG/LV and /dev/mapper/VG-LV.
-    if let Some(why) = names::unsafe_vg_name(&v.name).or_else(|| names::unsafe_name("LV name", lv))
-    {
-        return NodeStep::Skip(why);
-    }
-    let dm = names::dm_name(&v.name, lv);
-    if !crate::formats::lvm::names::fits_dm_name(&dm) {
-        return NodeStep::Skip(format!(
-            "its DM name {dm:?} is longer than the kernel's {} bytes; not activated",
-            names::MAX_NAME
-        ));
-    }
-    match v.lv_info(lv).map(|i| &i.state) {
-        Some(LvState::Ok) => {}
-        Some(LvState::Partial { missing }) if !sel.partial => {
-            return NodeStep::Skip(format!(
-                "uses missing PV(s) {}; activate with --partial",
-                missing.join(", ")
-            ))
-        }
-        Some(LvState::Partial { .. }) => {}
-        Some(LvState::Unsupported { segtype }) => {
-            return NodeStep::Skip(crate::engine::lvm::unsupported_text(segtype))
-        }
-        Some(LvState::Broken(e)) => return NodeStep::Skip(format!("metadata problem: {e}")),
-        None => return NodeStep::Nothing,
-    }
-    // lvm skips these whether named or not (`lvchange -ay` needs -K too).
     let _ = explicit;
-    if l.activation_skip && !sel.ignore_activation_skip {
-        return NodeStep::Skip("activation skip flag set (lvm -K to override)".into());
-    }
     if needs_tree(&v.vg, l) {
         return tree_steps(g, id, vg, l, planned);
     }
@@ -122,6 +68,102 @@ pub(super) fn step(
         ),
         Err(e) => NodeStep::Skip(e),
     }
+}
+
+/// The rules lvm2 applies before it activates any LV, whatever its segment types: every LV
+/// step passes here before its family's planner is asked for a table, so a new family cannot
+/// bypass them. In lvm2's order (`vg_read`: lock type, system ID, clustered, exported), then
+/// the names, missing PVs (lvm2's `activation_mode`) and the activation-skip flag.
+/// `Ok(None)`: the VG does not list the LV.
+pub(super) fn gate<'a>(
+    g: &'a Graph,
+    vg: usize,
+    lv: &str,
+    sel: &Selection,
+) -> Result<Option<&'a Lv>, String> {
+    let v = &g.vgs[vg];
+    let name = &v.name;
+    match &v.access {
+        Access::Ok => {}
+        // lvm2 2.03.16 `_access_vg_lock_type`: without lvmlockd a shared VG cannot be used.
+        Access::Shared(lt) => {
+            return Err(format!(
+                "VG {name} is shared (lock_type {lt}): lvm2 activates it only through lvmlockd \
+                 with the {lt} lock manager running and `vgchange --lockstart {name}` done \
+                 (lvm: \"Cannot access VG {name} with lock type {lt} that requires \
+                 lvmlockd.\"); not activated"
+            ))
+        }
+        Access::Foreign { system_id } => {
+            let local = match g.settings.system_id.as_deref() {
+                Some(l) => format!("with local system ID {l}"),
+                None => "with unknown local system ID".into(),
+            };
+            return Err(format!(
+                "VG {name} belongs to system_id {system_id}, not this host (lvm: \"Cannot \
+                 access VG {name} with system ID {system_id} {local}.\"); not activated"
+            ));
+        }
+        Access::Clustered => {
+            return Err(format!(
+                "VG {name} is clustered (clvmd), which lvm2 2.03 no longer activates (lvm: \
+                 \"Skipping clustered VG {name}.\"; lvmlockd(8) says how to make it a shared \
+                 VG)"
+            ))
+        }
+        Access::Exported => {
+            return Err(format!(
+                "VG {name} is exported (lvm: \"Volume group {name} is exported\"): \
+                 `vgimport {name}` makes it usable on this host"
+            ))
+        }
+        Access::Inconsistent(why) => return Err(format!("VG {name}: {why}")),
+    }
+    let Some(l) = v.vg.lv(lv) else {
+        return Ok(None);
+    };
+    // The names become /dev/VG/LV, /dev/evms/lvm2/VG/LV and /dev/mapper/VG-LV.
+    if let Some(why) = names::unsafe_vg_name(name).or_else(|| names::unsafe_name("LV name", lv)) {
+        return Err(why);
+    }
+    let dm = names::dm_name(name, lv);
+    if !crate::formats::lvm::names::fits_dm_name(&dm) {
+        return Err(format!(
+            "its DM name {dm:?} is longer than the kernel's {} bytes; not activated",
+            names::MAX_NAME
+        ));
+    }
+    match v.lv_info(lv).map(|i| &i.state) {
+        Some(LvState::Ok) => {}
+        Some(LvState::Partial { missing })
+            if !sel.partial && !degraded_activation(g, vg, l, missing) =>
+        {
+            return Err(format!(
+                "uses missing PV(s) {}; activate with --partial",
+                missing.join(", ")
+            ))
+        }
+        Some(LvState::Partial { .. }) => {}
+        Some(LvState::Unsupported { segtype }) => {
+            return Err(crate::engine::lvm::unsupported_text(segtype))
+        }
+        Some(LvState::Broken(e)) => return Err(format!("metadata problem: {e}")),
+        None => return Ok(None),
+    }
+    // lvm skips these whether named or not (`lvchange -ay` needs -K too).
+    if l.activation_skip && !sel.ignore_activation_skip {
+        return Err("activation skip flag set (lvm -K to override)".into());
+    }
+    Ok(Some(l))
+}
+
+/// lvm2's default `activation_mode = "degraded"`: an LV with missing PVs is activated without
+/// --partial only when its segment type keeps every extent readable without them (RAID1/4/5/6/10
+/// with enough legs). The families that can answer so do it here; no family planned today
+/// can, so such an LV needs --partial.
+fn degraded_activation(g: &Graph, vg: usize, lv: &Lv, missing: &[String]) -> bool {
+    let _ = (g, vg, lv, missing);
+    false
 }
 
 /// LVs whose devices are more than one table over PVs: other segment families, snapshot

@@ -57,6 +57,27 @@ EOF
   export_to_meta ROOTPART /usr/sbin/blkid -p -o export /dev/${md}p1
   /usr/sbin/mdadm --stop /dev/md/sys
   ;;
+mdlvm)
+  /usr/sbin/mdadm --create /dev/md/lvmsys --run --level=1 --raid-devices=2 --metadata=1.2 \
+    --homehost='<none>' --name=lvmsys /dev/vda /dev/vdb
+  /usr/sbin/mdadm --wait /dev/md/lvmsys || true
+  md=$(md_dev lvmsys)
+  export_to_meta '' /usr/sbin/mdadm --detail --export /dev/md/lvmsys
+  /usr/sbin/sfdisk /dev/md/lvmsys <<'EOF'
+label: gpt
+size=8MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="spare", uuid=0DDBA11E-5EED-4B0B-8A55-C0DEC0DE0011
+type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name="pv", uuid=0DDBA11E-5EED-4B0B-8A55-C0DEC0DE0012
+EOF
+  i=0; while [ ! -b /dev/${md}p2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  /usr/sbin/lvm pvcreate /dev/${md}p2
+  /usr/sbin/lvm vgcreate vgm /dev/${md}p2
+  /usr/sbin/lvm lvcreate -n root -L 40M vgm
+  dd if=/dev/vdc of=/dev/vgm/root bs=1M
+  export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vgm/root
+  /usr/sbin/lvm lvs -o lv_name,vg_name,lv_size,devices vgm
+  /usr/sbin/lvm vgchange -an vgm
+  /usr/sbin/mdadm --stop /dev/md/lvmsys
+  ;;
 lvmsnap)
   /usr/sbin/lvm pvcreate /dev/vda
   /usr/sbin/lvm vgcreate vgb /dev/vda

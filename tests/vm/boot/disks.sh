@@ -19,6 +19,10 @@
 #             (24 MiB, mke2fs LABEL=home) → the root image (LABEL=root) dd'd onto vg0/root.
 #   mdpart    2 whole disks → in a VM: mdadm RAID1 metadata 1.2, name sys → sfdisk puts a GPT
 #             on the array (the kernel makes md127p1) → the root image dd'd onto p1.
+#   mdlvm     2 whole disks → in a VM: mdadm RAID1 metadata 1.2, name lvmsys → a GPT on the
+#             array (p1 8 MiB, p2 the rest) → LVM PV on md127p2 → VG vgm, LV root (40 MiB) →
+#             the root image dd'd onto it (the one-pass case: a VG on a partition inside an
+#             array the same activate starts).
 #   lvmsnap   one disk → in a VM: LVM VG vgb with a thin pool and thin LV thinroot (the root
 #             image dd'd onto it, LABEL=thinroot), and a linear LV base (the root image,
 #             LABEL=snaproot) with a COW snapshot snap, after which base is relabelled
@@ -37,7 +41,7 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|lvmsnap|bcache}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|mdlvm|lvmsnap|bcache}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
   "$top/tests/vm/guest-init.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
@@ -147,6 +151,13 @@ mdpart)
   make_rootfs "$tmp/root.img" 32M mdroot
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm mdpart "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+mdlvm)
+  for i in 1 2; do truncate -s 64M "$tmp/disk$i.img"; done
+  make_rootfs "$tmp/root.img" 40M lvmroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm mdlvm "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
   ;;
 lvmsnap)

@@ -44,6 +44,9 @@
 #   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
 #                   and mdadm's activation removed from the image) on the flagship disks;
 #                   skipped when initramfs-tools is not installed.
+#   initramfs-tools-mdlvm  the same generator (udev running) on the mdlvm disks: root on an
+#                   LV whose PV is md127p2, a partition inside an array the same `activate`
+#                   starts; the first activate (local-top) must bring root up in one run.
 #   initramfs-tools-stepaside  the same with EVMS_ONLY=no: our scripts are not in the image,
 #                   lvm2's and mdadm's udev activation is, and activates (vg0/home too).
 #   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
@@ -79,7 +82,8 @@ rm -rf "$work"; mkdir -p "$work"
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
   flagship-all flagship-resume thin-root snap-root cache-root mdpart bcache degraded hotplug
-  hotplug-garbage missing missing-md noshell initramfs-tools initramfs-tools-stepaside dracut
+  hotplug-garbage missing missing-md noshell initramfs-tools initramfs-tools-stepaside
+  initramfs-tools-mdlvm dracut
   mkinitcpio mkinitcpio-nobin deb)
 
 # --- initramfs images --------------------------------------------------------------------------
@@ -777,6 +781,30 @@ scen_initramfs-tools() {
   # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
   need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
   generator_booted $scen "$log" "initramfs-tools, udev" || return
+  pass $scen
+}
+
+# One `activate` with udev running (initramfs-tools' local-top) for a VG on md127p2 of an
+# array it starts: the kernel makes md127p2 once the array is reopened after it runs, and the
+# LV step finds it in the same run (no "does not exist", no retry from local-block needed).
+scen_initramfs-tools-mdlvm() {
+  local scen=initramfs-tools-mdlvm log=$work/initramfs-tools-mdlvm.log img=$work/itools-mdlvm.img
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks mdlvm || return
+  itools_build $scen "$img" || return
+  itools_policy $scen "$work/$scen-root" || return
+  boot $scen "$img" "root=/dev/vgm/root" "$(disk mdlvm 1 $scen)" "$(disk mdlvm 2 $scen)"
+  need $scen "$log" 'evms-activate: activating root.s chain' || return
+  need $scen "$log" 'created md md127 \(md127, 9:127\)' || return
+  need $scen "$log" 'created dm vgm-root \(dm-0, ' || return
+  never $scen "$log" 'FAILED|does not exist and no step|made no partition' || return
+  # Created once: local-block (run while root is missing) had nothing left to do.
+  [ "$(grep -c 'created dm vgm-root' "$log")" = 1 ] || { fail $scen "vgm-root created more than once"; return; }
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vgm-root$' || return
+  need $scen "$log" '^EVMS-NODE /dev/vgm/root -> \.\./dm-0' || return
   pass $scen
 }
 
