@@ -30,3 +30,4 @@ pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod source;
+pub mod unlock;

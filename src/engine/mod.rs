@@ -12,6 +12,9 @@
 //!        md::group           members by array UUID → arrays with member states and verdicts;
 //!                            startable arrays get a node (the kernel's if running, else one
 //!                            read in user space through source::layout)
+//!        bcache::group       backing devices with their cache sets → bcache devices; runnable
+//!                            ones get a node (the kernel's bcacheN, else the backing
+//!                            device's data read in user space)
 //!        lvm::group          PVs by VG id → newest metadata, missing PVs, LV states; usable LVs
 //!                            get a node the same way
 //! ```
@@ -20,6 +23,7 @@
 //! second discovery of the same thing adds nothing: that is what bounds stacking and makes
 //! cycles (a PV inside its own LV) terminate.
 
+pub mod bcache;
 pub mod lvm;
 pub mod md;
 pub mod names;
@@ -79,6 +83,8 @@ pub enum NodeKind {
     Md { array: usize },
     /// An LV of a VG (index into [`Graph::vgs`]).
     Lv { vg: usize, lv: String },
+    /// A bcache device (index into [`Graph::bcache`]).
+    Bcache { dev: usize },
     /// A DM or MD device in the kernel that no metadata we read explains (crypt, multipath...).
     OtherKernel,
 }
@@ -188,6 +194,14 @@ pub struct Graph {
     pub live: bool,
     /// Live md devices: node → member kernel names (from sysfs `md/dev-*`).
     pub md_members: HashMap<NodeId, Vec<String>>,
+    /// bcache devices (one per backing device) and cache sets.
+    pub bcache: Vec<bcache::BcacheDev>,
+    pub cache_sets: Vec<bcache::CacheSet>,
+    /// Whole bcache superblocks of the devices blkid named bcache (None: unusable, warned).
+    pub(crate) bcache_sb: HashMap<NodeId, Option<crate::formats::fs::bcache::BcacheSuper>>,
+    /// Live devices stacked on others: node → kernel names of sysfs `slaves` (bcacheN's
+    /// backing device).
+    pub slaves: HashMap<NodeId, Vec<String>>,
 }
 
 impl Graph {
@@ -360,6 +374,7 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
         probe_new(&mut g);
         add_partitions(&mut g);
         md::group(&mut g);
+        bcache::group(&mut g);
         lvm::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
             return g;
@@ -417,15 +432,28 @@ fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
     // Parents before children so a partition can refer to its disk's node, and DM devices
     // last: a kpartx map over a disk names its parent by device number.
     let is_dm = |d: &&BlockDev| d.dm_uuid.is_some() || d.dm_name.is_some();
+    let devs: Vec<&BlockDev> = devs.iter().filter(|d| worth_reading(d)).collect();
     let mut order: Vec<&BlockDev> = devs
         .iter()
+        .copied()
         .filter(|d| !d.is_partition() && !is_dm(d))
         .collect();
     order.extend(devs.iter().filter(|d| d.is_partition() && !is_dm(d)));
-    order.extend(devs.iter().filter(is_dm));
+    order.extend(devs.iter().filter(|d| is_dm(d)));
     for d in order {
         add_kernel_dev(g, d, dev);
     }
+}
+
+/// Floppy drives (major 2) are never read, as udev's 60-persistent-storage.rules never probes
+/// `fd*`: opening an empty drive blocks for seconds and finds nothing. Disks of size 0 (an
+/// empty card reader or CD drive, an unbound loop device) hold nothing to read either; MD and DM
+/// devices of size 0 are kept (an inactive array being assembled, a DM device without a table:
+/// activation must see them).
+fn worth_reading(d: &BlockDev) -> bool {
+    const FLOPPY_MAJOR: u32 = 2;
+    let stacked = d.md.is_some() || d.dm_uuid.is_some() || d.dm_name.is_some();
+    d.devno.major != FLOPPY_MAJOR && (d.size > 0 || stacked)
 }
 
 /// The key a kernel device realises: LVs by DM UUID, arrays are keyed later by their members'
@@ -510,6 +538,16 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     };
     let reader: Option<Src> = match FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
         Ok(f) => Some(Arc::new(f)),
+        // No medium in the drive: nothing to read, nothing wrong.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(nix::libc::ENOMEDIUM) | Some(nix::libc::ENXIO)
+            ) =>
+        {
+            log::debug!("{}: no medium ({e})", d.name);
+            None
+        }
         Err(e) => {
             g.problems.push(format!(
                 "{}: cannot open {}: {e}",
@@ -525,6 +563,7 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     };
     let parents = parent.into_iter().collect();
     let md_members = d.md.as_ref().map(|m| m.members.clone());
+    let slaves = d.slaves.clone();
     let added = g.add(Node {
         key,
         name,
@@ -543,6 +582,9 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     });
     if let (Some((id, _)), Some(m)) = (added, md_members) {
         g.md_members.insert(id, m);
+    }
+    if let (Some((id, true)), false) = (added, slaves.is_empty()) {
+        g.slaves.insert(id, slaves);
     }
     added.map(|(id, _)| id)
 }
@@ -747,7 +789,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     }
     match &n.kind {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Md { .. } => n.kernel.is_some(),
+        NodeKind::Md { .. } | NodeKind::Bcache { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
     }
@@ -760,6 +802,7 @@ fn display_base(g: &Graph, id: NodeId) -> String {
     match &n.kind {
         NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        NodeKind::Bcache { dev } => g.bcache[*dev].devnm.clone(),
         _ => n.kernel.as_ref().map_or_else(
             || n.name.clone(),
             |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone()),

@@ -5,7 +5,9 @@
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
+pub mod bcache;
 pub mod fs;
+pub mod luks;
 pub mod lvm;
 pub mod md;
 pub mod part;

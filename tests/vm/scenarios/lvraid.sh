@@ -32,7 +32,10 @@ CASE_r5_AFTER=after_r5
 CASE_r5_AFTER_DATA="r5-written"
 oracle_r5() { $LVM lvchange -ay vgr/r5; }
 # Through our device: a pattern the image does not hold, so reading it back proves the write.
-write_r5() { fill /dev/mapper/vgr-r5 r5-written-by-ours; }
+write_r5() {
+  fill /dev/mapper/vgr-r5 r5-written-by-ours
+  written_hash r5-written /dev/mapper/vgr-r5
+}
 after_r5() {
   $LVM lvchange -ay vgr/r5 || return 1
   after_hash r5-written /dev/vgr/r5
