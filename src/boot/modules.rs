@@ -24,9 +24,9 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::exec::timing::{self, Call};
 use nix::errno::Errno;
 use nix::kmod::{finit_module, ModuleInitFlags};
 
@@ -561,10 +561,8 @@ pub fn compression_of(path: &str) -> Option<&'static str> {
 
 /// Time spent inside finit_module so far (the kernel's own work: signature check, relocation,
 /// the module's init such as raid6's algorithm benchmark), for the boot benchmark's stage lines.
-static KERNEL_NANOS: AtomicU64 = AtomicU64::new(0);
-
 pub fn kernel_time() -> Duration {
-    Duration::from_nanos(KERNEL_NANOS.load(Ordering::Relaxed))
+    timing::spent(Call::FinitModule)
 }
 
 /// Loads modules from one directory, remembering what is done.
@@ -734,9 +732,8 @@ impl ModuleLoader {
         }
         let params = CString::new(params).unwrap_or_default();
         let started = Instant::now();
-        let res = finit_module(&file, &params, flags);
+        let res = timing::timed(Call::FinitModule, || finit_module(&file, &params, flags));
         let spent = started.elapsed();
-        KERNEL_NANOS.fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
         log::debug!(
             "finit_module {}: {:.1} ms",
             step.name,

@@ -11,6 +11,7 @@
 //! synchronously after resume; nothing here sleeps.
 
 use super::nodes::{self, Change};
+use super::timing::{timed, Call};
 use super::{ExecEnv, ExecError, ExecOptions, Outcome};
 use crate::plan::{DmStep, TargetLine};
 use crate::source::sysfs::DevNo;
@@ -92,7 +93,9 @@ pub(crate) fn table_lines(tuples: &[(u64, u64, String, String)]) -> Vec<String> 
 }
 
 pub(crate) fn active_table(dm: &DM, id: &DevId<'_>) -> Result<Vec<String>, DmError> {
-    let (_, t) = dm.table_status(id, DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE))?;
+    let (_, t) = timed(Call::DmQuery, || {
+        dm.table_status(id, DmOptions::default().set_flags(DmFlags::DM_STATUS_TABLE))
+    })?;
     Ok(table_lines(&t))
 }
 
@@ -148,13 +151,13 @@ pub(crate) fn create(
     let dm = ctl.dm();
 
     // Same identity already there?
-    match dm.device_info(&DevId::Uuid(uuid)) {
+    match timed(Call::DmQuery, || dm.device_info(&DevId::Uuid(uuid))) {
         Ok(info) => return existing(dm, step, uuid, &ours, &info, env, opts, udev, notes),
         Err(e) if errno_of(&e) == Some(Errno::ENXIO) => {}
         Err(e) => return fail(step, "DM_DEV_STATUS (by uuid)", &e, &[]),
     }
     // Name taken by a device with another (or no) UUID?
-    match dm.device_info(&DevId::Name(name)) {
+    match timed(Call::DmQuery, || dm.device_info(&DevId::Name(name))) {
         Ok(info) => {
             let theirs = active_table(dm, &DevId::Name(name)).unwrap_or_default();
             let their_uuid = info
@@ -198,14 +201,15 @@ pub(crate) fn create(
                 err.table = ours.clone();
                 err
             }),
-        None => dm
-            .device_create(name, Some(uuid), DmOptions::default().set_flags(ro))
-            .map(|i| devno(&i))
-            .map_err(|e| {
-                let mut err = ExecError::new(&step.name, "DM_DEV_CREATE", errno_of(&e), short(&e));
-                err.table = ours.clone();
-                err
-            }),
+        None => timed(Call::DmCreate, || {
+            dm.device_create(name, Some(uuid), DmOptions::default().set_flags(ro))
+        })
+        .map(|i| devno(&i))
+        .map_err(|e| {
+            let mut err = ExecError::new(&step.name, "DM_DEV_CREATE", errno_of(&e), short(&e));
+            err.table = ours.clone();
+            err
+        }),
     };
     let d = match created {
         Ok(d) => d,
@@ -223,20 +227,24 @@ pub(crate) fn create(
             )
         })
         .collect();
-    if let Err(e) = dm.table_load(
-        &DevId::Uuid(uuid),
-        &tuples,
-        DmOptions::default().set_flags(ro),
-    ) {
+    if let Err(e) = timed(Call::DmLoad, || {
+        dm.table_load(
+            &DevId::Uuid(uuid),
+            &tuples,
+            DmOptions::default().set_flags(ro),
+        )
+    }) {
         let mut o = fail(step, "DM_TABLE_LOAD", &e, &ours);
         undo(dm, uuid, &mut o);
         return o;
     }
     // 3. Resume: the table goes live; with udev the cookie carries the flags.
-    if let Err(e) = dm.device_suspend(
-        &DevId::Uuid(uuid),
-        DmOptions::default().set_udev_flags(udev_flags(step, udev)),
-    ) {
+    if let Err(e) = timed(Call::DmResume, || {
+        dm.device_suspend(
+            &DevId::Uuid(uuid),
+            DmOptions::default().set_udev_flags(udev_flags(step, udev)),
+        )
+    }) {
         let mut o = fail(step, "DM_DEV_SUSPEND (resume)", &e, &ours);
         undo(dm, uuid, &mut o);
         return o;
@@ -430,7 +438,9 @@ fn create_persistent(
     let req = nix::request_code_readwrite!(0xfd, DM_DEV_CREATE_CMD, DM_IOCTL_SIZE);
     // SAFETY: the buffer is DM_BUF_SIZE bytes, as data_size tells the kernel, and outlives
     // the call.
-    let r = unsafe { nix::libc::ioctl(ctl.as_raw_fd(), req, buf.as_mut_ptr()) };
+    let r = timed(Call::DmCreate, || unsafe {
+        nix::libc::ioctl(ctl.as_raw_fd(), req, buf.as_mut_ptr())
+    });
     Errno::result(r)?;
     let mut dev = [0u8; 8];
     dev.copy_from_slice(&buf[40..48]);

@@ -18,6 +18,7 @@
 
 use super::nodes::{self, Change};
 use super::records;
+use super::timing::{timed, Call};
 use super::{ExecEnv, ExecError, ExecOptions, Outcome};
 use crate::ids::{uuid_bytes_str, MdUuid};
 use crate::plan::MdStep;
@@ -272,7 +273,7 @@ pub(crate) fn assemble(
     // Create the md device (mdadm create_named_array). EEXIST: an empty shell already there,
     // which md_busy found free.
     let new_array = env.sys.join("module/md_mod/parameters/new_array");
-    match fs::write(&new_array, devnm.as_bytes()) {
+    match timed(Call::MdSysfs, || fs::write(&new_array, devnm.as_bytes())) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(nix::libc::EEXIST) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => notes.push(format!(
@@ -336,7 +337,9 @@ pub(crate) fn assemble(
         ..MduArrayInfo::default()
     };
     // SAFETY: fd is an open md node; the struct has the kernel's layout (size checked in tests).
-    if let Err(e) = unsafe { md_set_array_info(file.as_raw_fd(), &info) } {
+    if let Err(e) = timed(Call::MdIoctl, || unsafe {
+        md_set_array_info(file.as_raw_fd(), &info)
+    }) {
         return stop_after(&file, &devnm, "SET_ARRAY_INFO", e, String::new());
     }
     for (i, mem) in members.iter().enumerate() {
@@ -360,7 +363,9 @@ pub(crate) fn assemble(
             ..MduDiskInfo::default()
         };
         // SAFETY: as above.
-        if let Err(e) = unsafe { md_add_new_disk(file.as_raw_fd(), &disk) } {
+        if let Err(e) = timed(Call::MdIoctl, || unsafe {
+            md_add_new_disk(file.as_raw_fd(), &disk)
+        }) {
             return stop_after(
                 &file,
                 &devnm,
@@ -385,7 +390,9 @@ pub(crate) fn assemble(
         }
     }
     // SAFETY: as above; RUN_ARRAY ignores its argument (mdadm passes NULL).
-    if let Err(e) = unsafe { md_run_array(file.as_raw_fd(), std::ptr::null()) } {
+    if let Err(e) = timed(Call::MdIoctl, || unsafe {
+        md_run_array(file.as_raw_fd(), std::ptr::null())
+    }) {
         if map_written {
             let _ = records::map_del(env, &devnm);
         }

@@ -19,6 +19,7 @@ mod dm;
 mod md;
 mod nodes;
 mod records;
+pub mod timing;
 
 pub use deactivate::{
     all_ours, deactivate, deactivate_all_ours, DeactOutcome, DeactivateItem, DeactivateReport,
