@@ -82,7 +82,12 @@ impl VolGroup {
             .collect()
     }
     pub fn lv_info(&self, name: &str) -> Option<&LvInfo> {
-        self.lvs.iter().find(|l| l.name == name)
+        // `lvs` follows the metadata's LV order (evaluate_lvs): the VG's index finds it.
+        self.vg
+            .lv_position(name)
+            .and_then(|i| self.lvs.get(i))
+            .filter(|l| l.name == name)
+            .or_else(|| self.lvs.iter().find(|l| l.name == name))
     }
 }
 
@@ -376,7 +381,7 @@ fn unsupported_segtype(vg: &Vg, lv: &Lv) -> Option<String> {
 fn evaluate_lvs(g: &mut Graph, idx: usize) {
     let vg = g.vgs[idx].vg.clone();
     let mut infos = Vec::new();
-    for lv in &vg.lvs {
+    for (pos, lv) in vg.lvs.iter().enumerate() {
         let state = match lv_pvs(&vg, lv) {
             Err(e) => LvState::Broken(e),
             Ok(keys) => {
@@ -403,10 +408,12 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
                 }
             }
         };
-        let node = g.vgs[idx]
-            .lvs
-            .iter()
-            .find(|l| l.name == lv.name)
+        // The previous round's entry: at the same position unless the metadata changed.
+        let old = &g.vgs[idx].lvs;
+        let node = old
+            .get(pos)
+            .filter(|l| l.name == lv.name)
+            .or_else(|| old.iter().find(|l| l.name == lv.name))
             .and_then(|l| l.node);
         infos.push(LvInfo {
             name: lv.name.clone(),

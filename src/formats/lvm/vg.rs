@@ -224,6 +224,20 @@ pub struct Vg {
     pub text_size: u64,
     /// Things lvm2 accepts with a warning (an unusable fixed minor, say).
     pub warnings: Vec<VgError>,
+    lv_index: LvIndex,
+}
+
+/// LV name → position in [`Vg::lvs`], made on import: the engine and the plan look LVs up by
+/// name for every LV, which a linear search made quadratic in the number of LVs.
+/// Sorted by name, for a binary search (a slice keeps the VG, part of every probe result,
+/// small).
+#[derive(Clone, Default, PartialEq, Eq)]
+struct LvIndex(Box<[(String, usize)]>);
+
+impl fmt::Debug for LvIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LvIndex({} names)", self.0.len())
+    }
 }
 
 /// A PV as the VG metadata lists it (`physical_volumes { pvN { ... } }`).
@@ -505,7 +519,20 @@ impl Vg {
     }
 
     pub fn lv(&self, name: &str) -> Option<&Lv> {
-        self.lvs.iter().find(|l| l.name == name)
+        self.lv_position(name).and_then(|i| self.lvs.get(i))
+    }
+
+    /// Where LV `name` is in [`Vg::lvs`].
+    pub fn lv_position(&self, name: &str) -> Option<usize> {
+        let index = &self.lv_index.0;
+        index
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .and_then(|i| index.get(i))
+            .map(|&(_, i)| i)
+            .filter(|&i| self.lvs.get(i).is_some_and(|l| l.name == name))
+            // `lvs` is public: should it ever change after import, stay right, if slower.
+            .or_else(|| self.lvs.iter().position(|l| l.name == name))
     }
 
     pub fn pv_by_key(&self, key: &str) -> Option<&Pv> {
@@ -668,6 +695,13 @@ impl<'a> Importer<'a> {
         let mut lvs = self.read_lvs(&path, &pvs, extent_size)?;
         self.resolve(&path, &mut lvs)?;
         compute_visibility(&mut lvs);
+        let mut names: Vec<(String, usize)> = lvs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.clone(), i))
+            .collect();
+        names.sort_unstable();
+        let lv_index = LvIndex(names.into_boxed_slice());
 
         Ok(Vg {
             name: self.name.to_string(),
@@ -688,6 +722,7 @@ impl<'a> Importer<'a> {
             checksum: 0,
             text_size: 0,
             warnings: self.warnings,
+            lv_index,
         })
     }
 
@@ -784,6 +819,7 @@ impl<'a> Importer<'a> {
         };
         let mut lvs: Vec<Lv> = Vec::new();
         let mut ids = HashSet::new();
+        let mut names = HashSet::new();
         for (name, lvn, lv_off) in sec.sections() {
             let p = format!("{path}/logical_volumes/{name}");
             if lvs.len() >= MAX_LVS {
@@ -804,7 +840,7 @@ impl<'a> Importer<'a> {
                     "1..127 characters from a-z A-Z 0-9 . _ + - (not starting with -)",
                 ));
             }
-            if lvs.iter().any(|l| l.name == name) {
+            if !names.insert(name) {
                 return Err(err(&p, lv_off, "LV name", name, "unique in the VG"));
             }
             let lv = self.read_lv(name, lvn, lv_off, &p, pvs, extent_size)?;
