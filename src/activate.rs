@@ -48,12 +48,15 @@ pub fn run(
     let (problems, warnings) = crate::report::problem_lines(&first);
     out.warnings = problems.into_iter().chain(warnings).collect();
     let mut next = Some(first);
+    let mut prev: Option<Graph> = None;
     let mut done_keys: Vec<String> = Vec::new();
     for round in 0..MAX_ROUNDS {
         let t0 = Instant::now();
-        let g = next
-            .take()
-            .unwrap_or_else(|| engine::discover(inputs, settings.clone()));
+        let g = match (next.take(), prev.take()) {
+            (Some(g), _) => g,
+            (None, Some(p)) => engine::discover_again(inputs, settings.clone(), p),
+            (None, None) => engine::discover(inputs, settings.clone()),
+        };
         let t1 = Instant::now();
         let plan = build(&g, sel);
         let t2 = Instant::now();
@@ -126,6 +129,7 @@ pub fn run(
             out.graph = g;
             return out;
         }
+        prev = Some(g);
     }
     out.lines
         .push(format!("stopped after {MAX_ROUNDS} activation rounds"));

@@ -188,6 +188,16 @@ pub struct Graph {
     pub live: bool,
     /// Live md devices: node → member kernel names (from sysfs `md/dev-*`).
     pub md_members: HashMap<NodeId, Vec<String>>,
+    /// What an earlier discovery in the same activation found on each object, by key (see
+    /// [`discover_again`]); taken by `probe_new` instead of reading the object again.
+    known: HashMap<String, Known>,
+}
+
+/// An object's size and probe result, carried from one activation round to the next.
+struct Known {
+    size: u64,
+    content: Content,
+    warnings: Vec<ProbeError>,
 }
 
 impl Graph {
@@ -335,8 +345,45 @@ impl Graph {
 
 /// Runs discovery to a fixed point.
 pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
+    discover_with(inputs, settings, HashMap::new())
+}
+
+/// Discovery again after an activation round of the same run: the system is read as
+/// [`discover`] does (sysfs, kernel devices, grouping), but an object `prev` already probed
+/// (read in user space before its kernel device existed, or read in the kernel) is not read
+/// again: activation writes nothing that a probe sees there, and what the kernel device
+/// shows is what the user-space layout showed (the MD, striped and linear mappings the
+/// md-data and vm suites compare with the kernel's). MD members are read again (starting an
+/// array updates their superblocks), and so is anything whose probe failed or whose size
+/// differs. Reading every new LV a second time was half of an activation at 1000 LVs.
+pub fn discover_again(inputs: &Inputs, settings: Settings, prev: Graph) -> Graph {
+    let mut known = HashMap::new();
+    for n in prev.nodes {
+        if !n.probed
+            || n.excluded
+            || matches!(n.content, Content::MdMember(_) | Content::Broken(_))
+            || n.warnings
+                .iter()
+                .any(|w| matches!(w, ProbeError::Io { .. }))
+        {
+            continue;
+        }
+        known.insert(
+            n.key,
+            Known {
+                size: n.size,
+                content: n.content,
+                warnings: n.warnings,
+            },
+        );
+    }
+    discover_with(inputs, settings, known)
+}
+
+fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Known>) -> Graph {
     let mut g = Graph {
         settings,
+        known,
         ..Graph::default()
     };
     match inputs {
@@ -362,12 +409,14 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
         md::group(&mut g);
         lvm::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
+            g.known.clear();
             return g;
         }
     }
     g.problems.push(format!(
         "discovery did not settle after {MAX_ROUNDS} rounds; the result may be incomplete"
     ));
+    g.known.clear();
     g
 }
 
@@ -587,6 +636,14 @@ fn probe_new(g: &mut Graph) {
             .is_some_and(|u| u.starts_with("LVM-") && u.contains("-missing_"))
         {
             continue;
+        }
+        if let Some(k) = g.known.remove(&g.nodes[id].key) {
+            if k.size == g.nodes[id].size {
+                let n = &mut g.nodes[id];
+                n.content = k.content;
+                n.warnings = k.warnings;
+                continue;
+            }
         }
         let Some(reader) = g.nodes[id].reader.clone() else {
             continue;
@@ -960,6 +1017,57 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("gp-l", vec!["0 4096 linear 253:0 2048".to_string()])]
         );
+    }
+
+    /// A later activation round takes what the previous one read (a wiped PV label on the
+    /// new source is not seen: nothing was read again), except MD members, which are read
+    /// again (a wiped superblock is seen).
+    #[test]
+    fn discover_again_reads_only_md_members_again() {
+        use crate::source::layout::Src;
+        use crate::source::sparse::SparseDev;
+        let settings = Settings {
+            homehost: Some("evms-vm".into()),
+            ..Settings::default()
+        };
+        let mem = |devs: Vec<(&str, SparseDev)>| {
+            Inputs::Mem(
+                devs.into_iter()
+                    .map(|(n, d)| (n.to_string(), Arc::new(d) as Src))
+                    .collect(),
+            )
+        };
+        let disks = || {
+            vec![
+                ("vdf", fixtures::disk("lvmfaults", "vdf")),
+                ("vda", fixtures::disk("splitbrain", "vda")),
+                ("vdb", fixtures::disk("splitbrain", "vdb")),
+            ]
+        };
+        let first = discover(&mem(disks()), settings.clone());
+        let vgs = |g: &Graph| g.vgs.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
+        assert_eq!(vgs(&first), ["loop"]);
+        assert!(matches!(
+            first.nodes[first.by_name("vda").unwrap()].content,
+            Content::MdMember(_)
+        ));
+        let wiped = || {
+            let mut d = disks();
+            d[0].1.patch(512, &[0; 8]); // LABELONE
+            d[1].1.patch(4096, &[0; 4]); // md 1.2 magic
+            d
+        };
+        assert!(vgs(&discover(&mem(wiped()), settings.clone())).is_empty());
+        let again = discover_again(&mem(wiped()), settings, first);
+        assert_eq!(vgs(&again), ["loop"]);
+        assert!(matches!(
+            again.nodes[again.by_name("vdf").unwrap()].content,
+            Content::LvmPv(_)
+        ));
+        assert!(!matches!(
+            again.nodes[again.by_name("vda").unwrap()].content,
+            Content::MdMember(_)
+        ));
     }
 
     /// Booted with `gpt`, the kernel makes vdd1 from the backup itself: no map.
