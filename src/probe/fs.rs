@@ -129,6 +129,20 @@ fn run(p: Prober, name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
                 return Ok(Ok(None));
             }
             let len = dev.size().min(swap::READ_LEN as u64);
+            // The magics first: a device without one (nearly all) needs no 64 KiB buffer.
+            let mut magic = false;
+            for off in swap::MAGIC_OFFSETS.map(|o| o as u64) {
+                if off + 10 > len {
+                    break;
+                }
+                if swap::MAGICS.contains(&&read_array::<10>(name, dev, off)?) {
+                    magic = true;
+                    break;
+                }
+            }
+            if !magic {
+                return Ok(Ok(None));
+            }
             let buf = read(name, dev, 0, len)?;
             swap::parse(&buf)
         }

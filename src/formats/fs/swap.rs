@@ -16,6 +16,8 @@ pub const READ_LEN: usize = 0x10000;
 pub const MIN_DEVICE_SIZE: u64 = 10 * 4096;
 /// Magic offsets (`PAGESIZE_MIN` 0xff6 .. `PAGESIZE_MAX` 0xfff6), in blkid's order.
 pub const MAGIC_OFFSETS: [usize; 5] = [0xFF6, 0x1FF6, 0x3FF6, 0x7FF6, 0xFFF6];
+/// The two magics (v0 and v1), each 10 bytes at one of [`MAGIC_OFFSETS`].
+pub const MAGICS: [&[u8; 10]; 2] = [b"SWAP-SPACE", b"SWAPSPACE2"];
 
 /// `struct swap_header_v1_2` at 1024.
 const HDR: usize = 1024;
@@ -34,16 +36,11 @@ const TOI_MAGIC: [u8; 8] = [0xed, 0xc3, 0x02, 0xe9, 0x98, 0x56, 0xe5, 0x0c];
 pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
     let mut found = None;
     for off in MAGIC_OFFSETS {
-        match bytes::arr::<10>(buf, off).as_ref() {
-            Some(b"SWAP-SPACE") => {
-                found = Some((off, 0));
-                break;
-            }
-            Some(b"SWAPSPACE2") => {
-                found = Some((off, 1));
-                break;
-            }
-            _ => {}
+        if let Some(v) =
+            bytes::arr::<10>(buf, off).and_then(|m| MAGICS.iter().position(|x| **x == m))
+        {
+            found = Some((off, v));
+            break;
         }
     }
     let Some((_, version)) = found else {
