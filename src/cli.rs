@@ -193,6 +193,7 @@ pub fn main() -> i32 {
         }
     };
     StderrLogger::init(cli.verbose);
+    crate::boot::early::raise_fd_limit();
     match cli.cmd {
         Command::Scan(c) => scan(&c),
         Command::Plan(c) => plan(&c),

@@ -195,12 +195,15 @@ struct Boot<'a> {
     loader: ModuleLoader,
     socket: Option<UeventSocket>,
     known: BTreeMap<String, BlockDevice>,
+    /// The descriptor limits before [`early::raise_fd_limit`], given back to the real init.
+    fd_limit: Option<(u64, u64)>,
 }
 
 /// The whole boot (see the module documentation). Never returns: it execs the real init or
 /// stays in the emergency path.
 pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
     let t_start = monotonic();
+    let fd_limit = early::raise_fd_limit();
     let early = early::run(&env);
     kmsg::init(&env.kmsg, &env.printk, LevelFilter::Info);
     let cmdline = match std::fs::read_to_string(&env.cmdline) {
@@ -249,6 +252,7 @@ pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
         loader,
         socket,
         known: BTreeMap::new(),
+        fd_limit,
     };
     boot.load_initial_modules();
     stage("modules-loaded");
@@ -430,11 +434,13 @@ impl Boot<'_> {
             "switching root to {} and running {init}",
             self.env.new_root.display()
         );
+        let fd_limit = self.fd_limit;
         let res = switch_root::switch_root(self.env, &init, &self.env.init_args, &mut |notes| {
             for n in notes {
                 log::debug!("switch_root: {n}");
             }
             stage("switch-root");
+            early::restore_fd_limit(fd_limit);
         });
         match res {
             Ok(never) => match never {},
