@@ -76,11 +76,24 @@ impl BlockDev {
     }
 }
 
-/// A sysfs attribute file's text without the trailing newline; None when unreadable.
+/// A sysfs attribute file's text without the trailing newline; None when unreadable (or not
+/// UTF-8). Read with one call into a page-sized buffer (an attribute is at most a page);
+/// `fs::read_to_string` also asked for the size and read again for the end: five system
+/// calls instead of three, some 35000 more in a discovery of 1000 devices.
 pub fn read_attr(path: &Path) -> Option<String> {
-    fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim_end_matches('\n').to_string())
+    use std::io::Read;
+    let mut f = fs::File::open(path).ok()?;
+    let mut buf = [0u8; 4096];
+    let mut n = f.read(&mut buf).ok()?;
+    let mut text = Vec::new();
+    while n == buf.len() {
+        // Longer than a page (not sysfs as we know it): read to the end.
+        text.extend_from_slice(&buf);
+        n = f.read(&mut buf).ok()?;
+    }
+    text.extend_from_slice(buf.get(..n)?);
+    let s = String::from_utf8(text).ok()?;
+    Some(s.trim_end_matches('\n').to_string())
 }
 
 fn attr(dir: &Path, name: &str) -> Option<String> {
@@ -194,7 +207,8 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
         .and_then(|v| u32::try_from(v).ok())
         .unwrap_or(512);
     let md = dir.join("md").is_dir().then(|| read_md(&dir.join("md")));
-    let partname = attr(&dir, "uevent").and_then(|u| {
+    // Only partitions have a PARTNAME.
+    let partname = partition.and_then(|_| attr(&dir, "uevent")).and_then(|u| {
         u.lines()
             .find_map(|l| l.strip_prefix("PARTNAME=").map(str::to_string))
     });
