@@ -317,13 +317,30 @@ impl RootFinder for VolumeRootFinder {
         let g2 = if plan.steps.is_empty() {
             g
         } else {
-            for m in plan.modules() {
-                if !self.loaded.iter().any(|x| x == m) {
-                    self.loaded.push(m.to_string());
-                    if let Err(e) = round.load_module(m, "the volumes root needs") {
-                        log::error!("{e}");
+            // What the plan needs, and root's filesystem when it was read in user space (it
+            // loads beside raid456 and dm-mod when there are CPUs for it, instead of after).
+            let fs = target
+                .and_then(|i| match &g.node(i).content {
+                    Content::Fs(f) if f.usage == crate::formats::fs::Usage::Filesystem => {
+                        Some(format!("fs-{}", f.fstype))
                     }
+                    _ => None,
+                })
+                .map(|m| (m, "the root filesystem"));
+            let mut wanted = Vec::new();
+            for (m, why) in plan
+                .modules()
+                .into_iter()
+                .map(|m| (m.to_string(), "the volumes root needs"))
+                .chain(fs)
+            {
+                if !self.loaded.contains(&m) {
+                    self.loaded.push(m.clone());
+                    wanted.push((m, why.to_string()));
                 }
+            }
+            if let Err(e) = round.load_modules(&wanted) {
+                log::error!("{e}");
             }
             let exec_env = ExecEnv {
                 sys: env.sys_dir.clone(),

@@ -4,6 +4,7 @@
 //! Process-wide counters (atomics): they only add up durations, nothing reads them to decide.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A kind of kernel call.
@@ -36,6 +37,10 @@ const CALLS: [(Call, &str); 7] = [
 
 static NANOS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
 static COUNT: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+/// Per kind: calls in flight, since when one was, and the time with at least one in flight.
+/// Modules load from several threads at once: their sum exceeds the time that passed.
+static WALL: [Mutex<(u32, Option<Instant>, Duration)>; 7] =
+    [const { Mutex::new((0, None, Duration::ZERO)) }; 7];
 
 fn index(c: Call) -> usize {
     CALLS.iter().position(|(k, _)| *k == c).unwrap_or(0)
@@ -43,12 +48,48 @@ fn index(c: Call) -> usize {
 
 /// Runs `f` (one kernel call) and adds its duration to `call`'s account.
 pub fn timed<T>(call: Call, f: impl FnOnce() -> T) -> T {
+    let i = index(call);
     let start = Instant::now();
+    // try_lock: a forked module worker must never wait for a lock its parent's other thread
+    // (a test harness has several) held at fork time; at worst one call goes uncounted.
+    if let Ok(mut w) = WALL[i].try_lock() {
+        if w.0 == 0 {
+            w.1 = Some(start);
+        }
+        w.0 += 1;
+    }
     let r = f();
     let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    NANOS[index(call)].fetch_add(ns, Ordering::Relaxed);
-    COUNT[index(call)].fetch_add(1, Ordering::Relaxed);
+    NANOS[i].fetch_add(ns, Ordering::Relaxed);
+    COUNT[i].fetch_add(1, Ordering::Relaxed);
+    if let Ok(mut w) = WALL[i].try_lock() {
+        w.0 = w.0.saturating_sub(1);
+        if w.0 == 0 {
+            if let Some(since) = w.1.take() {
+                w.2 += since.elapsed();
+            }
+        }
+    }
     r
+}
+
+/// Adds calls made elsewhere (module loads in worker processes): `sum` of their durations,
+/// `wall` the time during which any was in flight.
+pub fn add(call: Call, sum: Duration, wall: Duration) {
+    let i = index(call);
+    NANOS[i].fetch_add(
+        u64::try_from(sum.as_nanos()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    if let Ok(mut w) = WALL[i].lock() {
+        w.2 += wall;
+    }
+}
+
+/// Time during which at least one `call` was in flight (equals [`spent`] unless calls ran
+/// in several threads at once).
+pub fn wall(call: Call) -> Duration {
+    WALL[index(call)].lock().map(|w| w.2).unwrap_or_default()
 }
 
 /// Time spent in `call` so far.
@@ -56,12 +97,19 @@ pub fn spent(call: Call) -> Duration {
     Duration::from_nanos(NANOS[index(call)].load(Ordering::Relaxed))
 }
 
-/// Time in the calls that do the kernel's work (every kind but [`Call::DmQuery`]).
+/// Time in the calls that do the kernel's work (every kind but [`Call::DmQuery`]; modules
+/// loaded side by side count once, by [`wall`]).
 pub fn work() -> Duration {
     CALLS
         .iter()
         .filter(|(c, _)| *c != Call::DmQuery)
-        .map(|(c, _)| spent(*c))
+        .map(|&(c, _)| {
+            if c == Call::FinitModule {
+                wall(c)
+            } else {
+                spent(c)
+            }
+        })
         .sum()
 }
 
