@@ -52,15 +52,11 @@ pub struct BlockDev {
     /// Size in bytes (`size` is in 512-byte sectors whatever the block size).
     pub size: u64,
     pub logical_block_size: u32,
-    pub ro: bool,
-    pub removable: bool,
     /// Partition number and start (bytes) for partitions.
     pub partition: Option<u32>,
     pub start: Option<u64>,
     /// The disk a partition belongs to.
     pub parent: Option<String>,
-    pub holders: Vec<String>,
-    pub slaves: Vec<String>,
     pub dm_name: Option<String>,
     pub dm_uuid: Option<String>,
     /// Suspended DM device (`dm/suspended` = 1).
@@ -206,7 +202,12 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
     let lbs = attr_u64(&queue_dir, "logical_block_size")
         .and_then(|v| u32::try_from(v).ok())
         .unwrap_or(512);
-    let md = dir.join("md").is_dir().then(|| read_md(&dir.join("md")));
+    // The kernel names its MD devices md* and its DM devices dm-*: only they can have the
+    // md/ and dm/ directories (asking every device cost a thousand failed calls per
+    // thousand LVs; ro, removable, holders and slaves, read for every device once, were
+    // never used and went for the same reason).
+    let md = (name.starts_with("md") && dir.join("md").is_dir()).then(|| read_md(&dir.join("md")));
+    let dm = name.starts_with("dm-");
     // Only partitions have a PARTNAME.
     let partname = partition.and_then(|_| attr(&dir, "uevent")).and_then(|u| {
         u.lines()
@@ -217,18 +218,17 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
         devno,
         size: sectors.saturating_mul(512),
         logical_block_size: lbs,
-        ro: attr(&dir, "ro").as_deref() == Some("1"),
-        removable: attr(&dir, "removable").as_deref() == Some("1"),
         partition,
         start: partition
             .and(attr_u64(&dir, "start"))
             .map(|s| s.saturating_mul(512)),
         parent,
-        holders: list_dir(&dir.join("holders")),
-        slaves: list_dir(&dir.join("slaves")),
-        dm_name: attr(&dir, "dm/name"),
-        dm_uuid: attr(&dir, "dm/uuid").filter(|u| !u.is_empty()),
-        dm_suspended: attr(&dir, "dm/suspended").as_deref() == Some("1"),
+        dm_name: dm.then(|| attr(&dir, "dm/name")).flatten(),
+        dm_uuid: dm
+            .then(|| attr(&dir, "dm/uuid"))
+            .flatten()
+            .filter(|u| !u.is_empty()),
+        dm_suspended: dm && attr(&dir, "dm/suspended").as_deref() == Some("1"),
         md,
         partname,
     })
@@ -325,7 +325,6 @@ mod tests {
         assert_eq!(p1.start, Some(2048 * 512));
         assert_eq!(p1.parent.as_deref(), Some("vda"));
         assert_eq!(p1.logical_block_size, 4096);
-        assert_eq!(p1.holders, ["md127"]);
         assert_eq!(p1.partname.as_deref(), Some("raid-a"));
         let md = &devs[1];
         let st = md.md.as_ref().unwrap();
