@@ -29,7 +29,7 @@ use crate::formats::part::PartTable;
 use crate::probe::{self, Content};
 use crate::source::layout::{Layout, Mapped, Src};
 use crate::source::sysfs::{BlockDev, DevNo};
-use crate::source::{FileDev, ReadAt};
+use crate::source::{FileDev, LazyDev, ReadAt};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -557,15 +557,22 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
         _ if d.dm_uuid.is_some() || d.md.is_some() => NodeKind::OtherKernel,
         _ => NodeKind::Disk,
     };
-    let reader: Option<Src> = match FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
-        Ok(f) => Some(Arc::new(f)),
-        Err(e) => {
-            g.problems.push(format!(
-                "{}: cannot open {}: {e}",
-                d.name,
-                dev_dir.join(&d.name).display()
-            ));
-            None
+    let path = dev_dir.join(&d.name);
+    let known = g.known.get(&key).is_some_and(|k| k.size == d.size);
+    let reader: Option<Src> = if known {
+        // Its probe result carries over: opened only if something reads through it.
+        Some(Arc::new(LazyDev::new(&path, d.size, d.logical_block_size)))
+    } else {
+        match FileDev::open(&path, d.logical_block_size) {
+            Ok(f) => Some(Arc::new(f)),
+            Err(e) => {
+                g.problems.push(format!(
+                    "{}: cannot open {}: {e}",
+                    d.name,
+                    dev_dir.join(&d.name).display()
+                ));
+                None
+            }
         }
     };
     let name = match &d.dm_name {

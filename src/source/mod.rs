@@ -247,6 +247,50 @@ impl ReadAt for FileDev {
     }
 }
 
+/// A device node opened on its first read (size and block size from sysfs). A discovery after
+/// an activation round already knows what nearly every device holds (engine::discover_again):
+/// opening a thousand LVs to read none of them cost four calls each.
+pub struct LazyDev {
+    path: std::path::PathBuf,
+    size: u64,
+    lbs: u32,
+    file: std::sync::OnceLock<Result<FileDev, (io::ErrorKind, String)>>,
+}
+
+impl LazyDev {
+    pub fn new(path: &Path, size: u64, lbs: u32) -> LazyDev {
+        LazyDev {
+            path: path.to_path_buf(),
+            size,
+            lbs,
+            file: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl ReadAt for LazyDev {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        let file = self.file.get_or_init(|| {
+            FileDev::open(&self.path, self.lbs).map_err(|e| {
+                (
+                    e.kind(),
+                    format!("cannot open {}: {e}", self.path.display()),
+                )
+            })
+        });
+        match file {
+            Ok(f) => f.read_exact_at(off, buf),
+            Err((kind, msg)) => Err(io::Error::new(*kind, msg.clone())),
+        }
+    }
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn logical_block_size(&self) -> u32 {
+        self.lbs
+    }
+}
+
 /// An in-memory byte source (tests, fuzzing).
 #[derive(Debug, Clone)]
 pub struct MemDev {
@@ -308,6 +352,24 @@ mod tests {
         fn size(&self) -> u64 {
             self.0.size()
         }
+    }
+
+    /// Opened at the first read, not before; a missing node is an error at that read.
+    #[test]
+    fn lazy_dev_opens_on_first_read() {
+        let p = std::env::temp_dir().join(format!("evms-lazy-{}", std::process::id()));
+        let d = LazyDev::new(&p, 4, 512);
+        assert_eq!(d.size(), 4);
+        std::fs::write(&p, [1u8, 2, 3, 4]).unwrap();
+        let mut b = [0u8; 2];
+        d.read_exact_at(2, &mut b).unwrap();
+        assert_eq!(b, [3, 4]);
+        std::fs::remove_file(&p).unwrap();
+        d.read_exact_at(0, &mut b).unwrap(); // still open
+        let gone = LazyDev::new(&p, 4, 512);
+        let e = gone.read_exact_at(0, &mut b).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(e.to_string().starts_with("cannot open "), "{e}");
     }
 
     /// Reads near either end cost one device read per end and return the device's bytes;
