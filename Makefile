@@ -6,7 +6,9 @@ BIN := target/$(TARGET)/release/evms-activate
 CACHE := $(CURDIR)/.cache
 export CACHE
 
-.PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data
+.PHONY: all deps build test unit vm faults exec-vm discovery demo boot-test bench fuzz fuzz-smoke fuzz-build clean md-fixtures md-data \
+	install uninstall install-test deb package \
+	luks-fixtures luks-data
 
 all: build
 
@@ -49,6 +51,19 @@ $(CACHE)/md-fixtures/ready: tests/vm/md-fixtures.sh tests/vm/lib.sh tests/vm/gue
 md-data: deps md-fixtures
 	MD_FIXTURES_DIR=$(CACHE)/md-fixtures cargo test --quiet --test md_data
 
+# LUKS1/LUKS2 volumes made by cryptsetup in a VM, opened there by cryptsetup to record its
+# dm-crypt tables (root, qemu; a few minutes once): .cache/luks-fixtures, read by
+# tests/luks_data.rs. `tests/vm/luks-fixtures.sh --update-fixtures` also refreshes the committed
+# metadata cuts (tests/fixtures/luks).
+luks-fixtures: $(CACHE)/luks-fixtures/ready
+$(CACHE)/luks-fixtures/ready: tests/vm/luks-fixtures.sh tests/vm/lib.sh tests/vm/guest-init.sh
+	tests/vm/luks-fixtures.sh $(CACHE)/luks-fixtures
+
+# Every volume unlocked to the key cryptsetup reports, a wrong passphrase refused, our crypt
+# table equal to the one cryptsetup loaded (not part of a plain `cargo test`).
+luks-data: deps luks-fixtures
+	LUKS_FIXTURES_DIR=$(CACHE)/luks-fixtures cargo test --quiet --test luks_data
+
 # Real-kernel activation tests, mdadm/lvm2/kpartx as the oracle (tests/vm/README.md).
 vm: build
 	tests/vm/run.sh -j 2
@@ -67,8 +82,9 @@ demo: build
 	tests/vm/demo.sh
 
 # Every boot scenario (tests/vm/boot/run.sh: GPT, RAID5+LVM flagship, partitioned MD, degraded,
-# hot-plug, missing root, ...): ~13 QEMU boots, a few minutes; disk sets cached in .cache/.
-boot-test: build
+# hot-plug, missing root, the three generators, the Debian package in a chroot, ...): ~20 QEMU
+# boots; disk sets and the chroot cached in .cache/.
+boot-test: build deb
 	tests/vm/boot/run.sh
 
 # Fuzzing (cargo-fuzz on the nightly toolchain, both installed by tests/deps.sh). One target
@@ -82,7 +98,7 @@ boot-test: build
 # tests/fixtures/fuzz-regressions/<target>/ with a .expected file (tests/fuzz_regressions.rs).
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 1
-FUZZ_TARGETS := mbr gpt md_v090 md_v1 lvm_label lvm_mda lvm_text lvm_vg fs luks evms cmdline \
+FUZZ_TARGETS := mbr gpt md_v090 md_v1 lvm_label lvm_mda lvm_text lvm_vg fs luks luks1 luks2_pair luks2_json evms cmdline \
 	config discover
 FUZZ_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=0
 FUZZ_SEEDS := $(CACHE)/fuzz-seeds
@@ -122,3 +138,74 @@ faults: build
 
 clean:
 	cargo clean
+
+# --- install -------------------------------------------------------------------------------------
+# `make build && make install [DESTDIR=...] [PREFIX=/usr]`: the static binary, the man page, an
+# /etc/evms.conf example (only when none exists) and each generator's integration where that
+# generator looks for it. The generators read only their own directories under /usr (dracut
+# /usr/lib/dracut, initramfs-tools /usr/share/initramfs-tools, mkinitcpio /usr/lib/initcpio),
+# so with another PREFIX set those variables too or the integrations stay unused. Each
+# integration finds the binary through PATH, else at $(SBINDIR)/evms-activate's default
+# /usr/sbin/evms-activate. `make uninstall` with the same variables removes exactly these files
+# (/etc/evms.conf only while it is still the example) and the directories left empty.
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DRACUTDIR ?= $(PREFIX)/lib/dracut
+INITRAMFSTOOLSDIR ?= $(PREFIX)/share/initramfs-tools
+INITCPIODIR ?= $(PREFIX)/lib/initcpio
+D := $(DESTDIR)
+
+# SOURCE:DESTINATION:MODE, one line per installed file (evms.conf is handled on its own).
+INSTALL_FILES := \
+	$(BIN):$(SBINDIR)/evms-activate:755 \
+	docs/evms-activate.8:$(MANDIR)/man8/evms-activate.8:644 \
+	dracut-module/90evms/module-setup.sh:$(DRACUTDIR)/modules.d/90evms/module-setup.sh:755 \
+	dracut-module/90evms/parse-evms.sh:$(DRACUTDIR)/modules.d/90evms/parse-evms.sh:755 \
+	dracut-module/90evms/evms-activate-root.sh:$(DRACUTDIR)/modules.d/90evms/evms-activate-root.sh:755 \
+	dracut-module/90evms/evms-md-name.sh:$(DRACUTDIR)/modules.d/90evms/evms-md-name.sh:755 \
+	dracut-module/90evms/63-evms-md.rules:$(DRACUTDIR)/modules.d/90evms/63-evms-md.rules:644 \
+	dracut-module/90-evms.conf:$(DRACUTDIR)/dracut.conf.d/90-evms.conf:644 \
+	initramfs-hooks/hooks/evms-activate:$(INITRAMFSTOOLSDIR)/hooks/evms-activate:755 \
+	initramfs-hooks/scripts/local-top/evms-activate:$(INITRAMFSTOOLSDIR)/scripts/local-top/evms-activate:755 \
+	initramfs-hooks/scripts/local-block/evms-activate:$(INITRAMFSTOOLSDIR)/scripts/local-block/evms-activate:755 \
+	mkinitcpio/install/evms:$(INITCPIODIR)/install/evms:644 \
+	mkinitcpio/hooks/evms:$(INITCPIODIR)/hooks/evms:644 \
+	dracut-module/90evms/63-evms-md.rules:$(INITCPIODIR)/udev/63-evms-md.rules:644 \
+	dracut-module/90evms/evms-md-name.sh:$(INITCPIODIR)/udev/evms-md-name:755 \
+	mkinitcpio/udev/11-evms-db-persist.rules:$(INITCPIODIR)/udev/11-evms-db-persist.rules:644
+
+install:
+	@test -x $(BIN) || { echo "$(BIN) is missing: run make build first" >&2; exit 1; }
+	@set -e; for f in $(INSTALL_FILES); do \
+	  src=$${f%%:*} rest=$${f#*:}; dst=$${rest%:*} mode=$${rest##*:}; \
+	  install -D -m $$mode $$src "$(D)$$dst"; echo "  $(D)$$dst"; \
+	done
+	@if [ -e "$(D)$(SYSCONFDIR)/evms.conf" ]; then \
+	  echo "  $(D)$(SYSCONFDIR)/evms.conf exists: kept (example: docs/evms.conf)"; \
+	else install -D -m 644 docs/evms.conf "$(D)$(SYSCONFDIR)/evms.conf"; echo "  $(D)$(SYSCONFDIR)/evms.conf"; fi
+
+uninstall:
+	@for f in $(INSTALL_FILES); do rest=$${f#*:}; dst=$${rest%:*}; rm -fv "$(D)$$dst"; done
+	@if cmp -s docs/evms.conf "$(D)$(SYSCONFDIR)/evms.conf"; then rm -fv "$(D)$(SYSCONFDIR)/evms.conf"; \
+	elif [ -e "$(D)$(SYSCONFDIR)/evms.conf" ]; then echo "  $(D)$(SYSCONFDIR)/evms.conf differs from the example: kept"; fi
+	@# The directories these files were in, bottom-up, while empty (never DESTDIR itself).
+	@for f in $(INSTALL_FILES) :$(SYSCONFDIR)/evms.conf:; do rest=$${f#*:}; dst=$${rest%:*}; \
+	  d=$$(dirname "$$dst"); while [ "$$d" != / ] && rmdir "$(D)$$d" 2>/dev/null; do d=$$(dirname "$$d"); done; \
+	done; true
+
+# install + uninstall into a scratch DESTDIR: every file where it belongs, nothing left after.
+install-test: build
+	tests/install.sh
+
+# Debian package (packaging/deb/build.sh): target/deb/evms-activate_<version>_amd64.deb.
+deb: build
+	packaging/deb/build.sh
+
+# install/uninstall (tests/install.sh) and the package through lintian (tests/package.sh: its
+# remaining tags are overridden with the reason in packaging/deb/lintian-overrides, so any new
+# one fails). The package's install into a Debian chroot and the boot of the image its
+# update-initramfs trigger makes: boot scenario `deb` (in boot-test).
+package: deb
+	tests/package.sh

@@ -119,6 +119,19 @@ def main(outdir):
             sec = get(secs, 0x4000, 512)
             if sec[:6] == b"SKUL\xba\xbe":
                 o.put("luks", rel(p) + "-secondary", b"\x01" + sec)
+    # LUKS headers written by cryptsetup (tests/fixtures/luks): the LUKS1 header on its
+    # device size, both LUKS2 copies as a disk (also with checksums recomputed), the JSON area.
+    for p in sorted(glob.glob(os.path.join(FIX, "luks", "*", "disk.spr"))):
+        size, secs = spr(p)
+        head = get(secs, 0, 4096)
+        if struct.unpack_from(">H", head, 6)[0] == 1:
+            o.put("luks1", rel(p), struct.pack("<Q", size) + head[:1024])
+        else:
+            d = disk(size, secs)
+            o.put("luks2_pair", rel(p), d)
+            o.put("luks2_pair", rel(p) + "-fix", bytes([d[0] | 2]) + d[1:])
+            hs = struct.unpack_from(">Q", head, 8)[0]
+            o.put("luks2_json", rel(p), get(secs, 4096, hs - 4096).rstrip(b"\0"))
     # MD superblocks, and whole member sets for discovery.
     for sc in sorted(glob.glob(os.path.join(FIX, "md", "scenarios", "*", ""))):
         members = []

@@ -1,8 +1,9 @@
 //! Command line (argh): `scan`, `plan`, `activate`, `deactivate`, `init`. Thin: every command
 //! calls the same library functions `init` uses, with paths from options.
 
-use crate::config::ActivateFilter;
+use crate::config::{evms, mdadm, ActivateFilter};
 use crate::engine::{self, Inputs, Settings};
+use crate::json::JsonExt;
 use crate::plan::build::{build, Selection};
 use argh::FromArgs;
 use std::path::{Path, PathBuf};
@@ -231,53 +232,6 @@ fn inputs(images: &[String], sysfs: &Path, dev: &Path) -> Inputs {
     }
 }
 
-/// mdadm's homehost: the option, else `HOMEHOST` of mdadm.conf (`<system>` means the host name,
-/// `<none>` none), else the host name.
-pub fn homehost(opt: Option<&str>, etc: &Path) -> Option<String> {
-    if let Some(h) = opt {
-        return Some(h.to_string());
-    }
-    let conf = ["mdadm/mdadm.conf", "mdadm.conf"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(etc.join(p)).ok());
-    if let Some(line) = conf
-        .as_deref()
-        .and_then(|c| c.lines().find(|l| l.trim_start().starts_with("HOMEHOST")))
-    {
-        match line.split_whitespace().nth(1) {
-            Some("<none>") => return None,
-            Some("<system>") | None => {}
-            Some("<ignore>") => {}
-            Some(h) => return Some(h.to_string()),
-        }
-    }
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty() && h != "(none)")
-}
-
-/// `ARRAY /dev/md/NAME ... UUID=...` lines of mdadm.conf.
-pub fn mdadm_conf_arrays(etc: &Path) -> Vec<(crate::ids::MdUuid, String)> {
-    let conf = ["mdadm/mdadm.conf", "mdadm.conf"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(etc.join(p)).ok())
-        .unwrap_or_default();
-    conf.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            if w.next()? != "ARRAY" {
-                return None;
-            }
-            let dev = w.next()?.to_string();
-            let uuid = l
-                .split_whitespace()
-                .find_map(|x| x.strip_prefix("UUID=").or_else(|| x.strip_prefix("uuid=")))?;
-            Some((crate::ids::MdUuid::parse(uuid)?, dev))
-        })
-        .collect()
-}
-
 fn settings(
     homehost_opt: Option<&str>,
     system_id: Option<&str>,
@@ -286,8 +240,12 @@ fn settings(
 ) -> Settings {
     let etc = Path::new("/etc");
     Settings {
-        homehost: homehost(homehost_opt, etc),
-        md_arrays: if live { mdadm_conf_arrays(etc) } else { vec![] },
+        homehost: mdadm::homehost(homehost_opt, etc),
+        md_arrays: if live {
+            mdadm::conf_arrays(etc)
+        } else {
+            vec![]
+        },
         system_id: system_id.map(str::to_string),
         exclude: filter.map(|f| f.exclude.clone()).unwrap_or_default(),
     }
@@ -308,32 +266,10 @@ fn scan(c: &ScanCmd) -> i32 {
     i32::from(crate::report::anything_broken(&g))
 }
 
-/// Include/exclude from the command line, on top of evms.conf's activate section.
-fn filter(
-    config: &Path,
-    include: &[String],
-    exclude: &[String],
-) -> Result<Option<ActivateFilter>, String> {
-    let mut f = match std::fs::read_to_string(config) {
-        Ok(text) => {
-            crate::config::parse(&text).map_err(|e| format!("{}: {e}", config.display()))?
-        }
-        Err(_) => None,
-    };
-    if !include.is_empty() || !exclude.is_empty() {
-        let base = f.get_or_insert_with(ActivateFilter::default);
-        if !include.is_empty() {
-            base.include = include.to_vec();
-        }
-        base.exclude.extend(exclude.iter().cloned());
-    }
-    Ok(f)
-}
-
 fn plan(c: &PlanCmd) -> i32 {
     let inp = inputs(&c.image, &c.sysfs, &c.dev);
     let live = matches!(inp, Inputs::Live { .. });
-    let filt = match filter(&c.config, &c.include, &c.exclude) {
+    let filt = match evms::activate_filter(&c.config, &c.include, &c.exclude) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("evms-activate: {e}");
@@ -375,7 +311,7 @@ fn plan(c: &PlanCmd) -> i32 {
 }
 
 fn activate(c: &ActivateCmd) -> i32 {
-    let filt = match filter(&c.config, &c.include, &c.exclude) {
+    let filt = match evms::activate_filter(&c.config, &c.include, &c.exclude) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("evms-activate: {e}");
@@ -419,10 +355,8 @@ fn activate(c: &ActivateCmd) -> i32 {
     let started = std::time::Instant::now();
     let g = engine::discover(&inp, st.clone());
     log::debug!("discovery: {:.6}", started.elapsed().as_secs_f64());
-    if !c.dry_run {
-        load_modules(&build(&g, &sel));
-    }
-    let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts);
+    let mut modules = CliModules::default();
+    let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts, &mut |m| modules.load(m));
     // For the benchmark (tests/bench.sh): the whole run, the kernel's share, peak memory.
     log::debug!(
         "total={:.6} {} peak-rss={}",
@@ -439,35 +373,50 @@ fn activate(c: &ActivateCmd) -> i32 {
     i32::from(!outcome.ok)
 }
 
-/// Loads the kernel modules a plan needs (dm-mod, md-mod, raid456, dm targets) from
-/// /lib/modules/$(uname -r) as the boot does, so `activate` works where nothing has loaded them
-/// (initramfs scripts, rescue shells). Failures are warnings: the step that needs the module
+/// Loads the kernel modules each round's steps need (dm-mod, md-mod, raid456, dm targets, a
+/// cache policy, ...) from /lib/modules/$(uname -r) as the boot does, so `activate` works
+/// where nothing has loaded them (initramfs scripts, rescue shells, where the kernel's own
+/// `request_module` finds no modprobe). Failures are warnings: the step that needs the module
 /// reports the real error.
-fn load_modules(plan: &crate::plan::Plan) {
-    use crate::boot::modules::{ModuleDb, ModuleLoader};
-    let wanted = plan.modules();
-    if wanted.is_empty() {
-        return;
-    }
-    let Ok(u) = nix::sys::utsname::uname() else {
-        return;
-    };
-    let dir = Path::new("/lib/modules").join(u.release());
-    let db = match ModuleDb::load(&dir) {
-        Ok(db) => db,
-        Err(e) => {
-            log::warn!("cannot read the module indexes in {}: {e}", dir.display());
-            return;
-        }
-    };
-    let mut loader = ModuleLoader::new(db, &dir, Path::new("/sys/module"));
-    for m in wanted {
-        let r = loader.request(m, "", "activate");
-        for l in &r.loaded {
-            log::info!("loaded module {l}");
-        }
-        for e in &r.errors {
-            log::warn!("{e}");
+#[derive(Default)]
+struct CliModules {
+    /// Opened on first use; `None` inside when the indexes cannot be read (said once).
+    loader: Option<Option<crate::boot::modules::ModuleLoader>>,
+}
+
+impl CliModules {
+    fn load(&mut self, wanted: &[&'static str]) {
+        use crate::boot::modules::{ModuleDb, ModuleLoader};
+        let loader = self.loader.get_or_insert_with(|| {
+            let u = nix::sys::utsname::uname().ok()?;
+            let dir = Path::new("/lib/modules").join(u.release());
+            // mkinitcpio keeps only kmod's binary indexes (modules.dep.bin), which we do not
+            // read: there the kernel loads what the steps need on demand (kmod's modprobe is
+            // in the image).
+            if !dir.join("modules.dep").exists() && dir.join("modules.dep.bin").exists() {
+                log::info!(
+                    "{}: no modules.dep, only kmod's binary indexes: modules are left to the kernel",
+                    dir.display()
+                );
+                return None;
+            }
+            match ModuleDb::load(&dir) {
+                Ok(db) => Some(ModuleLoader::new(db, &dir, Path::new("/sys/module"))),
+                Err(e) => {
+                    log::warn!("cannot read the module indexes in {}: {e}", dir.display());
+                    None
+                }
+            }
+        });
+        let Some(loader) = loader else { return };
+        for m in wanted {
+            let r = loader.request(m, "", "activate");
+            for l in &r.loaded {
+                log::info!("loaded module {l}");
+            }
+            for e in &r.errors {
+                log::warn!("{e}");
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! evms-activate: volume discovery and activation in user space, for the initramfs.
 //!
-//! The pipeline runs one way (design.md), each arrow a plain value:
+//! The pipeline runs one way (docs/design.md), each arrow a plain value:
 //!
 //! ```text
 //! source/  sysfs + device nodes | image files      → bytes at offsets (read-only)
@@ -11,6 +11,9 @@
 //! exec/    the only code that changes kernel state  → new block devices → back to source/
 //! boot/    PID 1: early mounts, cmdline, modules, uevent wait, mount, switch_root
 //! ```
+//!
+//! The full order, leaves (`error`, `ids`, `glob`, `json`, `config`) and `report`, `activate`,
+//! `cli` included, is written once in tests/layering.rs, which fails on any import against it.
 
 pub mod activate;
 pub mod boot;
@@ -26,5 +29,5 @@ pub mod json;
 pub mod plan;
 pub mod probe;
 pub mod report;
-pub mod sha1;
 pub mod source;
+pub mod unlock;

@@ -7,11 +7,20 @@ pkgs=(
   # fixtures are written by the real tools
   python3 fdisk gdisk lvm2 mdadm dmsetup kpartx e2fsprogs xfsprogs btrfs-progs dosfstools squashfs-tools
   erofs-utils cryptsetup-bin
+  # thin_check/cache_check: lvm2 runs them before it activates a pool (the VM oracle carries them)
+  thin-provisioning-tools
+  # the second batch of identification fixtures (tests/fixtures/fs/gen-more.sh)
+  genisoimage xorriso udftools f2fs-tools exfatprogs ntfs-3g jfsutils nilfs-tools reiserfsprogs
+  util-linux-extra genromfs bcache-tools drbd-utils
   # VM tests: a Debian kernel under QEMU, busybox for the harness shell
   qemu-system-x86 qemu-utils cpio busybox-static kmod zstd xz-utils jq
   # the initramfs-hooks/ boot scenario runs Debian's mkinitramfs (for the cached guest kernel
   # only); not on a machine that boots with dracut (they conflict: apt would remove dracut)
   $(dpkg-query -W -f='${Status}' dracut 2>/dev/null | grep -q 'install ok installed' || echo initramfs-tools)
+  # the mkinitcpio boot scenarios run Arch's mkinitcpio, which packs images with bsdtar
+  libarchive-tools
+  # make deb and its checks: lintian; the `deb` boot scenario's Debian chroot
+  lintian debootstrap binutils
 )
 missing=()
 for p in "${pkgs[@]}"; do

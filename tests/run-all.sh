@@ -3,16 +3,20 @@
 # "N passed, N failed" counting suites. A suite that fails does not stop the others.
 #   unit       cargo test (parsers, golden real-tool fixtures, mutate-one-field, plan, engine)
 #   md-data    whole MD arrays made by mdadm in a VM, read through our RAID mapping: sha256
+#   luks-data  LUKS volumes made by cryptsetup in a VM: unlocked to cryptsetup's volume key,
+#              our dm-crypt tables equal to the ones cryptsetup loaded
 #   discovery  scan/plan on the scenario images vs lvm2's tables, lvs/pvs, mdadm --detail
 #   vm         real-kernel activation vs mdadm + lvm2 + kpartx in the same boot
 #   exec-vm    the executor's own kernel tests (conflicts, failures, cleanup, deactivation)
+#   package    make install/uninstall into scratch trees; make deb through lintian
 #   boot-test  our binary as the only program in the initramfs: root on GPT, RAID5+LVM, MD
-#              partitions, degraded, hot-plug, missing root, initramfs-tools
+#              partitions, degraded, hot-plug, missing root; initramfs-tools, dracut and
+#              mkinitcpio images; the Debian package installed in a chroot, its image booted
 #   fuzz-smoke every cargo-fuzz target briefly from the real-tool seeds (crash regressions)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(unit md-data vm discovery exec-vm boot-test fuzz-smoke)
+[ ${#suites[@]} -gt 0 ] || suites=(unit md-data luks-data vm discovery exec-vm package boot-test fuzz-smoke)
 pass=0 fail=0 failed=()
 start=$(date +%s)
 for s in "${suites[@]}"; do

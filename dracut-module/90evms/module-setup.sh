@@ -16,8 +16,9 @@ depends() {
 }
 
 installkernel() {
-    # evms-activate loads what the plan needs from these itself (modules.dep).
-    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456
+    # evms-activate loads what each step of the plan needs from these itself (modules.dep):
+    # the targets lvm2 loads and the md personalities.
+    hostonly='' instmods dm_mod dm_zero dm_snapshot dm_mirror dm_log dm_thin_pool dm_cache dm_cache_smq dm_writecache dm_integrity dm_raid md_mod linear raid0 raid1 raid10 raid456 bcache
 }
 
 install() {

@@ -42,6 +42,9 @@ pub const TARGETS: &[&str] = &[
     "lvm_vg",
     "fs",
     "luks",
+    "luks1",
+    "luks2_pair",
+    "luks2_json",
     "evms",
     "cmdline",
     "config",
@@ -61,6 +64,9 @@ pub fn run(name: &str, data: &[u8]) -> Option<String> {
         "lvm_vg" => run_lvm_vg(data),
         "fs" => run_fs(data),
         "luks" => run_luks(data),
+        "luks1" => run_luks1(data),
+        "luks2_pair" => run_luks2_pair(data),
+        "luks2_json" => run_luks2_json(data),
         "evms" => run_evms(data),
         "cmdline" => run_cmdline(data),
         "config" => run_config(data),
@@ -702,11 +708,22 @@ pub fn run_lvm_vg(data: &[u8]) -> String {
     }
 }
 
-/// `fs`: filesystem and LUKS identification over the disk (every superblock reader).
+/// `fs`: the whole identification registry over the disk as a whole disk (containers, then
+/// every filesystem reader), as `blkid -p` runs it.
 pub fn run_fs(data: &[u8]) -> String {
     let d = decode_disk(data);
-    let r = evms_activate::probe::fs::probe_filesystem("fuzz", &d);
-    summary(&r, |f| format!("{f:?}"))
+    let (r, warnings) = evms_activate::probe::fs::identify("fuzz", &d, true);
+    let mut out = summary(&r, |f| format!("{f:?}"));
+    for w in warnings {
+        out.push_str(&format!("\nwarning: {w}"));
+    }
+    // The whole bcache superblock, as the engine reads it to group backing and cache devices.
+    match evms_activate::probe::bcache::read_super("fuzz", &d) {
+        Ok(Some(sb)) => out.push_str(&format!("\nbcache: {sb:?}")),
+        Ok(None) => {}
+        Err(e) => out.push_str(&format!("\nbcache: {e}")),
+    }
+    out
 }
 
 /// `luks`: flags byte (bit 0: read as the secondary header at 0x4000), then the header.
@@ -720,6 +737,91 @@ pub fn run_luks(data: &[u8]) -> String {
     summary(&evms_activate::formats::luks::parse(&b, at), |f| {
         format!("{f:?}")
     })
+}
+
+/// `luks1`: the whole LUKS1 header (1024 bytes, zero-padded) on a device of
+/// `size` bytes: `size:u64 header`.
+pub fn run_luks1(data: &[u8]) -> String {
+    let size = u64::from_le_bytes(fixed::<8>(data));
+    let b = fixed::<{ evms_activate::formats::luks::v1::PHDR_LEN }>(data.get(8..).unwrap_or(&[]));
+    summary(&evms_activate::formats::luks::v1::parse(&b, size), |h| {
+        format!(
+            "{} {} {} keyslots",
+            h.cipher_spec(),
+            h.uuid,
+            h.keyslots.len()
+        )
+    })
+}
+
+/// `luks2_pair`: one disk (decode_disk) read by `probe::luks::read_header`: both LUKS2 copies,
+/// the secondary found at `hdr_size` or by scanning; with flag bit 1 both copies' checksums
+/// (sha256) are recomputed first, so mutations reach the JSON.
+pub fn run_luks2_pair(data: &[u8]) -> String {
+    let fix = data.first().is_some_and(|f| f & 2 != 0);
+    let mut d = decode_disk(data);
+    if fix {
+        fix_luks2(&mut d);
+    }
+    let r = evms_activate::probe::luks::read_header("fuzz", &d);
+    summary(&r, |h| {
+        let w: Vec<String> = h.warnings.iter().map(|w| w.to_string()).collect();
+        format!(
+            "v{} {} {:?} {:?} {:?} {:?} {w:?}",
+            h.header.version(),
+            h.header.uuid(),
+            h.header.cipher_spec(),
+            h.header.volume_key_size(),
+            h.header.unsupported(),
+            evms_activate::plan::crypt::key_description(&h.header),
+        )
+    })
+}
+
+/// LUKS2: the checksum of the copy at 0 and of the one at its `hdr_size`, as sha256.
+pub fn fix_luks2(d: &mut Disk) {
+    use evms_activate::formats::luks::{v2, Hash};
+    let Some(first) = d.get(0, v2::BIN_LEN) else {
+        return;
+    };
+    let hs = evms_activate::formats::bytes::be64(&first, 8).unwrap_or(0);
+    if !(v2::HDR_SIZE_MIN..=v2::HDR_SIZE_MAX).contains(&hs) {
+        return;
+    }
+    for at in [0, hs] {
+        let (Some(raw), Some(json)) = (
+            d.get(at, v2::BIN_LEN),
+            d.get(at + v2::BIN_LEN as u64, (hs - v2::BIN_LEN as u64) as usize),
+        ) else {
+            continue;
+        };
+        let raw: [u8; v2::BIN_LEN] = raw.try_into().unwrap_or([0; v2::BIN_LEN]);
+        let sum = v2::checksum(Hash::Sha256, &raw, &json);
+        d.write(at + 448, &sum);
+    }
+}
+
+/// `luks2_json`: the JSON area reader alone; the input is NUL-padded to the next JSON area size
+/// cryptsetup accepts, so that a `config.json_size` matching it is reachable.
+pub fn run_luks2_json(data: &[u8]) -> String {
+    let mut area = data.to_vec();
+    let want = evms_activate::formats::luks::SECONDARY_OFFSETS
+        .iter()
+        .map(|s| (s - 4096) as usize)
+        .find(|&n| n > area.len())
+        .unwrap_or(area.len() + 1);
+    area.resize(want, 0);
+    let r = evms_activate::formats::luks::json::parse(&area, 4096, area.len() as u64 + 4096);
+    match r {
+        Ok(m) => format!(
+            "ok: {} keyslots {} digests {} segments {} tokens",
+            m.keyslots.len(),
+            m.digests.len(),
+            m.segments.len(),
+            m.tokens.len()
+        ),
+        Err(e) => format!("error: {e}"),
+    }
 }
 
 /// `evms`: both feature-header copies at the end of the disk; with flag bit 1 their CRCs are
@@ -754,7 +856,7 @@ pub fn run_cmdline(data: &[u8]) -> String {
 /// `config`: evms.conf, then the filter over names derived from the input.
 pub fn run_config(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
-    match evms_activate::config::parse(&text) {
+    match evms_activate::config::evms::parse(&text) {
         Ok(Some(f)) => {
             let names: Vec<String> = text.split_whitespace().take(16).map(String::from).collect();
             let _ = f.allows(&names);
@@ -796,6 +898,7 @@ pub fn run_discover(data: &[u8]) -> String {
         ..Selection::default()
     };
     let plan = build(&g, &sel);
+    use evms_activate::json::JsonExt;
     let _ = evms_activate::report::json(&g).pretty();
     let _ = evms_activate::report::tree(&g);
     let _ = plan.to_json().pretty();

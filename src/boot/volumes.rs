@@ -32,8 +32,19 @@ impl VolumeRootFinder {
 }
 
 /// Finds the node root= names. Err when the reference names something that can never be a
-/// root filesystem (a PV, an array member, a LUKS header): precise, so the user can fix it.
+/// root filesystem (a PV, an array member, a LUKS header, swap, a container such as bcache or
+/// an IMSM member): precise, so the user can fix it.
 pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> {
+    resolve(g, r, true)
+}
+
+/// Finds the node resume= names: swap space or a hibernation image (swsuspend), which root=
+/// refuses.
+pub fn resolve_resume(g: &Graph, r: &DeviceRef) -> Option<NodeId> {
+    resolve(g, r, false).ok()?
+}
+
+fn resolve(g: &Graph, r: &DeviceRef, for_root: bool) -> Result<Option<NodeId>, String> {
     let fs_match =
         |pred: &dyn Fn(&Content) -> bool| (0..g.nodes.len()).find(|&i| pred(&g.node(i).content));
     let found = match r {
@@ -42,7 +53,7 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
             let hit = fs_match(
                 &|c| matches!(c, Content::Fs(f) if f.uuid.as_deref().map(str::to_ascii_lowercase) == Some(u_l.clone())),
             );
-            if let Some(i) = hit {
+            if let Some(i) = hit.filter(|_| for_root) {
                 if let Content::Fs(f) = &g.node(i).content {
                     if f.fstype == "crypto_LUKS" {
                         return Err(format!(
@@ -57,10 +68,9 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
                         ));
                     }
                 }
-                return Ok(Some(i));
             }
             // Common mistakes: a PV or an array UUID.
-            for (i, n) in g.nodes.iter().enumerate() {
+            for (i, n) in g.nodes.iter().enumerate().filter(|_| hit.is_none()) {
                 match &n.content {
                     Content::LvmPv(p)
                         if p.label.pv_id.to_string().eq_ignore_ascii_case(u)
@@ -76,7 +86,7 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
                     _ => {}
                 }
             }
-            None
+            hit
         }
         DeviceRef::Label(l) => {
             fs_match(&|c| matches!(c, Content::Fs(f) if f.label.as_deref() == Some(l.as_str())))
@@ -133,6 +143,14 @@ pub fn resolve_root(g: &Graph, r: &DeviceRef) -> Result<Option<NodeId>, String> 
                     g.node(i).name
                 ))
             }
+            Content::Fs(f) if for_root => {
+                if let Some(what) = f.not_mountable() {
+                    return Err(format!(
+                        "root= names {}, which is {what}, not a filesystem to mount",
+                        g.node(i).name
+                    ));
+                }
+            }
             _ => {}
         }
     }
@@ -146,11 +164,23 @@ fn by_names(g: &Graph, want: &[String]) -> Option<NodeId> {
     })
 }
 
+/// bcache devices that can run but whose content cannot be read before they do (the cache
+/// holds dirty data): their keys.
+fn unread_bcache(g: &Graph) -> Vec<String> {
+    g.bcache
+        .iter()
+        .filter(|b| b.verdict == engine::bcache::Verdict::Complete && !b.readable_without_cache())
+        .filter_map(|b| b.node)
+        .filter(|&n| g.node(n).kernel.is_none())
+        .map(|n| g.node(n).key.clone())
+        .collect()
+}
+
 /// The volumes to activate besides root's chain: resume=, rd.lvm.vg/lv, rd.md.uuid.
 fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(r) = &spec.resume {
-        if let Ok(Some(i)) = resolve_root(g, r) {
+        if let Some(i) = resolve_resume(g, r) {
             v.push(g.node(i).key.clone());
         }
     }
@@ -188,6 +218,21 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
                 missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
             )),
             engine::md::Verdict::NotStartable { reason } => why.push(format!("{name} cannot start: {reason}")),
+        }
+    }
+    for b in &g.bcache {
+        match &b.verdict {
+            engine::bcache::Verdict::Complete => {}
+            engine::bcache::Verdict::NoCache { reason } => why.push(format!(
+                "{} (backing device {}): {reason}; waiting for the cache, then per evms.degraded=",
+                b.devnm,
+                g.node(b.backing).name
+            )),
+            engine::bcache::Verdict::NotStartable { reason } => why.push(format!(
+                "{} (backing device {}) cannot start: {reason}",
+                b.devnm,
+                g.node(b.backing).name
+            )),
         }
     }
     for v in &g.vgs {
@@ -252,8 +297,8 @@ impl RootFinder for VolumeRootFinder {
             dev: env.dev_dir.clone(),
         };
         let settings = Settings {
-            homehost: crate::cli::homehost(None, &env.initramfs_root.join("etc")),
-            md_arrays: crate::cli::mdadm_conf_arrays(&env.initramfs_root.join("etc")),
+            homehost: crate::config::mdadm::homehost(None, &env.initramfs_root.join("etc")),
+            md_arrays: crate::config::mdadm::conf_arrays(&env.initramfs_root.join("etc")),
             system_id: None,
             exclude: spec.exclude.clone(),
         };
@@ -285,6 +330,12 @@ impl RootFinder for VolumeRootFinder {
         if !all {
             match target {
                 Some(i) => volumes.push(g.node(i).key.clone()),
+                None if !unread_bcache(&g).is_empty() => {
+                    // Root may be inside a bcache device whose newest data is in its cache
+                    // (dirty): only the kernel can read it, so it is registered (as udev
+                    // registers every bcache device) and root looked for again.
+                    volumes.extend(unread_bcache(&g));
+                }
                 None => {
                     let extra = extra_volumes(&g, spec);
                     if extra.is_empty() {
@@ -317,12 +368,13 @@ impl RootFinder for VolumeRootFinder {
         let g2 = if plan.steps.is_empty() {
             g
         } else {
-            // What the plan needs, and root's filesystem when it was read in user space (it
-            // loads beside raid456 and dm-mod when there are CPUs for it, instead of after).
+            // What the first plan needs, and root's filesystem when it was read in user space,
+            // load side by side up front (beside raid456 and dm-mod when there are CPUs for
+            // it, instead of after); later steps' own modules load as they come (below).
             let fs = target
                 .and_then(|i| match &g.node(i).content {
                     Content::Fs(f) if f.usage == crate::formats::fs::Usage::Filesystem => {
-                        Some(format!("fs-{}", f.fstype))
+                        Some(format!("fs-{}", f.mount_type()))
                     }
                     _ => None,
                 })
@@ -353,7 +405,21 @@ impl RootFinder for VolumeRootFinder {
                 ..ExecOptions::default()
             };
             // Its warnings are those of `g`, logged above.
-            let out = crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts);
+            // Each round's steps name their modules (a later round's, on devices an earlier
+            // round made, may need others than the first plan showed).
+            let loaded = &mut self.loaded;
+            let mut load = |mods: &[&'static str]| {
+                for m in mods {
+                    if !loaded.iter().any(|x| x == m) {
+                        loaded.push(m.to_string());
+                        if let Err(e) = round.load_module(m, "the volumes root needs") {
+                            log::error!("{e}");
+                        }
+                    }
+                }
+            };
+            let out =
+                crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts, &mut load);
             for l in &out.lines {
                 log::info!("{l}");
             }
@@ -373,7 +439,7 @@ impl RootFinder for VolumeRootFinder {
                     };
                 };
                 let fstype = match &n.content {
-                    Content::Fs(f) => Some(f.fstype.to_string()),
+                    Content::Fs(f) => Some(f.mount_type().to_string()),
                     _ => None,
                 };
                 let module = fstype
@@ -382,7 +448,7 @@ impl RootFinder for VolumeRootFinder {
                     .unwrap_or_default();
                 // resume= was activated with root's chain when it was seen (extra_volumes).
                 let resume = spec.resume.as_ref().and_then(|r| {
-                    let i = resolve_root(&g2, r).ok()??;
+                    let i = resolve_resume(&g2, r)?;
                     let n = g2.node(i);
                     let k = n.kernel.as_ref()?;
                     Some((
@@ -408,6 +474,57 @@ impl RootFinder for VolumeRootFinder {
 mod tests {
     use super::*;
     use crate::source::{sparse::SparseDev, ReadAt};
+
+    /// root= by the filesystem inside a bcache device (make-bcache fixtures): found before the
+    /// device runs (read through the backing device), so root's chain is the register step;
+    /// the backing device's own UUID is refused by name.
+    #[test]
+    fn root_inside_bcache_resolves_before_it_runs() {
+        use crate::engine::bcache::tests::expected;
+        use crate::formats::fs::bcache::tests::fixture;
+        let g = crate::engine::fixtures::graph(
+            vec![("vda", fixture("wb")), ("vdb", fixture("cache"))],
+            &[],
+        );
+        for arg in [
+            format!("root=UUID={}", expected("wb", "expected.inside", "UUID")),
+            "root=LABEL=bcache-wb".to_string(),
+            "root=/dev/bcache0".to_string(),
+            format!(
+                "root=/dev/bcache/by-uuid/{}",
+                expected("wb", "expected.blkid", "UUID")
+            ),
+        ] {
+            let (spec, _) = BootSpec::parse(&arg);
+            let id = resolve_root(&g, spec.root.as_ref().unwrap())
+                .unwrap()
+                .unwrap_or_else(|| panic!("{arg}: not found"));
+            assert_eq!(g.node(id).name, "bcache0", "{arg}");
+            let plan = build(
+                &g,
+                &Selection {
+                    volumes: vec![g.node(id).key.clone()],
+                    ..Selection::default()
+                },
+            );
+            assert!(
+                matches!(&plan.steps[..], [crate::plan::Step::RegisterBcache(_)]),
+                "{arg}: {plan}"
+            );
+        }
+        let (spec, _) = BootSpec::parse(&format!(
+            "root=UUID={}",
+            expected("wb", "expected.blkid", "UUID")
+        ));
+        let e = resolve_root(&g, spec.root.as_ref().unwrap()).unwrap_err();
+        assert!(e.contains("a bcache backing or cache device"), "{e}");
+        // Dirty: nothing inside can be read before the kernel runs it; boot registers it to
+        // look for root there.
+        let mut d = fixture("wb");
+        crate::engine::bcache::tests::state(&mut d, crate::engine::bcache::tests::DIRTY);
+        let g = crate::engine::fixtures::graph(vec![("vda", d), ("vdb", fixture("cache"))], &[]);
+        assert_eq!(unread_bcache(&g), [g.bcache[0].key.clone()]);
+    }
 
     /// The sparse fixture written out as a raw image file, as `--image` reads it.
     fn image(spr: &[u8], name: &str) -> std::path::PathBuf {
@@ -542,5 +659,146 @@ mod tests {
         let (spec, _) = BootSpec::parse("root=/dev/disk/by-label/ext4\\x20label");
         assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(Some(0)));
         std::fs::remove_file(p).unwrap();
+    }
+
+    /// root=LABEL=/UUID= over images of the second batch of fixtures (written by genisoimage,
+    /// mkudffs, mkntfs, mkfs.exfat, mkfs.f2fs, make-bcache, mdadm's IMSM, a hibernated swap):
+    /// the registry's types resolve with no list elsewhere, containers and swap are refused by
+    /// name, and resume= finds the hibernation image.
+    #[test]
+    fn new_types_resolve_through_the_registry() {
+        use crate::probe::part::golden::kv_blocks;
+        let fx: [(&str, &[u8], &str); 8] = [
+            (
+                "iso-joliet",
+                include_bytes!("../../tests/fixtures/fs/iso-joliet/disk.spr"),
+                include_str!("../../tests/fixtures/fs/iso-joliet/expected.blkid"),
+            ),
+            (
+                "udf",
+                include_bytes!("../../tests/fixtures/fs/udf/disk.spr"),
+                include_str!("../../tests/fixtures/fs/udf/expected.blkid"),
+            ),
+            (
+                "ntfs",
+                include_bytes!("../../tests/fixtures/fs/ntfs/disk.spr"),
+                include_str!("../../tests/fixtures/fs/ntfs/expected.blkid"),
+            ),
+            (
+                "exfat",
+                include_bytes!("../../tests/fixtures/fs/exfat/disk.spr"),
+                include_str!("../../tests/fixtures/fs/exfat/expected.blkid"),
+            ),
+            (
+                "f2fs",
+                include_bytes!("../../tests/fixtures/fs/f2fs/disk.spr"),
+                include_str!("../../tests/fixtures/fs/f2fs/expected.blkid"),
+            ),
+            (
+                "bcache-backing",
+                include_bytes!("../../tests/fixtures/fs/bcache-backing/disk.spr"),
+                include_str!("../../tests/fixtures/fs/bcache-backing/expected.blkid"),
+            ),
+            (
+                "imsm",
+                include_bytes!("../../tests/fixtures/fs/imsm/disk.spr"),
+                include_str!("../../tests/fixtures/fs/imsm/expected.blkid"),
+            ),
+            (
+                "swsuspend",
+                include_bytes!("../../tests/fixtures/fs/swsuspend/disk.spr"),
+                include_str!("../../tests/fixtures/fs/swsuspend/expected.blkid"),
+            ),
+        ];
+        let paths: Vec<_> = fx.iter().map(|(n, spr, _)| image(spr, n)).collect();
+        let g = engine::discover(
+            &Inputs::Images(
+                fx.iter()
+                    .zip(&paths)
+                    .map(|((n, _, _), p)| (n.to_string(), p.clone()))
+                    .collect(),
+            ),
+            Settings::default(),
+        );
+        let node = |name: &str| (0..g.nodes.len()).find(|&i| g.node(i).name == name);
+        for (name, _, exp) in &fx[..5] {
+            let e = &kv_blocks(exp)[0];
+            for r in [
+                format!("root=UUID={}", e["UUID"]),
+                format!(
+                    "root=/dev/disk/by-label/{}",
+                    e["LABEL"].replace(' ', "\\x20")
+                ),
+            ] {
+                let (spec, _) = BootSpec::parse(&r);
+                assert_eq!(
+                    resolve_root(&g, spec.root.as_ref().unwrap()),
+                    Ok(node(name)),
+                    "{r}"
+                );
+            }
+        }
+        let e = &kv_blocks(fx[5].2)[0];
+        let (spec, _) = BootSpec::parse(&format!("root=UUID={}", e["UUID"]));
+        let err = resolve_root(&g, spec.root.as_ref().unwrap()).unwrap_err();
+        assert!(err.contains("a bcache backing or cache device"), "{err}");
+        let (spec, _) = BootSpec::parse("root=/dev/imsm");
+        let err = resolve_root(&g, spec.root.as_ref().unwrap()).unwrap_err();
+        assert!(
+            err.contains("Intel IMSM RAID member (its arrays need mdadm with mdmon)"),
+            "{err}"
+        );
+        let e = &kv_blocks(fx[7].2)[0];
+        let (spec, _) = BootSpec::parse(&format!(
+            "root=LABEL={} resume=UUID={}",
+            e["LABEL"], e["UUID"]
+        ));
+        let err = resolve_root(&g, spec.root.as_ref().unwrap()).unwrap_err();
+        assert!(err.contains("a hibernation image in swap space"), "{err}");
+        assert_eq!(
+            resolve_resume(&g, spec.resume.as_ref().unwrap()),
+            node("swsuspend")
+        );
+        for p in paths {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    /// The kernel's partition of an IMSM member (the array's own table, as the first member
+    /// shows it) holds ext4: it is not read, so root= never mounts one RAID member's copy.
+    #[test]
+    fn partitions_of_a_container_are_not_read() {
+        let (root, inputs) = live_tree(&[(
+            "vda",
+            "254:0",
+            include_bytes!("../../tests/fixtures/fs/imsm/disk.spr"),
+        )]);
+        let ext4 =
+            SparseDev::parse(include_bytes!("../../tests/fixtures/fs/ext4/disk.spr")).unwrap();
+        let p1 = root.join("sys/devices/pci0000:00/virtio/block/vda/vda1");
+        std::fs::create_dir_all(&p1).unwrap();
+        for (f, v) in [("dev", "254:1"), ("partition", "1"), ("start", "2048")] {
+            std::fs::write(p1.join(f), format!("{v}\n")).unwrap();
+        }
+        std::fs::write(p1.join("size"), format!("{}\n", ext4.size() / 512)).unwrap();
+        std::os::unix::fs::symlink(&p1, root.join("sys/class/block/vda1")).unwrap();
+        let mut buf = vec![0u8; usize::try_from(ext4.size()).unwrap()];
+        ext4.read_exact_at(0, &mut buf).unwrap();
+        std::fs::write(root.join("dev/vda1"), &buf).unwrap();
+        let g = engine::discover(&inputs, Settings::default());
+        let i = (0..g.nodes.len())
+            .find(|&i| g.node(i).name == "vda1")
+            .expect("vda1 seen");
+        assert!(
+            matches!(g.node(i).content, Content::Unknown),
+            "{:?}",
+            g.node(i).content
+        );
+        assert!(g.node(i).warnings[0]
+            .to_string()
+            .contains("a partition of vda, which is an Intel IMSM RAID member"));
+        let (spec, _) = BootSpec::parse("root=UUID=0f3e2d1c-0000-4000-8000-000000000004");
+        assert_eq!(resolve_root(&g, spec.root.as_ref().unwrap()), Ok(None));
+        std::fs::remove_dir_all(root).unwrap();
     }
 }

@@ -12,6 +12,9 @@
 //!        md::group           members by array UUID → arrays with member states and verdicts;
 //!                            startable arrays get a node (the kernel's if running, else one
 //!                            read in user space through source::layout)
+//!        bcache::group       backing devices with their cache sets → bcache devices; runnable
+//!                            ones get a node (the kernel's bcacheN, else the backing
+//!                            device's data read in user space)
 //!        lvm::group          PVs by VG id → newest metadata, missing PVs, LV states; usable LVs
 //!                            get a node the same way
 //! ```
@@ -20,6 +23,7 @@
 //! second discovery of the same thing adds nothing: that is what bounds stacking and makes
 //! cycles (a PV inside its own LV) terminate.
 
+pub mod bcache;
 pub mod lvm;
 pub mod md;
 pub mod names;
@@ -79,6 +83,8 @@ pub enum NodeKind {
     Md { array: usize },
     /// An LV of a VG (index into [`Graph::vgs`]).
     Lv { vg: usize, lv: String },
+    /// A bcache device (index into [`Graph::bcache`]).
+    Bcache { dev: usize },
     /// A DM or MD device in the kernel that no metadata we read explains (crypt, multipath...).
     OtherKernel,
 }
@@ -188,6 +194,14 @@ pub struct Graph {
     pub live: bool,
     /// Live md devices: node → member kernel names (from sysfs `md/dev-*`).
     pub md_members: HashMap<NodeId, Vec<String>>,
+    /// bcache devices (one per backing device) and cache sets.
+    pub bcache: Vec<bcache::BcacheDev>,
+    pub cache_sets: Vec<bcache::CacheSet>,
+    /// Whole bcache superblocks of the devices blkid named bcache (None: unusable, warned).
+    pub(crate) bcache_sb: HashMap<NodeId, Option<crate::formats::fs::bcache::BcacheSuper>>,
+    /// Live devices stacked on others: node → kernel names of sysfs `slaves` (bcacheN's
+    /// backing device).
+    pub slaves: HashMap<NodeId, Vec<String>>,
     /// What an earlier discovery in the same activation found on each object, by key (see
     /// [`discover_again`]); taken by `probe_new` instead of reading the object again.
     known: HashMap<String, Known>,
@@ -407,6 +421,7 @@ fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Kno
         probe_new(&mut g);
         add_partitions(&mut g);
         md::group(&mut g);
+        bcache::group(&mut g);
         lvm::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
             g.known.clear();
@@ -466,15 +481,28 @@ fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
     // Parents before children so a partition can refer to its disk's node, and DM devices
     // last: a kpartx map over a disk names its parent by device number.
     let is_dm = |d: &&BlockDev| d.dm_uuid.is_some() || d.dm_name.is_some();
+    let devs: Vec<&BlockDev> = devs.iter().filter(|d| worth_reading(d)).collect();
     let mut order: Vec<&BlockDev> = devs
         .iter()
+        .copied()
         .filter(|d| !d.is_partition() && !is_dm(d))
         .collect();
     order.extend(devs.iter().filter(|d| d.is_partition() && !is_dm(d)));
-    order.extend(devs.iter().filter(is_dm));
+    order.extend(devs.iter().filter(|d| is_dm(d)));
     for d in order {
         add_kernel_dev(g, d, dev);
     }
+}
+
+/// Floppy drives (major 2) are never read, as udev's 60-persistent-storage.rules never probes
+/// `fd*`: opening an empty drive blocks for seconds and finds nothing. Disks of size 0 (an
+/// empty card reader or CD drive, an unbound loop device) hold nothing to read either; MD and DM
+/// devices of size 0 are kept (an inactive array being assembled, a DM device without a table:
+/// activation must see them).
+fn worth_reading(d: &BlockDev) -> bool {
+    const FLOPPY_MAJOR: u32 = 2;
+    let stacked = d.md.is_some() || d.dm_uuid.is_some() || d.dm_name.is_some();
+    d.devno.major != FLOPPY_MAJOR && (d.size > 0 || stacked)
 }
 
 /// The key a kernel device realises: LVs by DM UUID, arrays are keyed later by their members'
@@ -565,12 +593,19 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     } else {
         match FileDev::open(&path, d.logical_block_size) {
             Ok(f) => Some(Arc::new(f)),
+            // No medium in the drive: nothing to read, nothing wrong.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(nix::libc::ENOMEDIUM) | Some(nix::libc::ENXIO)
+                ) =>
+            {
+                log::debug!("{}: no medium ({e})", d.name);
+                None
+            }
             Err(e) => {
-                g.problems.push(format!(
-                    "{}: cannot open {}: {e}",
-                    d.name,
-                    dev_dir.join(&d.name).display()
-                ));
+                g.problems
+                    .push(format!("{}: cannot open {}: {e}", d.name, path.display()));
                 None
             }
         }
@@ -581,6 +616,7 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     };
     let parents = parent.into_iter().collect();
     let md_members = d.md.as_ref().map(|m| m.members.clone());
+    let slaves = d.slaves.clone();
     let added = g.add(Node {
         key,
         name,
@@ -599,6 +635,9 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     });
     if let (Some((id, _)), Some(m)) = (added, md_members) {
         g.md_members.insert(id, m);
+    }
+    if let (Some((id, true)), false) = (added, slaves.is_empty()) {
+        g.slaves.insert(id, slaves);
     }
     added.map(|(id, _)| id)
 }
@@ -626,7 +665,13 @@ fn excluded_by_filter(g: &Graph, id: NodeId) -> bool {
 }
 
 fn probe_new(g: &mut Graph) {
-    for id in 0..g.nodes.len() {
+    // Partitions after the rest: a partition's treatment depends on its parent's content.
+    let is_part = |g: &Graph, i: NodeId| matches!(g.nodes[i].kind, NodeKind::Partition { .. });
+    let order: Vec<NodeId> = (0..g.nodes.len())
+        .filter(|&i| !is_part(g, i))
+        .chain((0..g.nodes.len()).filter(|&i| is_part(g, i)))
+        .collect();
+    for id in order {
         if g.nodes[id].probed {
             continue;
         }
@@ -650,6 +695,25 @@ fn probe_new(g: &mut Graph) {
                 n.content = k.content;
                 n.warnings = k.warnings;
                 continue;
+            }
+        }
+        // A partition the kernel made from what a container's device shows (the first IMSM
+        // member shows the array's partition table; a DRBD backing device its data's): the
+        // container's own driver is the way in, so nothing in it is read or used.
+        if let NodeKind::Partition { parent, .. } = g.nodes[id].kind {
+            if let Content::Fs(c) = &g.nodes[parent].content {
+                if let Some(what) = c.reported_only() {
+                    let err = crate::error::FormatError::field(
+                        c.fstype,
+                        0,
+                        "partition",
+                        format!("a partition of {}, which is {what}", g.nodes[parent].name),
+                        "none: what the container holds is reached through its driver (not read)",
+                    );
+                    let name = g.nodes[id].name.clone();
+                    g.nodes[id].warnings = vec![probe::format_err(&name, err)];
+                    continue;
+                }
             }
         }
         let Some(reader) = g.nodes[id].reader.clone() else {
@@ -784,7 +848,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     }
     match &n.kind {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Md { .. } => n.kernel.is_some(),
+        NodeKind::Md { .. } | NodeKind::Bcache { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
     }
@@ -797,6 +861,7 @@ fn display_base(g: &Graph, id: NodeId) -> String {
     match &n.kind {
         NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        NodeKind::Bcache { dev } => g.bcache[*dev].devnm.clone(),
         _ => n.kernel.as_ref().map_or_else(
             || n.name.clone(),
             |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone()),
@@ -812,7 +877,10 @@ pub(crate) mod fixtures {
     use super::{discover, Graph, Inputs, Settings};
     use crate::source::layout::Src;
     use crate::source::sparse::SparseDev;
-    use std::path::Path;
+    use crate::source::ReadAt;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     pub(crate) fn read(rel: &str) -> Vec<u8> {
@@ -856,23 +924,10 @@ pub(crate) mod fixtures {
             exclude,
         )
     }
-}
 
-#[cfg(test)]
-mod tests {
-    //! A disk whose primary GPT is gone, as the lvmfaults/gptbad VM case has it (vdd, 254:48,
-    //! with VG gp on partition 1): the kernel makes no vdd1, so vdd1 is mapped as kpartx maps
-    //! it. Live discovery over a sysfs tree and device files in a temporary directory.
-    use super::*;
-    use crate::plan::build::{build, Selection};
-    use crate::plan::Step;
-    use crate::source::ReadAt;
-    use std::fs;
-    use std::os::unix::fs::symlink;
-
-    struct TempDir(PathBuf);
+    pub(crate) struct TempDir(PathBuf);
     impl TempDir {
-        fn new() -> TempDir {
+        pub(crate) fn new() -> TempDir {
             use std::sync::atomic::{AtomicUsize, Ordering};
             static N: AtomicUsize = AtomicUsize::new(0);
             let p = std::env::temp_dir().join(format!(
@@ -883,7 +938,7 @@ mod tests {
             fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }
-        fn path(&self) -> &Path {
+        pub(crate) fn path(&self) -> &Path {
             &self.0
         }
     }
@@ -900,15 +955,21 @@ mod tests {
 
     /// vdd's bytes with its primary GPT header zeroed (the case's damage).
     fn damaged_vdd() -> Vec<u8> {
-        let mut d = fixtures::disk("lvmfaults", "vdd");
+        let mut d = disk("lvmfaults", "vdd");
         d.patch(512, &[0u8; 512]);
         let mut b = vec![0u8; usize::try_from(d.size()).unwrap()];
         d.read_exact_at(0, &mut b).unwrap();
         b
     }
 
-    /// sysfs with vdd (and `extra` devices), /dev with their contents.
-    fn system(t: &TempDir, extra: &[(&str, &str, u64, u64)], kpartx_map: bool) -> Inputs {
+    /// A disk whose primary GPT is gone, as the lvmfaults/gptbad VM case has it (vdd, 254:48,
+    /// with VG gp on partition 1): sysfs with vdd (and `extra` devices: a kernel partition of
+    /// vdd, or with `kpartx_map` the map kpartx makes), /dev with their contents, in `t`.
+    pub(crate) fn gptbad_system(
+        t: &TempDir,
+        extra: &[(&str, &str, u64, u64)],
+        kpartx_map: bool,
+    ) -> Inputs {
         let (sys, dev) = (t.path().join("sys"), t.path().join("dev"));
         let disk = sys.join("devices/pci0000:00/virtio4/block/vdd");
         w(&disk.join("dev"), "254:48\n");
@@ -940,69 +1001,35 @@ mod tests {
         }
         Inputs::Live { sys, dev }
     }
+}
 
-    fn dm_steps(g: &Graph) -> Vec<(String, String, Vec<String>, Vec<String>)> {
-        build(g, &Selection::default())
-            .steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::CreateDm(d) => Some((
-                    d.name.clone(),
-                    d.uuid.clone(),
-                    d.table.iter().map(|t| t.to_string()).collect(),
-                    d.links.clone(),
-                )),
-                Step::AssembleMd(_) => None,
-            })
-            .collect()
-    }
+#[cfg(test)]
+mod tests {
+    //! A disk whose primary GPT is gone (the lvmfaults/gptbad VM case): the kernel makes no
+    //! vdd1, so vdd1 is a partition that needs a map (plan/partition.rs maps it as kpartx
+    //! does). Live discovery over a sysfs tree and device files in a temporary directory.
+    use super::fixtures::{gptbad_system, TempDir};
+    use super::*;
 
-    /// The map kpartx made in the VM (oracle record lvmfaults/gptbad: `vdd1: 0 12288 linear
-    /// vdd 2048`, UUID `part1-devnode_254:48_Wh5pYvM`), then the LV on it.
     #[test]
-    fn backup_gpt_partitions_are_mapped_as_kpartx_does() {
+    fn backup_gpt_partitions_need_a_map() {
         let t = TempDir::new();
-        let g = discover(&system(&t, &[], false), Settings::default());
+        let g = discover(&gptbad_system(&t, &[], false), Settings::default());
         let vdd = g.by_name("vdd").unwrap();
         let Content::PartTable(pt) = &g.nodes[vdd].content else {
             panic!("{:?}", g.nodes[vdd].content)
         };
         assert!(pt.backup_used && !pt.kernel_sees);
-        assert_eq!(
-            dm_steps(&g),
-            [
-                (
-                    "vdd1".to_string(),
-                    "part1-devnode_254:48_Wh5pYvM".to_string(),
-                    vec!["0 12288 linear 254:48 2048".to_string()],
-                    vec![]
-                ),
-                (
-                    "gp-l".to_string(),
-                    "LVM-12d9388e44990fa5bc8fc1ea5e28efb2b0aaf84070d95559132e533d33c504aa"
-                        .to_string(),
-                    vec!["0 4096 linear vdd1 2048".to_string()],
-                    vec!["gp/l".to_string(), "evms/lvm2/gp/l".to_string()]
-                )
-            ]
-        );
-        let (_, warnings) = crate::report::problem_lines(&g);
-        assert_eq!(
-            warnings,
-            [
-                r#"vdd: gpt at byte 512: signature: found "\0\0\0\0\0\0\0\0", expected "EFI PART" (a protective MBR is present)"#,
-                "vdd: the primary GPT is unusable (above); the backup GPT at the last LBA is used; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
-            ]
-        );
+        let p = g.by_key("dev:vdd:p1").unwrap();
+        assert!(partition_needs_map(&g, p));
     }
 
-    /// Once the map exists (ours or kpartx's) it is that partition: nothing to create for it,
-    /// and the LV is built on it.
+    /// Once the map exists (ours or kpartx's) it is that partition.
     #[test]
     fn an_existing_kpartx_map_is_the_partition() {
         let t = TempDir::new();
         let g = discover(
-            &system(&t, &[("dm-0", "253:0", 2048, 12288)], true),
+            &gptbad_system(&t, &[("dm-0", "253:0", 2048, 12288)], true),
             Settings::default(),
         );
         let p = g.by_key("dev:vdd:p1").unwrap();
@@ -1015,15 +1042,7 @@ mod tests {
                 ..
             }
         ));
-        let plan = build(&g, &Selection::default());
-        assert_eq!(plan.active, ["vdd1"]);
-        assert_eq!(
-            dm_steps(&g)
-                .iter()
-                .map(|s| (s.0.as_str(), s.2.clone()))
-                .collect::<Vec<_>>(),
-            [("gp-l", vec!["0 4096 linear 253:0 2048".to_string()])]
-        );
+        assert!(g.nodes[p].kernel.is_some());
     }
 
     /// A later activation round takes what the previous one read (a wiped PV label on the
@@ -1075,22 +1094,5 @@ mod tests {
             again.nodes[again.by_name("vda").unwrap()].content,
             Content::MdMember(_)
         ));
-    }
-
-    /// Booted with `gpt`, the kernel makes vdd1 from the backup itself: no map.
-    #[test]
-    fn a_kernel_partition_needs_no_map() {
-        let t = TempDir::new();
-        let g = discover(
-            &system(&t, &[("vdd1", "254:49", 2048, 12288)], false),
-            Settings::default(),
-        );
-        assert_eq!(
-            dm_steps(&g)
-                .iter()
-                .map(|s| (s.0.as_str(), s.2.clone()))
-                .collect::<Vec<_>>(),
-            [("gp-l", vec!["0 4096 linear 254:49 2048".to_string()])]
-        );
     }
 }

@@ -113,7 +113,7 @@ pub enum Trust {
 pub fn matches_home(sb: &MdSuper, homehost: &str) -> bool {
     match sb.version {
         MdVersion::V090 { .. } => {
-            let h = crate::sha1::sha1(homehost.as_bytes());
+            let h = <sha1::Sha1 as sha1::Digest>::digest(homehost.as_bytes());
             let u = &sb.uuid.0;
             let disk: Vec<u8> = u[8..12]
                 .iter()
@@ -284,6 +284,23 @@ mod tests {
                 .unwrap()
                 .contains("another namespace"));
         }
+    }
+
+    /// 0.90 carries SHA1(homehost)'s first 8 bytes in `set_uuid2..3` (each word as mdadm
+    /// prints it, i.e. byte-reversed against [`MdUuid`]'s copy of the disk). SHA1("evms-vm")
+    /// starts fa8b3f5e c2d1de31 (python3 hashlib).
+    #[test]
+    fn homehost_of_a_090_array() {
+        let d = crate::source::sparse::SparseDev::parse(include_bytes!(
+            "../../tests/fixtures/md/scenarios/r1-090/m0.spr"
+        ))
+        .unwrap();
+        let mut sb = crate::probe::md::probe_md("m0", &d).unwrap().unwrap();
+        assert!(matches!(sb.version, MdVersion::V090 { .. }));
+        sb.uuid.0[8..].copy_from_slice(&[0x5e, 0x3f, 0x8b, 0xfa, 0x31, 0xde, 0xd1, 0xc2]);
+        assert!(matches_home(&sb, "evms-vm"));
+        assert!(!matches_home(&sb, "evms-vn"));
+        assert!(!matches_home(&sb, ""));
     }
 
     #[test]

@@ -226,24 +226,29 @@ pub(crate) fn create(
         Err(e) => return Outcome::Failed(e),
     };
     // 2. DM_TABLE_LOAD into the inactive slot, read-only again when asked (formats.md §2.6).
-    let tuples: Vec<(u64, u64, String, String)> = table
+    // A crypt table's parameters carry a LUKS1 key: zeroed once loaded (or refused).
+    let mut tuples: Vec<(u64, u64, String, String)> = table
         .iter()
         .map(|t| {
             (
                 t.start,
                 t.len,
                 t.target.type_name().to_string(),
-                t.target.params(),
+                t.target.kernel_params(),
             )
         })
         .collect();
-    if let Err(e) = timed(Call::DmLoad, || {
+    let loaded = timed(Call::DmLoad, || {
         dm.table_load(
             &DevId::Uuid(uuid),
             &tuples,
             DmOptions::default().set_flags(ro),
         )
-    }) {
+    });
+    for t in &mut tuples {
+        zeroize::Zeroize::zeroize(&mut t.3);
+    }
+    if let Err(e) = loaded {
         let mut o = fail(step, "DM_TABLE_LOAD", &e, &ours);
         undo(dm, uuid, &mut o);
         return o;

@@ -16,8 +16,12 @@
 //! Any failure stops the half-built array (`STOP_ARRAY`) and reports the errno. An array that
 //! already holds one of the plan's members (sysfs `holders`) and runs is adopted, not rebuilt.
 
+// The steps of `assemble` fail with the Outcome it returns (once per array, so its size does
+// not matter).
+#![allow(clippy::result_large_err)]
+
+use super::mdmap;
 use super::nodes::{self, Change};
-use super::records;
 use super::timing::{timed, Call};
 use super::{ExecEnv, ExecError, ExecOptions, Outcome};
 use crate::ids::{uuid_bytes_str, MdUuid};
@@ -178,6 +182,9 @@ fn holders_of(sys: &Path, d: DevNo) -> Vec<String> {
     list(&sys.join("dev/block").join(d.to_string()).join("holders"))
 }
 
+/// Assembles the array of step `m` (members resolved to kernel devices, in plan order) in four
+/// steps: [`check`] the plan, [`find`] an array already running from these members (then
+/// [`adopt`] it), else [`create`] an md device and [`run`] the array on it.
 pub(crate) fn assemble(
     m: &MdStep,
     members: &[Option<(String, DevNo)>],
@@ -187,44 +194,93 @@ pub(crate) fn assemble(
     taken: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Outcome {
-    let fail = |action: &str, errno: Option<Errno>, msg: String| {
-        Outcome::Failed(ExecError::new(&m.devnm, action, errno, msg))
+    let version = match check(m) {
+        Ok(v) => v,
+        Err(o) => return o,
     };
-    let Some((major_version, minor_version)) = parse_metadata(&m.metadata) else {
-        return fail(
+    match find(m, members, env) {
+        Err(o) => return o,
+        Ok(Some(x)) => return adopt(m, &x, env, opts, udev, notes),
+        Ok(None) => {}
+    }
+    let devnm = match pick(m, env, taken, notes) {
+        Ok(n) => n,
+        Err(o) => return o,
+    };
+    if opts.dry_run {
+        return Outcome::WouldCreate { kernel: devnm };
+    }
+    let (file, d) = match create(m, &devnm, env, notes) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if let Err(o) = run(m, version, members, &file, &devnm, env, opts, notes) {
+        return o;
+    }
+    drop(file);
+    reopen(&devnm, env, notes);
+    after_run(m, &devnm, env, notes);
+    report_started(m, &devnm, d, members.len(), env, notes);
+    make_links(m, &devnm, env, udev, notes);
+    Outcome::Created {
+        kernel: devnm,
+        devno: d,
+    }
+}
+
+fn fail(m: &MdStep, action: &str, errno: Option<Errno>, msg: String) -> Outcome {
+    Outcome::Failed(ExecError::new(&m.devnm, action, errno, msg))
+}
+
+/// The plan's metadata version as (major, minor), its members and degraded policy.
+fn check(m: &MdStep) -> Result<(i32, i32), Outcome> {
+    let Some(version) = parse_metadata(&m.metadata) else {
+        return Err(fail(
+            m,
             "check plan",
             None,
             format!(
                 "metadata {} is not assembled (only native 0.90 and 1.x)",
                 m.metadata
             ),
-        );
+        ));
     };
     if m.members.is_empty() {
-        return fail("check plan", None, "no members".into());
+        return Err(fail(m, "check plan", None, "no members".into()));
     }
     if !m.missing.is_empty() && !m.degraded {
-        return fail(
+        return Err(fail(
+            m,
             "check plan",
             None,
             format!(
                 "slot(s) {:?} have no member but the plan does not allow a degraded start",
                 m.missing
             ),
-        );
+        ));
     }
+    Ok(version)
+}
 
-    // Already assembled? An array holding one of our members was built from the same
-    // superblocks (the plan chose the members by their array UUID).
+/// An array already assembled from these superblocks: one holding one of our members (the
+/// plan chose the members by their array UUID), else one running from other copies with our
+/// UUID (mdadm's `map_by_uuid`). A member held by something else, or members bound to
+/// different arrays, fail.
+fn find(
+    m: &MdStep,
+    members: &[Option<(String, DevNo)>],
+    env: &ExecEnv,
+) -> Result<Option<String>, Outcome> {
     let mut arrays: Vec<String> = Vec::new();
     for (name, d) in members.iter().flatten() {
         for h in holders_of(&env.sys, *d) {
             if !h.starts_with("md") {
-                return fail(
+                return Err(fail(
+                    m,
                     "check members",
                     None,
                     format!("member {name} is in use by {h}"),
-                );
+                ));
             }
             if !arrays.contains(&h) {
                 arrays.push(h);
@@ -232,29 +288,31 @@ pub(crate) fn assemble(
         }
     }
     match arrays.as_slice() {
-        // Not through our members; maybe running from other copies (mdadm's map_by_uuid).
-        [] => {
-            if let Some(x) = find_by_uuid(&env.sys, &sysfs_uuid(&m.uuid, &m.metadata)) {
-                return adopt(m, &x, env, opts, udev, notes);
-            }
-        }
-        [x] => return adopt(m, x, env, opts, udev, notes),
-        many => {
-            return fail(
-                "check members",
-                None,
-                format!(
-                    "the members are bound to different arrays: {}",
-                    many.join(", ")
-                ),
-            )
-        }
+        [] => Ok(find_by_uuid(&env.sys, &sysfs_uuid(&m.uuid, &m.metadata))),
+        [x] => Ok(Some(x.clone())),
+        many => Err(fail(
+            m,
+            "check members",
+            None,
+            format!(
+                "the members are bound to different arrays: {}",
+                many.join(", ")
+            ),
+        )),
     }
+}
 
+/// The kernel name for a new array (mdadm's rule), taken for the rest of this run.
+fn pick(
+    m: &MdStep,
+    env: &ExecEnv,
+    taken: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<String, Outcome> {
     let sys = env.sys.clone();
     let busy = |n: &str| taken.iter().any(|t| t == n) || md_busy(&sys, n);
     let Some(devnm) = pick_devnm(&m.devnm, &busy) else {
-        return fail("pick name", None, "no free md device name".into());
+        return Err(fail(m, "pick name", None, "no free md device name".into()));
     };
     if devnm != m.devnm {
         notes.push(format!(
@@ -263,15 +321,25 @@ pub(crate) fn assemble(
         ));
     }
     taken.push(devnm.clone());
-    if opts.dry_run {
-        return Outcome::WouldCreate { kernel: devnm };
-    }
-    let Some(num) = md_number(&devnm) else {
-        return fail("pick name", None, format!("{devnm} is not an mdN name"));
-    };
+    Ok(devnm)
+}
 
-    // Create the md device (mdadm create_named_array). EEXIST: an empty shell already there,
-    // which md_busy found free.
+/// Creates md device `devnm` (mdadm `create_named_array`), its node, and opens it exclusively.
+fn create(
+    m: &MdStep,
+    devnm: &str,
+    env: &ExecEnv,
+    notes: &mut Vec<String>,
+) -> Result<(File, DevNo), Outcome> {
+    let Some(num) = md_number(devnm) else {
+        return Err(fail(
+            m,
+            "pick name",
+            None,
+            format!("{devnm} is not an mdN name"),
+        ));
+    };
+    // EEXIST: an empty shell already there, which md_busy found free.
     let new_array = env.sys.join("module/md_mod/parameters/new_array");
     match timed(Call::MdSysfs, || fs::write(&new_array, devnm.as_bytes())) {
         Ok(()) => {}
@@ -281,18 +349,19 @@ pub(crate) fn assemble(
             new_array.display()
         )),
         Err(e) => {
-            return fail(
+            return Err(fail(
+                m,
                 "create md device",
                 e.raw_os_error().map(Errno::from_raw),
                 format!("writing {devnm} to {}", new_array.display()),
-            )
+            ))
         }
     }
-    let d = devno_of(&env.sys, &devnm).unwrap_or(DevNo {
+    let d = devno_of(&env.sys, devnm).unwrap_or(DevNo {
         major: MD_MAJOR,
         minor: num,
     });
-    let node = env.dev.join(&devnm);
+    let node = env.dev.join(devnm);
     match nodes::ensure_block_node(&node, d, nodes::MD_NODE_MODE, 0, nodes::MD_NODE_GID) {
         Ok(Change::Unchanged) => {
             // devtmpfs made it 0600 root:root; without udev mdadm leaves it as its CREATE
@@ -308,29 +377,44 @@ pub(crate) fn assemble(
         }
         Ok(c) => notes.push(format!("{} {}", super::dm::change_word(c), node.display())),
         Err(e) => {
-            return fail(
+            return Err(fail(
+                m,
                 "make node",
                 e.raw_os_error().map(Errno::from_raw),
                 format!("{}: {e}", node.display()),
-            )
+            ))
         }
     }
-    let file = match OpenOptions::new()
+    match OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(nix::libc::O_EXCL)
         .open(&node)
     {
-        Ok(f) => f,
-        Err(e) => {
-            return fail(
-                "open",
-                e.raw_os_error().map(Errno::from_raw),
-                format!("{}", node.display()),
-            )
-        }
-    };
+        Ok(f) => Ok((f, d)),
+        Err(e) => Err(fail(
+            m,
+            "open",
+            e.raw_os_error().map(Errno::from_raw),
+            format!("{}", node.display()),
+        )),
+    }
+}
 
+/// `SET_ARRAY_INFO` with only the version (the kernel then reads the superblocks itself),
+/// `ADD_NEW_DISK` per member in plan order, the map entry, `RUN_ARRAY`. A failure stops the
+/// half-built array.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    m: &MdStep,
+    (major_version, minor_version): (i32, i32),
+    members: &[Option<(String, DevNo)>],
+    file: &File,
+    devnm: &str,
+    env: &ExecEnv,
+    opts: &ExecOptions,
+    notes: &mut Vec<String>,
+) -> Result<(), Outcome> {
     let info = MduArrayInfo {
         major_version,
         minor_version,
@@ -340,20 +424,26 @@ pub(crate) fn assemble(
     if let Err(e) = timed(Call::MdIoctl, || unsafe {
         md_set_array_info(file.as_raw_fd(), &info)
     }) {
-        return stop_after(&file, &devnm, "SET_ARRAY_INFO", e, String::new());
+        return Err(stop_after(file, devnm, "SET_ARRAY_INFO", e, String::new()));
     }
     for (i, mem) in members.iter().enumerate() {
         let Some((name, md)) = mem else {
-            return stop_after(
-                &file,
-                &devnm,
+            return Err(stop_after(
+                file,
+                devnm,
                 "ADD_NEW_DISK",
                 Errno::EINVAL,
                 format!("member {i} unresolved"),
-            );
+            ));
         };
         let (Ok(major), Ok(minor)) = (i32::try_from(md.major), i32::try_from(md.minor)) else {
-            return stop_after(&file, &devnm, "ADD_NEW_DISK", Errno::EINVAL, name.clone());
+            return Err(stop_after(
+                file,
+                devnm,
+                "ADD_NEW_DISK",
+                Errno::EINVAL,
+                name.clone(),
+            ));
         };
         // Only major/minor matter before the array runs: the kernel reads the member's
         // superblock and checks it against the first member (`md_add_new_disk`).
@@ -366,22 +456,22 @@ pub(crate) fn assemble(
         if let Err(e) = timed(Call::MdIoctl, || unsafe {
             md_add_new_disk(file.as_raw_fd(), &disk)
         }) {
-            return stop_after(
-                &file,
-                &devnm,
+            return Err(stop_after(
+                file,
+                devnm,
                 "ADD_NEW_DISK",
                 e,
                 format!("member {name} ({md})"),
-            );
+            ));
         }
     }
     // The map entry goes in before the array starts, as mdadm's Assemble does: udev's
     // 63-md-raid-arrays.rules runs `mdadm --detail --export`, whose MD_DEVNAME (and so
     // /dev/md/NAME) comes from this file.
-    let path = map_path(m, &devnm);
+    let path = mdmap::path(m, devnm);
     let mut map_written = false;
     if !opts.no_records {
-        match records::map_set(env, &devnm, &m.metadata, &m.uuid, &path) {
+        match mdmap::set(env, devnm, &m.metadata, &m.uuid, &path) {
             Ok(()) => {
                 map_written = true;
                 notes.push(format!("mdadm map: {devnm} → {path}"));
@@ -394,12 +484,67 @@ pub(crate) fn assemble(
         md_run_array(file.as_raw_fd(), std::ptr::null())
     }) {
         if map_written {
-            let _ = records::map_del(env, &devnm);
+            let _ = mdmap::del(env, devnm);
         }
-        return stop_after(&file, &devnm, "RUN_ARRAY", e, String::new());
+        return Err(stop_after(file, devnm, "RUN_ARRAY", e, String::new()));
     }
-    drop(file);
-    let dir = env.sys.join("block").join(&devnm).join("md");
+    Ok(())
+}
+
+/// mdadm's `reopen_mddev` after `RUN_ARRAY`: the exclusive descriptor is dropped and the
+/// device opened again, read-only (`open_dev`). The open makes the kernel read the partition
+/// table of the new array (`md_open` → `bdev_check_media_change` sees the change `do_md_run`
+/// flagged, and `blkdev_get_whole` scans), so `mdNpM` exist before the next step needs them,
+/// with or without udev.
+fn reopen(devnm: &str, env: &ExecEnv, notes: &mut Vec<String>) {
+    let node = env.dev.join(devnm);
+    if let Err(e) = File::open(&node) {
+        notes.push(format!(
+            "warning: reopening {} failed ({e}): its partitions appear when it is next opened",
+            node.display()
+        ));
+    }
+}
+
+/// What mdadm writes to sysfs once the array runs (Assemble.c `start_array`): a reshaping
+/// RAID4/5/6 with a large chunk gets a bigger stripe cache.
+fn after_run(m: &MdStep, devnm: &str, env: &ExecEnv, notes: &mut Vec<String>) {
+    for f in &m.features {
+        notes.push(format!("{devnm}: {f}"));
+    }
+    if let Some(r) = &m.reshape {
+        notes.push(format!(
+            "{devnm}: reshape resumes at sector {} (to {}, {:+} disk(s)): the kernel goes on \
+             with it",
+            r.position, r.new_level, r.delta_disks
+        ));
+    }
+    let Some(n) = m.stripe_cache_size else {
+        return;
+    };
+    let path = env
+        .sys
+        .join("block")
+        .join(devnm)
+        .join("md/stripe_cache_size");
+    match fs::write(&path, format!("{n}\n")) {
+        Ok(()) => notes.push(format!(
+            "{devnm}: stripe_cache_size {n} (as mdadm sets it for a reshape)"
+        )),
+        Err(e) => notes.push(format!("warning: cannot write {}: {e}", path.display())),
+    }
+}
+
+/// What the kernel says of the started array.
+fn report_started(
+    m: &MdStep,
+    devnm: &str,
+    d: DevNo,
+    members: usize,
+    env: &ExecEnv,
+    notes: &mut Vec<String>,
+) {
+    let dir = env.sys.join("block").join(devnm).join("md");
     let state = attr(&dir.join("array_state")).unwrap_or_default();
     let level = attr(&dir.join("level")).unwrap_or_default();
     let degraded = attr(&dir.join("degraded")).unwrap_or_default();
@@ -409,24 +554,7 @@ pub(crate) fn assemble(
     if level != m.level {
         notes.push(format!("warning: the plan says level {}", m.level));
     }
-    log::info!("assembled {devnm} ({d}) from {} member(s)", members.len());
-    make_links(m, &devnm, env, udev, notes);
-    Outcome::Created {
-        kernel: devnm,
-        devno: d,
-    }
-}
-
-/// `/dev/md/NAME` when the plan names the array, else `/dev/mdN`: the path mdadm records in
-/// the map (`create_mddev`'s `chosen`).
-pub(crate) fn map_path(m: &MdStep, devnm: &str) -> String {
-    match &m.name {
-        // A name that is no plain component (a newline would forge map lines) is not used.
-        Some(n) if nodes::valid_component(n) && !n.contains(char::is_whitespace) => {
-            format!("/dev/md/{n}")
-        }
-        _ => format!("/dev/{devnm}"),
-    }
+    log::info!("assembled {devnm} ({d}) from {members} member(s)");
 }
 
 /// Stops the half-built array and reports the failure.
@@ -534,30 +662,6 @@ pub(crate) fn stop(node: &Path) -> Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The second guard behind the plan: a name that is no plain path component never
-    /// reaches a /run/mdadm/map line (a newline would forge one).
-    #[test]
-    fn map_path_refuses_unsafe_names() {
-        let step = |name: Option<&str>| MdStep {
-            key: "md:x".into(),
-            uuid: MdUuid([1; 16]),
-            metadata: "1.2".into(),
-            devnm: "md127".into(),
-            name: name.map(str::to_string),
-            level: "raid1".into(),
-            raid_disks: 2,
-            members: vec![],
-            missing: vec![],
-            degraded: false,
-            size: 0,
-        };
-        assert_eq!(map_path(&step(Some("home")), "md127"), "/dev/md/home");
-        assert_eq!(map_path(&step(None), "md127"), "/dev/md127");
-        for bad in ["a\nmd0 1.2 x /dev/sda", "../x", "..", "a b", ""] {
-            assert_eq!(map_path(&step(Some(bad)), "md126"), "/dev/md126", "{bad:?}");
-        }
-    }
 
     #[test]
     // The request type is c_ulong with glibc and c_int with musl: the casts are needed there.

@@ -48,6 +48,11 @@ pub fn lvm_crc_with(init: u32, buf: &[u8]) -> u32 {
     !h.finalize()
 }
 
+/// The same raw CRC-32 with any seed: util-linux `ul_crc32` (no inversion before or after).
+pub fn crc32_raw(seed: u32, buf: &[u8]) -> u32 {
+    lvm_crc_with(seed, buf)
+}
+
 pub const LVM_INITIAL_CRC: u32 = 0xF597_A6CF;
 
 pub fn lvm_crc(buf: &[u8]) -> u32 {

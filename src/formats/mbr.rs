@@ -152,6 +152,14 @@ pub fn parse_mbr(sector: &[u8; SECTOR_SIZE]) -> Result<Option<MbrKind>, FormatEr
     if crate::formats::fs::vfat::is_fat_boot_sector(sector) {
         return Ok(None);
     }
+    // "Another false positive is NTFS" (dos.c). blkid also reads the first MFT records; the
+    // boot sector's parameter block alone decides here (this parser sees sector 0 only).
+    if matches!(
+        crate::formats::fs::ntfs::parse_boot_sector(sector),
+        Ok(Some(_))
+    ) {
+        return Ok(None);
+    }
     if mbr
         .entries
         .iter()

@@ -17,8 +17,9 @@
 use super::bytes::{be32, be64, le16, le32, le64, u8_at};
 use crate::error::FormatError;
 use crate::ids::MdUuid;
-use crate::source::layout::{Layout, Mapped, RaidGeom, RaidLevel};
+use crate::source::layout::{Layout, Mapped};
 use crate::source::raid::Raid10;
+use crate::source::raid::{RaidGeom, RaidLevel};
 use std::fmt;
 use std::sync::Arc;
 

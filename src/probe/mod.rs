@@ -5,7 +5,9 @@
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
+pub mod bcache;
 pub mod fs;
+pub mod luks;
 pub mod lvm;
 pub mod md;
 pub mod part;
@@ -104,15 +106,23 @@ fn covered_by_partition(pt: &crate::formats::part::PartTable, off: u64) -> bool 
 /// `check_part[]`):
 /// 1. MD superblocks first: RAID members are never read as what they contain. A 1.1/1.2
 ///    superblock (at the start) decides at once.
-/// 2. Partition tables, only on devices that are not partitions themselves (the kernel scans
+/// 2. Containers (IMSM/DDF firmware RAID, bcache, DRBD, LUKS, VDO, BitLocker; the registry's
+///    first stage): what they hold is reached only through their own driver, and may show
+///    a partition table, a PV label or a filesystem through them (the first IMSM member shows
+///    the array's partition table; a DRBD backing device shows the filesystem at 0). A
+///    container also wins over an MD superblock at the end, which is then an array built on
+///    the container's device, seen through it (blkid names the MD member: a deviation, said
+///    in a warning).
+/// 3. Partition tables, only on devices that are not partitions themselves (the kernel scans
 ///    whole disks and MD arrays, kpartx DM devices). GPT before MBR inside `probe_partitions`.
-/// 3. A 0.90/1.0 superblock (at the end) on a whole disk whose partition table has a partition
+/// 4. A 0.90/1.0 superblock (at the end) on a whole disk whose partition table has a partition
 ///    covering that spot belongs to that partition (libblkid `linux_raid.c`): the disk is a
 ///    partitioned disk. Otherwise the device is a member (and its LVM label, if any, is the
 ///    array's content seen through a member: lvm's md filter does the same).
-/// 4. LVM label: a partitioned whole disk is not a PV (lvm's "partitioned" filter).
-/// 5. Filesystems and LUKS (ambiguity between two valid signatures is an error).
-/// 6. EVMS feature headers: reported by name, never activated.
+/// 5. LVM label: a partitioned whole disk is not a PV (lvm's "partitioned" filter).
+/// 6. Filesystems (ambiguity between two valid signatures is an error); also on a whole disk
+///    whose DOS table has no partition (a filesystem's boot sector, e.g. exFAT's).
+/// 7. EVMS feature headers: reported by name, never activated.
 pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceReport {
     let prefetched = source::Prefetch::new(dev);
     let dev: &dyn ReadAt = &prefetched;
@@ -131,6 +141,29 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
                 warnings,
             };
         }
+    }
+    match fs::probe_containers(name, dev, whole_disk) {
+        Ok(Some(c)) => {
+            if let Some(sb) = &md {
+                warnings.push(format_err(
+                    name,
+                    FormatError::field(
+                        "md",
+                        sb.super_offset.saturating_mul(512),
+                        "superblock",
+                        format!("MD {} superblock at the end", sb.version),
+                        format!("none inside a {} device (its array is built on the {} device; blkid names the MD member)", c.fstype, c.fstype),
+                    ),
+                ));
+            }
+            warnings.extend(fs::beside_container(name, dev, &c, whole_disk));
+            return DeviceReport {
+                content: Content::Fs(c),
+                warnings,
+            };
+        }
+        Ok(None) => {}
+        Err(e) => warnings.push(e),
     }
     let pt = if whole_disk {
         match part::probe_partitions(name, dev) {
@@ -163,6 +196,18 @@ pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceRep
         }
     };
     if let Some(t) = pt {
+        // A DOS signature without a single partition beside a filesystem: the boot sector of
+        // a filesystem on the whole disk (exFAT's has 55aa and empty slots). blkid names both
+        // (TYPE and PTTYPE); the kernel creates no partition; udev links the filesystem.
+        let empty_dos = t.kind == crate::formats::part::PtKind::Dos && t.parts.is_empty();
+        if empty_dos && pv.is_none() {
+            if let Ok(Some(f)) = fs::probe_filesystem(name, dev) {
+                return DeviceReport {
+                    content: Content::Fs(f),
+                    warnings,
+                };
+            }
+        }
         if pv.is_some() {
             warnings.push(ProbeError::Format {
                 device: name.to_string(),

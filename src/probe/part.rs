@@ -245,7 +245,11 @@ pub(crate) mod golden {
                     i += 2;
                 }
                 b'M' if b.get(i + 1) == Some(&b'-') && i + 2 < b.len() => {
-                    if b[i + 2] == b'^' && i + 3 < b.len() {
+                    if b[i + 2] == b'\\' && i + 3 < b.len() {
+                        // M- then a backslash-escaped character (0xa4 prints as "M-\$").
+                        out.push(b[i + 3] | 0x80);
+                        i += 4;
+                    } else if b[i + 2] == b'^' && i + 3 < b.len() {
                         out.push((b[i + 3] ^ 0x40) | 0x80);
                         i += 4;
                     } else {

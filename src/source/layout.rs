@@ -4,6 +4,7 @@
 //! Only geometry lives here. The engine turns its MD arrays and LVs into [`Layout`] values;
 //! this module never imports the engine, so data flows one way (design.md).
 
+use super::raid::{self, RaidGeom};
 use super::ReadAt;
 use std::io;
 use std::sync::Arc;
@@ -21,46 +22,7 @@ pub enum Layout {
     /// Round-robin chunks over stripes of equal length (lvm2 `striped`, dm-stripe).
     Striped { chunk: u64, stripes: Vec<Layout> },
     /// An MD RAID array (also lvm2 raid LVs, which use the same mapping).
-    Raid(Box<RaidGeom>),
-}
-
-/// MD RAID level with its layout parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RaidLevel {
-    /// Striping; with members of different sizes, zones as `RAID0_ORIG_LAYOUT` (kernels before
-    /// 3.14; the only layout with one zone). Zones come from each member's length rounded down
-    /// to the chunk.
-    Raid0,
-    /// Striping over zones as `RAID0_ALT_MULTIZONE_LAYOUT` (Linux 3.14 and later).
-    Raid0AltMultizone,
-    Raid1,
-    /// Dedicated parity on the last member.
-    Raid4,
-    /// `algorithm` as MD's `layout` field (ALGORITHM_* in the kernel's raid5.h).
-    Raid5 {
-        algorithm: u32,
-    },
-    Raid6 {
-        algorithm: u32,
-    },
-    /// `layout` as MD's raid10 layout word (near copies bits 0-7, far copies 8-15, bit 16 offset).
-    Raid10 {
-        layout: u32,
-    },
-}
-
-/// Geometry of a RAID array: members by role (slot), each a layout of the member's data area
-/// (already starting at its data offset); `None` for a missing member.
-#[derive(Clone)]
-pub struct RaidGeom {
-    pub level: RaidLevel,
-    /// Chunk size in bytes (ignored for RAID1).
-    pub chunk: u64,
-    pub members: Vec<Option<Layout>>,
-    /// Bytes of each member used for data.
-    pub member_size: u64,
-    /// Array size in bytes.
-    pub size: u64,
+    Raid(Box<RaidGeom<Layout>>),
 }
 
 impl Layout {
@@ -143,11 +105,11 @@ impl Layout {
                 Ok((Target::Layout(&stripes[stripe]), soff, chunk - within))
             }
             Layout::Raid(g) => {
-                let (m, moff, run) = super::raid::locate(g, pos)?;
+                let (m, moff, run) = raid::locate(g.as_ref(), pos)?;
                 match g.members.get(m).and_then(Option::as_ref) {
                     Some(l) => Ok((Target::Layout(l), moff, run)),
                     // RAID4/5/6: rebuilt from the other members (the offset is the array's).
-                    None if super::raid::can_rebuild(g) => Ok((Target::Rebuild(g), pos, run)),
+                    None if raid::can_rebuild(g.as_ref()) => Ok((Target::Rebuild(g), pos, run)),
                     None => Err(io::Error::new(
                         io::ErrorKind::NotFound,
                         format!("data at array byte {pos} lies on missing member {m}"),
@@ -158,11 +120,21 @@ impl Layout {
     }
 }
 
+/// RAID members are layouts of their data areas.
+impl ReadAt for Layout {
+    fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        Layout::read_exact_at(self, off, buf)
+    }
+    fn size(&self) -> u64 {
+        self.len()
+    }
+}
+
 enum Target<'a> {
     Src(&'a Src),
     Layout(&'a Layout),
     /// A chunk on a missing RAID4/5/6 member, read at an array offset by parity.
-    Rebuild(&'a RaidGeom),
+    Rebuild(&'a RaidGeom<Layout>),
 }
 
 impl Target<'_> {
@@ -170,7 +142,7 @@ impl Target<'_> {
         match self {
             Target::Src(s) => s.read_exact_at(off, buf),
             Target::Layout(l) => l.read_exact_at(off, buf),
-            Target::Rebuild(g) => super::raid::reconstruct(g, off, buf),
+            Target::Rebuild(g) => raid::reconstruct(g, off, buf),
         }
     }
 }
@@ -290,5 +262,30 @@ mod tests {
         let mut c = [9u8; 3];
         l.read_exact_at(3, &mut c).unwrap();
         assert_eq!(c, [1, 2, 2]);
+    }
+
+    /// A RAID5 array read through layouts (members are layouts, one missing and rebuilt).
+    #[test]
+    fn raid_members_are_layouts() {
+        use crate::source::raid::RaidLevel;
+        // Left-symmetric on 3 members, chunk 2: stripe 0 = D0 on 0, D1 on 1, P on 2.
+        let d0 = [1u8, 2];
+        let d1 = vec![4u8, 8];
+        let p: Vec<u8> = d0.iter().zip(&d1).map(|(a, b)| a ^ b).collect();
+        let member = |b: Vec<u8>| Layout::Slice {
+            src: src(b),
+            offset: 0,
+            len: 2,
+        };
+        let l = Layout::Raid(Box::new(RaidGeom {
+            level: RaidLevel::Raid5 { algorithm: 2 },
+            chunk: 2,
+            members: vec![None, Some(member(d1)), Some(member(p))],
+            member_size: 2,
+            size: 4,
+        }));
+        let mut b = [0u8; 4];
+        l.read_exact_at(0, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 4, 8]);
     }
 }

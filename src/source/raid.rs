@@ -12,14 +12,54 @@
 //! another copy; RAID4/5/6 rebuild one missing chunk from the other members and P
 //! ([`reconstruct`]); anything else is left to the caller (`NotFound`).
 
-use super::layout::{RaidGeom, RaidLevel};
+use super::ReadAt;
 use std::io;
+
+/// MD RAID level with its layout parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaidLevel {
+    /// Striping; with members of different sizes, zones as `RAID0_ORIG_LAYOUT` (kernels before
+    /// 3.14; the only layout with one zone). Zones come from each member's length rounded down
+    /// to the chunk.
+    Raid0,
+    /// Striping over zones as `RAID0_ALT_MULTIZONE_LAYOUT` (Linux 3.14 and later).
+    Raid0AltMultizone,
+    Raid1,
+    /// Dedicated parity on the last member.
+    Raid4,
+    /// `algorithm` as MD's `layout` field (ALGORITHM_* in the kernel's raid5.h).
+    Raid5 {
+        algorithm: u32,
+    },
+    Raid6 {
+        algorithm: u32,
+    },
+    /// `layout` as MD's raid10 layout word (near copies bits 0-7, far copies 8-15, bit 16 offset).
+    Raid10 {
+        layout: u32,
+    },
+}
+
+/// Geometry of a RAID array: members by role (slot), each a reader of the member's data area
+/// (already starting at its data offset: a [`super::layout::Layout`] when the array is read
+/// through layouts); `None` for a missing member.
+#[derive(Clone)]
+pub struct RaidGeom<M> {
+    pub level: RaidLevel,
+    /// Chunk size in bytes (ignored for RAID1).
+    pub chunk: u64,
+    pub members: Vec<Option<M>>,
+    /// Bytes of each member used for data.
+    pub member_size: u64,
+    /// Array size in bytes.
+    pub size: u64,
+}
 
 /// Maps array byte `pos` to (member slot, offset in that member's data area, bytes that stay
 /// contiguous from there). For RAID1/10 the slot is the first present copy (or the first copy
 /// when none is present); for RAID4/5/6 it is the data member even when missing (see
 /// [`can_rebuild`]).
-pub fn locate(g: &RaidGeom, pos: u64) -> io::Result<(usize, u64, u64)> {
+pub fn locate<M: ReadAt>(g: &RaidGeom<M>, pos: u64) -> io::Result<(usize, u64, u64)> {
     if pos >= g.size {
         return Err(bad(format!(
             "array byte {pos} is beyond the array size {}",
@@ -58,7 +98,7 @@ pub fn locate(g: &RaidGeom, pos: u64) -> io::Result<(usize, u64, u64)> {
 }
 
 /// Whether a chunk on a missing member can be rebuilt from the others ([`reconstruct`]).
-pub fn can_rebuild(g: &RaidGeom) -> bool {
+pub fn can_rebuild<M>(g: &RaidGeom<M>) -> bool {
     matches!(
         g.level,
         RaidLevel::Raid4 | RaidLevel::Raid5 { .. } | RaidLevel::Raid6 { .. }
@@ -68,7 +108,7 @@ pub fn can_rebuild(g: &RaidGeom) -> bool {
 /// Reads `buf.len()` array bytes at `pos` (within one chunk) whose member is missing, as the
 /// XOR of the same bytes on every other member except Q: the data chunks and P of a stripe XOR
 /// to zero in RAID4/5/6 (P is the plain XOR syndrome in every RAID6 layout, DDF ones included).
-pub fn reconstruct(g: &RaidGeom, pos: u64, buf: &mut [u8]) -> io::Result<()> {
+pub fn reconstruct<M: ReadAt>(g: &RaidGeom<M>, pos: u64, buf: &mut [u8]) -> io::Result<()> {
     if !can_rebuild(g) {
         return Err(not_found(format!(
             "array byte {pos} lies on a missing member and {:?} has no parity",
@@ -102,7 +142,7 @@ pub fn reconstruct(g: &RaidGeom, pos: u64, buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
-fn raid0(g: &RaidGeom, pos: u64, alternate: bool) -> io::Result<(usize, u64, u64)> {
+fn raid0<M: ReadAt>(g: &RaidGeom<M>, pos: u64, alternate: bool) -> io::Result<(usize, u64, u64)> {
     let c = g.chunk;
     if c == 0 {
         return Err(bad("RAID0 without a chunk size".into()));
@@ -111,7 +151,7 @@ fn raid0(g: &RaidGeom, pos: u64, alternate: bool) -> io::Result<(usize, u64, u64
     let sizes: Vec<u64> = g
         .members
         .iter()
-        .map(|m| m.as_ref().map_or(g.member_size, |l| l.len()) / c * c)
+        .map(|m| m.as_ref().map_or(g.member_size, |l| l.size()) / c * c)
         .collect();
     let within = pos % c;
     let mut dev_start = 0u64;
@@ -156,7 +196,7 @@ struct Stripe {
     run: u64,
 }
 
-fn stripe_of(g: &RaidGeom, pos: u64) -> io::Result<Stripe> {
+fn stripe_of<M: ReadAt>(g: &RaidGeom<M>, pos: u64) -> io::Result<Stripe> {
     let c = g.chunk;
     if c == 0 {
         return Err(bad("RAID4/5/6 without a chunk size".into()));
@@ -333,7 +373,11 @@ fn compute_sector(
 
 /// Every copy of array byte `pos`: (member, byte offset) in the kernel's slot order, and the
 /// bytes left in its chunk.
-fn raid10_copies(g: &RaidGeom, layout: u32, pos: u64) -> io::Result<(Vec<(usize, u64)>, u64)> {
+fn raid10_copies<M: ReadAt>(
+    g: &RaidGeom<M>,
+    layout: u32,
+    pos: u64,
+) -> io::Result<(Vec<(usize, u64)>, u64)> {
     let n = u32::try_from(g.members.len()).unwrap_or(u32::MAX);
     let chunk_sectors = u32::try_from(g.chunk / 512).unwrap_or(0);
     if g.chunk % 512 != 0 {
@@ -494,9 +538,7 @@ fn not_found(msg: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::layout::Layout;
     use crate::source::MemDev;
-    use std::sync::Arc;
 
     /// Data device per chunk for the first stripes, against the kernel's documented pictures
     /// (raid5.h comments and mdadm's layout diagrams).
@@ -549,22 +591,35 @@ mod tests {
         assert_eq!(first_stripes(4, 0, 3, 2), vec![vec![0, 1], vec![0, 1]]);
     }
 
-    fn mem_member(bytes: Vec<u8>) -> Option<Layout> {
-        let len = bytes.len() as u64;
-        Some(Layout::Slice {
-            src: Arc::new(MemDev::new(bytes)),
-            offset: 0,
-            len,
-        })
+    fn mem_member(bytes: Vec<u8>) -> Option<MemDev> {
+        Some(MemDev::new(bytes))
+    }
+
+    /// Reads array bytes as the layout reader does: each run from its member, or rebuilt.
+    fn read(g: &RaidGeom<MemDev>, pos: u64, buf: &mut [u8]) -> io::Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = pos + done as u64;
+            let (m, off, run) = locate(g, at)?;
+            let n = (run as usize).min(buf.len() - done);
+            let part = &mut buf[done..done + n];
+            match &g.members[m] {
+                Some(d) => d.read_exact_at(off, part)?,
+                None if can_rebuild(g) => reconstruct(g, at, part)?,
+                None => return Err(not_found(format!("member {m} missing"))),
+            }
+            done += n;
+        }
+        Ok(())
     }
 
     fn geom(
         level: RaidLevel,
         chunk: u64,
-        members: Vec<Option<Layout>>,
+        members: Vec<Option<MemDev>>,
         member_size: u64,
         size: u64,
-    ) -> RaidGeom {
+    ) -> RaidGeom<MemDev> {
         RaidGeom {
             level,
             chunk,
@@ -588,7 +643,7 @@ mod tests {
         };
         let orig = geom(RaidLevel::Raid0, c, members(), 0, 7 * c);
         let alt = geom(RaidLevel::Raid0AltMultizone, c, members(), 0, 7 * c);
-        let map = |g: &RaidGeom| -> Vec<(usize, u64)> {
+        let map = |g: &RaidGeom<MemDev>| -> Vec<(usize, u64)> {
             (0..7)
                 .map(|k| {
                     let (m, o, run) = locate(g, k * c + 10).unwrap();
@@ -678,19 +733,19 @@ mod tests {
             devs[pd as usize][r].copy_from_slice(&p);
         }
         let size = rows * c * data;
-        let members: Vec<Option<Layout>> = devs.into_iter().map(mem_member).collect();
-        let full = Layout::Raid(Box::new(geom(level, c, members.clone(), rows * c, size)));
+        let members: Vec<Option<MemDev>> = devs.into_iter().map(mem_member).collect();
+        let full = geom(level, c, members.clone(), rows * c, size);
         let mut want = vec![0u8; size as usize];
-        full.read_exact_at(0, &mut want).unwrap();
+        read(&full, 0, &mut want).unwrap();
         for i in 0..n {
             let mut m = members.clone();
             m[i] = None;
-            let l = Layout::Raid(Box::new(geom(level, c, m, rows * c, size)));
+            let l = geom(level, c, m, rows * c, size);
             let mut got = vec![0u8; size as usize];
-            l.read_exact_at(0, &mut got).unwrap();
+            read(&l, 0, &mut got).unwrap();
             assert!(got == want, "{level:?} without member {i}");
             let mut part = vec![0u8; 100];
-            l.read_exact_at(c + 7, &mut part).unwrap();
+            read(&l, c + 7, &mut part).unwrap();
             assert_eq!(part[..], want[(c + 7) as usize..(c + 107) as usize]);
         }
         // Two data members of the first stripe gone: P alone cannot give them back.
@@ -699,10 +754,10 @@ mod tests {
         let mut m = members;
         m[d0] = None;
         m[d1] = None;
-        let l = Layout::Raid(Box::new(geom(level, c, m, rows * c, size)));
+        let l = geom(level, c, m, rows * c, size);
         let mut all = vec![0u8; size as usize];
         assert_eq!(
-            l.read_exact_at(0, &mut all).unwrap_err().kind(),
+            read(&l, 0, &mut all).unwrap_err().kind(),
             io::ErrorKind::NotFound
         );
     }

@@ -17,6 +17,20 @@ pub struct SparseDev {
     sectors: BTreeMap<u64, Box<[u8; SECTOR]>>,
 }
 
+/// Little-endian fields of the header (source/ reads no on-disk format: formats::bytes is a
+/// layer above).
+fn le64(b: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        b.get(off..off.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+fn le32(b: &[u8], off: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        b.get(off..off.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
 impl SparseDev {
     /// Parses the sparse format. Sector indexes past the image size are rejected.
     pub fn parse(b: &[u8]) -> io::Result<SparseDev> {
@@ -25,18 +39,21 @@ impl SparseDev {
         if b.get(..8) != Some(&MAGIC[..]) {
             return Err(bad("bad magic"));
         }
-        let size = crate::formats::bytes::le64(b, 8).ok_or_else(|| bad("short header"))?;
-        let ss = crate::formats::bytes::le32(b, 16).ok_or_else(|| bad("short header"))?;
-        let count = crate::formats::bytes::le32(b, 20).ok_or_else(|| bad("short header"))?;
+        let size = le64(b, 8).ok_or_else(|| bad("short header"))?;
+        let ss = le32(b, 16).ok_or_else(|| bad("short header"))?;
+        let count = le32(b, 20).ok_or_else(|| bad("short header"))?;
         if ss != 512 {
             return Err(bad("sector size is not 512"));
         }
         let mut sectors = BTreeMap::new();
         let mut off = 24usize;
         for _ in 0..count {
-            let idx = crate::formats::bytes::le64(b, off).ok_or_else(|| bad("truncated"))?;
-            let data =
-                crate::formats::bytes::arr::<SECTOR>(b, off + 8).ok_or_else(|| bad("truncated"))?;
+            let idx = le64(b, off).ok_or_else(|| bad("truncated"))?;
+            let data: [u8; SECTOR] = off
+                .checked_add(8)
+                .and_then(|s| b.get(s..s.checked_add(SECTOR)?))
+                .and_then(|x| x.try_into().ok())
+                .ok_or_else(|| bad("truncated"))?;
             if idx.checked_mul(512).is_none_or(|o| o >= size) {
                 return Err(bad("sector beyond the image size"));
             }

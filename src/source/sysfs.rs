@@ -57,6 +57,9 @@ pub struct BlockDev {
     pub start: Option<u64>,
     /// The disk a partition belongs to.
     pub parent: Option<String>,
+    /// The devices under a bcache device (sysfs `slaves`: its backing device); read on
+    /// bcache* devices only, the one use (engine/bcache: which bcacheN runs a backing device).
+    pub slaves: Vec<String>,
     pub dm_name: Option<String>,
     pub dm_uuid: Option<String>,
     /// Suspended DM device (`dm/suspended` = 1).
@@ -204,8 +207,8 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
         .unwrap_or(512);
     // The kernel names its MD devices md* and its DM devices dm-*: only they can have the
     // md/ and dm/ directories (asking every device cost a thousand failed calls per
-    // thousand LVs; ro, removable, holders and slaves, read for every device once, were
-    // never used and went for the same reason).
+    // thousand LVs; ro, removable and holders, read for every device once, were never used
+    // and went for the same reason; slaves are read on bcache* only).
     let md = (name.starts_with("md") && dir.join("md").is_dir()).then(|| read_md(&dir.join("md")));
     let dm = name.starts_with("dm-");
     // Only partitions have a PARTNAME.
@@ -223,6 +226,11 @@ fn read_one(class: &Path, name: &str) -> Option<BlockDev> {
             .and(attr_u64(&dir, "start"))
             .map(|s| s.saturating_mul(512)),
         parent,
+        slaves: if name.starts_with("bcache") {
+            list_dir(&dir.join("slaves"))
+        } else {
+            Vec::new()
+        },
         dm_name: dm.then(|| attr(&dir, "dm/name")).flatten(),
         dm_uuid: dm
             .then(|| attr(&dir, "dm/uuid"))

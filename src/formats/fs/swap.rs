@@ -30,6 +30,21 @@ const PADDING_32: usize = HDR + 44 + 32 * 4;
 /// TuxOnIce keeps a valid swap header behind its own magic at 0.
 const TOI_MAGIC: [u8; 8] = [0xed, 0xc3, 0x02, 0xe9, 0x98, 0x56, 0xe5, 0x0c];
 
+/// Whether `m`, the 10 bytes at one of [`MAGIC_OFFSETS`], starts a swap magic (or with
+/// `suspend`, a hibernation signature): the probe reads [`READ_LEN`] only then.
+pub fn magic_at(m: &[u8; 10], suspend: bool) -> bool {
+    if suspend {
+        SUSPEND_MAGICS.iter().any(|(s, _)| m.starts_with(s))
+    } else {
+        MAGICS.contains(&m)
+    }
+}
+
+/// TuxOnIce's magic at offset 0 (a hibernation image whatever the swap magic says).
+pub fn is_toi(head: &[u8; 8]) -> bool {
+    *head == TOI_MAGIC
+}
+
 /// Parses the start of the device (up to [`READ_LEN`] bytes; a shorter buffer is searched as
 /// far as it goes). `Ok(None)`: no swap magic (or TuxOnIce); `Err`: "SWAPSPACE2" with a bad
 /// version or a zero last page, which blkid rejects.
@@ -74,7 +89,13 @@ pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
             "not 0",
         ));
     }
-    // "arbitrary sanity check.. is there any garbage down there?"
+    set_info(buf, &mut info, "1");
+    Ok(Some(info))
+}
+
+/// blkid's `swap_set_info` after its version checks: UUID and label when the padding is clean
+/// ("is there any garbage down there?"), and the version.
+fn set_info(buf: &[u8], info: &mut FsInfo, version: &str) {
     let clean =
         bytes::le32(buf, PADDING_32) == Some(0) && bytes::le32(buf, PADDING_32 + 4) == Some(0);
     if clean {
@@ -83,6 +104,36 @@ pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
         }
         info.uuid = bytes::arr::<16>(buf, UUID).and_then(|u| super::uuid(&u));
     }
-    info.version = Some("1".into());
+    info.version = Some(version.into());
+}
+
+/// Hibernation signatures (blkid `swsuspend`), in blkid's order per page size.
+const SUSPEND_MAGICS: [(&[u8], &str); 4] = [
+    (b"S1SUSPEND", "s1suspend"),
+    (b"S2SUSPEND", "s2suspend"),
+    (b"ULSUSPEND", "ulsuspend"),
+    (b"LINHIB0001", "linhib0001"),
+];
+
+/// A swap area holding a hibernation image (the kernel's swsusp, uswsusp, TuxOnIce): the swap
+/// magic replaced by a suspend signature, the header with UUID and label kept. Same buffer as
+/// [`parse`]. `Ok(None)`: no suspend signature.
+pub fn parse_swsuspend(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
+    let version = if bytes::arr::<8>(buf, 0) == Some(TOI_MAGIC) {
+        "tuxonice"
+    } else {
+        let hit = MAGIC_OFFSETS.iter().find_map(|&off| {
+            SUSPEND_MAGICS
+                .iter()
+                .find(|(m, _)| buf.get(off..off + m.len()) == Some(*m))
+                .map(|(_, v)| *v)
+        });
+        match hit {
+            Some(v) => v,
+            None => return Ok(None),
+        }
+    };
+    let mut info = FsInfo::new("swsuspend", Usage::Other);
+    set_info(buf, &mut info, version);
     Ok(Some(info))
 }

@@ -19,7 +19,17 @@
 #   flagship-all    the same disks with rd.auto: everything is activated, home included.
 #   flagship-resume resume=/dev/vg0/home: home's chain too, handed to /sys/power/resume before
 #                   root is mounted; the kernel finds no image and the boot goes on.
+#   thin-root       root=/dev/vgb/thinroot, a thin LV: the pool's tmeta/tdata/tpool and the thin
+#                   LV only (tests/vm/boot/disks.sh set lvmsnap).
+#   snap-root       rd.lvm.lv=vgb/snap root=/dev/vgb/snap (boom style): the COW snapshot with its
+#                   origin (-real, snapshot-origin, -cow, snapshot); the snapshot's filesystem.
+#   cache-root      root=/dev/vgb/cacheroot, an LV cached by a cache pool: cdata, cmeta, corig,
+#                   cache; dm-cache and dm-cache-smq loaded by need.
 #   mdpart          MD RAID1 over two whole disks, GPT on the array, root=PARTUUID= of md127p1.
+#   bcache          root on bcache: the backing device (writeback) on disk 1, the cache on disk 2,
+#                   root's blocks dirty in the cache (unreadable in user space): root=LABEL=
+#                   makes /init load bcache, register both through /sys/fs/bcache/register and
+#                   mount /dev/bcache0; udev's /dev/bcache/by-uuid link is made.
 #   degraded        the flagship with disk 3 absent: after the degraded grace period (default
 #                   10 s) the array starts degraded and root is mounted.
 #   hotplug         no disk at boot; the GPT disk is added through QMP (blockdev-add +
@@ -34,8 +44,19 @@
 #   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
 #                   and mdadm's activation removed from the image) on the flagship disks;
 #                   skipped when initramfs-tools is not installed.
+#   initramfs-tools-mdlvm  the same generator (udev running) on the mdlvm disks: root on an
+#                   LV whose PV is md127p2, a partition inside an array the same `activate`
+#                   starts; the first activate (local-top) must bring root up in one run.
+#   initramfs-tools-stepaside  the same with EVMS_ONLY=no: our scripts are not in the image,
+#                   lvm2's and mdadm's udev activation is, and activates (vg0/home too).
 #   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
 #                   without its lvm and mdraid modules (systemd + udev image) on the flagship.
+#   mkinitcpio      Arch's mkinitcpio 41 (source unpacked into the cache, run on Debian) with
+#                   mkinitcpio/ and HOOKS=(base udev modconf block evms filesystems).
+#   mkinitcpio-nobin the same without our binary: the build says so, and the boot shows our
+#                   message, then mkinitcpio's own failure path (its emergency shell prompt).
+#   deb             the Debian package (make deb) installed into a cached Debian chroot with
+#                   lvm2 and mdadm: the image its update-initramfs trigger made boots the flagship.
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -60,7 +81,10 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools dracut)
+  flagship-all flagship-resume thin-root snap-root cache-root mdpart bcache degraded hotplug
+  hotplug-garbage missing missing-md noshell initramfs-tools initramfs-tools-stepaside
+  initramfs-tools-mdlvm dracut
+  mkinitcpio mkinitcpio-nobin deb)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -71,6 +95,8 @@ mkir() { # OUT [mkinitramfs options]
 }
 mkir "$work/initrd.gz"
 mkir "$work/initrd-list.gz" --preload ext4
+# With the thin, snapshot and cache targets (loaded by need, from the plan's modules).
+mkir "$work/initrd-lvm.gz" --modules "dm-thin-pool dm-snapshot dm-cache dm-cache-smq"
 
 # --- disk sets (cached) -------------------------------------------------------------------------
 declare -A SETDIR
@@ -126,7 +152,8 @@ booted() { # SCEN LOG ROOTNAME
   need "$1" "$2" '^EVMS-MOUNT /dev devtmpfs devtmpfs' || return 1
   need "$1" "$2" '^EVMS-ROOT-END$' || return 1
   # lvm2 issue #31: every DM device needs its udev database entry.
-  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
+  # (A layer's record starts with lvm2's DM_UDEV_DISABLE_* flags, in dmsetup's order.)
+  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[\(E:DM_UDEV_[A-Z_]*=1 \)*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
     fail "$1" "a DM device without E:DM_UDEV_PRIMARY_SOURCE_FLAG=1"; return 1
   fi
   stages "$2" >/dev/null || { fail "$1" "stage lines missing"; return 1; }
@@ -248,6 +275,67 @@ scen_flagship-resume() {
   pass $scen
 }
 
+# Root on a thin LV: only its chain is made (the pool's _tmeta, _tdata and -tpool layer, and
+# the thin LV), as `lvchange -ay vgb/thinroot` makes it; not the pool's own vgb-pool device,
+# not the snapshot's chain.
+scen_thin-root() {
+  disks lvmsnap || return
+  local log=$work/thin-root.log
+  boot thin-root "$work/initrd-lvm.gz" "root=/dev/vgb/thinroot evms.debug" "$(disk lvmsnap 1 thin-root)"
+  booted thin-root "$log" 'dm-[0-9]+ vgb-thinroot' || return
+  need thin-root "$log" '^EVMS-MOUNT / /dev/dm-[0-9]+ ext4 ro$' || return
+  need thin-root "$log" 'evms-activate: loaded module dm_thin_pool' || return
+  local d
+  for d in vgb-pool_tmeta vgb-pool_tdata vgb-pool-tpool vgb-thinroot; do
+    need thin-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-tmeta|-tdata|-tpool)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail thin-root "not exactly root's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  need thin-root "$log" '^EVMS-NODE /dev/vgb/thinroot -> \.\./mapper/vgb-thinroot \(vgb-thinroot\)$' || return
+  stages "$log"
+  pass thin-root
+}
+
+# Root on a COW snapshot, boom style: `rd.lvm.lv=vgb/snap root=/dev/vgb/snap`. The snapshot
+# comes up with its origin (vgb-base-real, vgb-base as snapshot-origin, vgb-snap-cow,
+# vgb-snap), as lvm2 activates a snapshot; the root mounted is the snapshot's filesystem
+# (LABEL=snaproot; the origin was relabelled after the snapshot was taken).
+scen_snap-root() {
+  disks lvmsnap || return
+  local log=$work/snap-root.log
+  boot snap-root "$work/initrd-lvm.gz" "rd.lvm.lv=vgb/snap root=/dev/vgb/snap evms.debug" "$(disk lvmsnap 1 snap-root)"
+  booted snap-root "$log" 'dm-[0-9]+ vgb-snap' || return
+  need snap-root "$log" 'evms-activate: loaded module dm_snapshot' || return
+  need snap-root "$log" 'evms-activate: mounted /dev/[a-z0-9/-]+ \(ext4, ro\) on /sysroot' || return
+  local d
+  for d in vgb-base-real vgb-base vgb-snap-cow vgb-snap; do
+    need snap-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-real|-cow)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail snap-root "not exactly the snapshot's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  never snap-root "$log" '^EVMS-DM vgb-(pool|thinroot)' || return
+  stages "$log"
+  pass snap-root
+}
+
+# Root on a cached LV (cache pool, writethrough, smq): the pool's _cdata/_cmeta, the origin's
+# _corig (-real) and the cache; dm-cache and its smq policy module loaded by need. (/usr on a
+# cached LV, as the issue puts it, is not a boot of ours: our /init mounts root only and
+# leaves /usr to the booted system; the activation is the same.)
+scen_cache-root() {
+  disks lvmsnap || return
+  local log=$work/cache-root.log
+  boot cache-root "$work/initrd-lvm.gz" "root=/dev/vgb/cacheroot evms.debug" "$(disk lvmsnap 1 cache-root)"
+  booted cache-root "$log" 'dm-[0-9]+ vgb-cacheroot' || return
+  need cache-root "$log" 'evms-activate: loaded module dm_cache$' || return
+  need cache-root "$log" 'evms-activate: loaded module dm_cache_smq' || return
+  local d
+  for d in vgb-cpool_cpool_cdata vgb-cpool_cpool_cmeta vgb-cacheroot_corig vgb-cacheroot; do
+    need cache-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-cdata|-cmeta|-real)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail cache-root "not exactly root's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  stages "$log"
+  pass cache-root
+}
+
 scen_mdpart() {
   disks mdpart || return
   local log=$work/mdpart.log pu mdu
@@ -262,6 +350,26 @@ scen_mdpart() {
   never mdpart "$log" '^EVMS-DM ' || return
   stages "$log"
   pass mdpart
+}
+
+scen_bcache() {
+  disks bcache || return
+  local log=$work/bcache.log bu
+  [ -f "$work/initrd-bcache.gz" ] || mkir "$work/initrd-bcache.gz" --modules bcache
+  bu=$(meta bcache BACKING_UUID)
+  boot bcache "$work/initrd-bcache.gz" "root=LABEL=$(meta bcache ROOT_LABEL) evms.debug" \
+    "$(disk bcache 1 bcache)" "$(disk bcache 2 bcache)"
+  booted bcache "$log" bcache0 || return
+  need bcache "$log" '^EVMS-MOUNT / /dev/bcache0 ext4 ro$' || return
+  need bcache "$log" 'evms-activate: loaded module bcache' || return
+  need bcache "$log" 'evms-activate: +registered /dev/vdb$' || return
+  need bcache "$log" 'evms-activate: +registered /dev/vda$' || return
+  # Writeback of the dirty blocks starts once attached: dirty or already clean.
+  need bcache "$log" '^EVMS-BCACHE bcache0 [0-9]+:0 state=(dirty|clean) cache_mode=writethrough_\[writeback\]_writearound_none backing=vda set=0bcac4e0-5e70-4000-8000-00000000b007$' || return
+  need bcache "$log" "^EVMS-NODE /dev/bcache/by-uuid/$bu -> \.\./\.\./bcache0 \(bcache0\)$" || return
+  never bcache "$log" '^EVMS-(DM|MD) ' || return
+  stages "$log"
+  pass bcache
 }
 
 scen_degraded() {
@@ -455,18 +563,183 @@ scen_dracut() {
   pass $scen
 }
 
+# mkinitcpio/ for real: Arch's mkinitcpio 41 (its source, scripts only: MKINITCPIO_TARBALL,
+# default $CACHE/vendor/mkinitcpio-41.tar.gz, checked against its sha256) unpacked into the
+# cache and run on Debian. Its build placeholders are filled with Debian's paths (BINDIR: /usr/sbin
+# and /usr/bin; udevd and systemd-tmpfiles where Debian's udev and systemd put them), its library,
+# hook and install directories with the cache's: so is every /usr/lib/initcpio/ path in the
+# hooks, including base's busybox and ours. Two Arch paths of the udev install hook do not exist
+# on Debian: libkmod (Debian's is in the multiarch directory) and /etc/udev/hwdb.bin (Debian has
+# only /usr/lib/udev/hwdb.bin): the first is pointed at Debian's, the second dropped. Nothing is
+# written outside the cache. Sets MKC (its library).
+# base's busybox is Debian's `busybox` package (downloaded and unpacked into the cache, not
+# installed: it conflicts with busybox-static), not busybox-static: that one's shell runs its own
+# applets before PATH (FEATURE_SH_STANDALONE), so /init's `mount`, `modprobe`, `blkid` and
+# `switch_root` would be busybox's instead of util-linux's and kmod's that base adds, and busybox
+# mount -t auto only tries filesystems already loaded (root's ext4 is a module: the mount fails,
+# as the first boot here showed). Arch's mkinitcpio-busybox has no such applets either.
+MKINITCPIO_SHA256=625c8801829571c45869e21d46999da58fe83c1fd22fe57f8b0d9266a87263bc
+mkinitcpio_setup() { # → MKC, MKC_ETC; fresh each run (our hooks may have changed)
+  # The source ships beside the project (../shared/vendor, as the brief names it); a copy in the
+  # cache or MKINITCPIO_TARBALL also do.
+  local tgz=${MKINITCPIO_TARBALL:-} src=$CACHE/mkinitcpio-41 f kmod cand
+  if [ -z "$tgz" ]; then
+    for cand in "$top/../shared/vendor" /work/shared/vendor "$CACHE/vendor"; do
+      [ -f "$cand/mkinitcpio-41.tar.gz" ] && { tgz=$cand/mkinitcpio-41.tar.gz; break; }
+    done
+    : "${tgz:=$top/../shared/vendor/mkinitcpio-41.tar.gz}"
+  fi
+  MKC=$work/mkinitcpio/lib MKC_ETC=$work/mkinitcpio/etc
+  if [ ! -f "$src/.sha256" ] || [ "$(cat "$src/.sha256")" != $MKINITCPIO_SHA256 ]; then
+    [ -f "$tgz" ] || { echo "no mkinitcpio 41 source at $tgz (set MKINITCPIO_TARBALL)" >&2; return 2; }
+    [ "$(sha256sum <"$tgz" | cut -d' ' -f1)" = $MKINITCPIO_SHA256 ] ||
+      { echo "$tgz: not mkinitcpio 41 (sha256 differs)" >&2; return 1; }
+    rm -rf "$src" && mkdir -p "$src" && tar -xzf "$tgz" -C "$src" --strip-components=1 &&
+      echo $MKINITCPIO_SHA256 >"$src/.sha256" || return 1
+  fi
+  command -v bsdtar >/dev/null || { echo "bsdtar missing (libarchive-tools; tests/deps.sh)" >&2; return 1; }
+  kmod=$(ldconfig -p | awk '$1 == "libkmod.so.2" && /x86-64/ { print $NF; exit }')
+  [ -n "$kmod" ] || { echo "no libkmod.so.2 (kmod)" >&2; return 1; }
+  rm -rf "$work/mkinitcpio" && mkdir -p "$MKC/udev" "$MKC_ETC/initcpio/hooks" "$MKC_ETC/initcpio/install" &&
+    cp -r "$src/hooks" "$src/install" "$MKC/" &&
+    cp "$src/functions" "$src/init" "$src/init_functions" "$src/shutdown" "$src/mkinitcpio" "$src/lsinitcpio" "$MKC/" &&
+    rm -f "$MKC/hooks/meson.build" "$MKC/install/meson.build" &&
+    cp "$top/mkinitcpio/install/evms" "$MKC/install/evms" && cp "$top/mkinitcpio/hooks/evms" "$MKC/hooks/evms" &&
+    cp "$top/dracut-module/90evms/63-evms-md.rules" "$top/mkinitcpio/udev/11-evms-db-persist.rules" "$MKC/udev/" &&
+    install -m 755 "$top/dracut-module/90evms/evms-md-name.sh" "$MKC/udev/evms-md-name" || return 1
+  for f in "$MKC"/{functions,init,init_functions,shutdown,mkinitcpio,lsinitcpio} "$MKC"/hooks/* "$MKC"/install/*; do
+    sed -i -e "s|@VERSION@|41|g; s|@INITCPIO_LIBDIR@|$MKC|g; s|@INITCPIO_SYSCONFDIR@|$MKC_ETC/initcpio|g" \
+      -e "s|@SYSCONFDIR@|$MKC_ETC|g; s|@BINDIR@|/usr/sbin:/usr/bin|g; s|@VCONSOLE_CONF@|/etc/vconsole.conf|g" \
+      -e "s|@UDEVD_PATH@|/lib/systemd/systemd-udevd|g; s|@TMPFILES_PATH@|/bin/systemd-tmpfiles|g" \
+      -e "s|/usr/lib/initcpio/|$MKC/|g; s|'/usr/lib/libkmod.so.2'|'$kmod'|; \\|^ *'*/etc/udev/hwdb.bin'*\$|d" "$f" || return 1
+  done
+  if grep -rn '@[A-Z_]*@' "$MKC"; then echo "placeholders left" >&2; return 1; fi
+  # The udev install hook's hwdb line ended with the dropped path: keep the list well-formed.
+  sed -i 's|^\( *\)/usr/lib/udev/hwdb.bin \\$|\1/usr/lib/udev/hwdb.bin|' "$MKC/install/udev"
+  if [ ! -x "$CACHE/busybox-deb/root/bin/busybox" ]; then
+    rm -rf "$CACHE/busybox-deb" && mkdir -p "$CACHE/busybox-deb" &&
+      (cd "$CACHE/busybox-deb" && { apt-get download busybox >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get download busybox >/dev/null 2>&1; }; } &&
+        dpkg -x busybox_*.deb root) || { echo "cannot get Debian's busybox package" >&2; return 1; }
+  fi
+  cp "$CACHE/busybox-deb/root/bin/busybox" "$MKC/busybox"
+}
+
+# Builds an image with HOOKS from the cached kernel; BIN_FOR: our binary, or a missing path.
+# Leaves the build log in $work/SCEN.mkinitcpio.log; returns mkinitcpio's status.
+mkinitcpio_build() { # SCEN IMG BIN_FOR HOOKS...
+  local scen=$1 img=$2 bin=$3; shift 3
+  printf 'MODULES=()\nBINARIES=()\nFILES=()\nHOOKS=(%s)\nCOMPRESSION=gzip\n' "$*" >"$work/$scen.mkinitcpio.conf"
+  EVMS_ACTIVATE=$bin bash "$MKC/mkinitcpio" -n -c "$work/$scen.mkinitcpio.conf" -k "$KVER" -r "$KROOT" \
+    -g "$img" >"$work/$scen.mkinitcpio.log" 2>&1
+}
+
+# HOOKS=(base udev modconf block evms filesystems). Left out: autodetect, which keeps only the
+# modules of the build host's own hardware and root filesystem (read from this machine's /sys),
+# not the QEMU guest's: Arch's fallback image leaves it out too (-S autodetect).
+MKC_HOOKS="base udev modconf block evms filesystems"
+scen_mkinitcpio() {
+  local scen=mkinitcpio log=$work/mkinitcpio.log img=$work/mkinitcpio.img x rc
+  disks flagship || return
+  mkinitcpio_setup; rc=$?
+  if [ $rc = 2 ]; then echo "SKIP mkinitcpio: no mkinitcpio 41 source (MKINITCPIO_TARBALL)"; return; fi
+  [ $rc = 0 ] || { fail $scen "cannot set up mkinitcpio"; return; }
+  mkinitcpio_build $scen "$img" "$BIN" $MKC_HOOKS ||
+    { grep -E 'ERROR|WARNING: errors' "$work/$scen.mkinitcpio.log"; fail $scen "mkinitcpio failed"; return; }
+  x=$(bash "$MKC/lsinitcpio" "$img")
+  for f in usr/bin/evms-activate hooks/evms usr/lib/udev/rules.d/95-dm-notify.rules usr/lib/udev/rules.d/63-evms-md.rules \
+    usr/lib/udev/rules.d/11-evms-db-persist.rules usr/bin/evms-md-name usr/bin/busybox usr/lib/systemd/systemd-udevd; do
+    grep -qx "$f" <<<"$x" || { fail $scen "$f is not in the image"; return; }
+  done
+  if grep -E '(^|/)(lvm|mdadm)$' <<<"$x"; then fail $scen "lvm2 or mdadm is in the image"; return; fi
+  echo "  mkinitcpio image: $(stat -c %s "$img") bytes, HOOKS=($MKC_HOOKS) (udev; no lvm2, no mdadm)"
+  boot $scen "$img" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" ':: running hook \[evms\]' || return
+  need $scen "$log" ":: evms-activate: activating root's chain \\(/dev/vg0/root\\)" || return
+  generator_booted $scen "$log" "mkinitcpio, udev" || return
+  pass $scen
+}
+
+# Boots and waits until PATTERN is on the console, then ends QEMU through QMP (for boots that
+# rightly end in an interactive prompt). Fails when QEMU ends by itself first or after 150 s.
+boot_until() { # SCEN INITRD APPEND PATTERN DISK...
+  local scen=$1 ir=$2 append=$3 pat=$4 log=$work/$1.log sock=$work/$1.qmp pid i args=() d; shift 4
+  for d in "$@"; do args+=(--disk "$d"); done
+  rm -f "$sock"
+  vm_run "$ir" "$log" --timeout 180 --qmp "$sock" --append "$TIMER $append" "${args[@]}" &
+  pid=$!
+  for i in $(seq 1500); do
+    grep -qE -- "$pat" "$log" 2>/dev/null && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -qE -- "$pat" "$log"; then
+    kill $pid 2>/dev/null; wait $pid; fail "$scen" "no line matching '$pat' (QEMU ended or 150 s passed)"; return 1
+  fi
+  python3 "$top/tests/vm/qmp.py" "$sock" '{"execute":"quit"}' >/dev/null 2>&1
+  wait $pid
+  return 0
+}
+
+# The same image without our binary (mkinitcpio run where evms-activate is not installed):
+# the build says so and fails (the image is still written, as mkinitcpio does), and the boot
+# takes mkinitcpio's normal failure path with our message first: root is not found, the mount
+# fails, and its emergency shell prompts on the console (ended here through QMP).
+scen_mkinitcpio-nobin() {
+  local scen=mkinitcpio-nobin log=$work/mkinitcpio-nobin.log img=$work/mkinitcpio-nobin.img bl rc
+  bl=$work/$scen.mkinitcpio.log
+  disks flagship || return
+  mkinitcpio_setup; rc=$?
+  if [ $rc = 2 ]; then echo "SKIP $scen: no mkinitcpio 41 source (MKINITCPIO_TARBALL)"; return; fi
+  [ $rc = 0 ] || { fail $scen "cannot set up mkinitcpio"; return; }
+  if mkinitcpio_build $scen "$img" "$work/not-installed/evms-activate" $MKC_HOOKS; then
+    fail $scen "mkinitcpio succeeded without the binary"; return
+  fi
+  need $scen "$bl" "ERROR: evms: no evms-activate executable at '$work/not-installed/evms-activate'" || return
+  need $scen "$bl" 'WARNING: errors were encountered during the build' || return
+  grep -E 'ERROR|WARNING: errors' "$bl" | sed 's/^/  build: /'
+  [ -s "$img" ] || { fail $scen "mkinitcpio wrote no image"; return; }
+  if bash "$MKC/lsinitcpio" "$img" | grep -qx usr/bin/evms-activate; then fail $scen "the binary is in the image"; return; fi
+  boot_until $scen "$img" "root=/dev/vg0/root rootdelay=3" '^\[rootfs [^]]*\]# ' \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)" || return
+  need $scen "$log" '^ERROR: evms: evms-activate is not in this image: MD arrays and LVM volumes are not activated' || return
+  need $scen "$log" "^ERROR: Failed to mount '/dev/vg0/root' on real root" || return
+  need $scen "$log" '^You are now being dropped into an emergency shell\.' || return
+  never $scen "$log" '^EVMS-ROOT' || return
+  grep -E '^(ERROR|You are|Waiting|:: )' "$log" | sed 's/^/  console: /'
+  pass $scen
+}
+
+# An unpacked initramfs-tools image made with our hook (EVMS_ONLY=yes): our binary and scripts
+# are in; lvm2's and mdadm's activation (69-lvm.rules, 64-md-raid-assembly.rules, mdadm's
+# local-block script) is not, while lvm and mdadm themselves stay when those packages are
+# installed (per ADMINDIR, the dpkg database of the system that made the image). Their ORDER
+# files do not name removed scripts.
+itools_policy() { # SCEN DIR [ADMINDIR]
+  local x
+  [ -x "$2/usr/sbin/evms-activate" ] || [ -x "$2/sbin/evms-activate" ] || { fail "$1" "our binary is not in the image"; return 1; }
+  [ -x "$2/scripts/local-top/evms-activate" ] && [ -x "$2/scripts/local-block/evms-activate" ] ||
+    { fail "$1" "our scripts are not in the image"; return 1; }
+  x=$(cd "$2" && find . \( -name 69-lvm.rules -o -name 64-md-raid-assembly.rules -o -path './scripts/local-*/mdadm' \))
+  [ -z "$x" ] || { fail "$1" "lvm2's or mdadm's activation is in the image: $x"; return 1; }
+  if grep -rl mdadm "$2"/scripts/*/ORDER; then fail "$1" "an ORDER file names mdadm's script"; return 1; fi
+  for x in lvm:lvm2 mdadm:mdadm; do
+    dpkg-query --admindir="${3:-/var/lib/dpkg}" -W -f='${Status}' "${x#*:}" 2>/dev/null | grep -q 'install ok installed' || continue
+    [ -e "$2/usr/sbin/${x%%:*}" ] || [ -e "$2/sbin/${x%%:*}" ] || { fail "$1" "${x%%:*} was taken out of the image"; return 1; }
+  done
+  echo "  image: our binary and scripts; lvm and mdadm present, their activation rules and scripts left out"
+}
+
 # initramfs-hooks/ (Debian initramfs-tools) for real: mkinitramfs with our hook and scripts
 # for the cached kernel, lvm2's and mdadm's own activation removed from the image (their hooks
 # run too when those packages are installed), booted on the flagship. tests/deps.sh installs
 # initramfs-tools; skipped when it is absent (a machine using dracut instead: they conflict).
-scen_initramfs-tools() {
-  local scen=initramfs-tools log=$work/initramfs-tools.log conf=$work/itools-conf img=$work/itools.img
-  local x made=() rc=0 d=$work/itools-root
-  if [ ! -x /usr/sbin/mkinitramfs ]; then
-    echo "SKIP initramfs-tools: mkinitramfs not installed (apt-get install initramfs-tools)"; return
-  fi
-  disks flagship || return
-  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return; }
+# Debian's mkinitramfs on this machine with our hook and scripts, for the cached kernel; extra
+# lines for conf.d/evms-activate in $3. Unpacks the image into $work/SCEN-root.
+itools_build() { # SCEN IMG [CONF.D LINES]
+  local scen=$1 img=$2 conf=$work/$1-conf x made=() rc=0 d=$work/$1-root
+  [ -n "$KVER" ] && [ -d "$KROOT/lib/modules/$KVER" ] || { fail $scen "no kernel"; return 1; }
   # mkinitramfs reads /lib/modules/KVER and /boot/config-KVER only: lend it the cached kernel's
   # (symlinks, removed afterwards; so is /lib/modules if it did not exist).
   local lm_made=; [ -e /lib/modules ] || lm_made=y
@@ -477,38 +750,116 @@ scen_initramfs-tools() {
   done
   rm -rf "$conf" && cp -a /etc/initramfs-tools "$conf" &&
     cp -a "$top/initramfs-hooks/hooks/." "$conf/hooks/" &&
-    mkdir -p "$conf/scripts" && cp -a "$top/initramfs-hooks/scripts/." "$conf/scripts/" &&
+    mkdir -p "$conf/scripts" "$conf/conf.d" && cp -a "$top/initramfs-hooks/scripts/." "$conf/scripts/" &&
     printf 'MODULES=list\nBUSYBOX=y\nCOMPRESS=gzip\n' > "$conf/initramfs.conf" &&
     printf 'virtio_pci\nvirtio_blk\next4\n' > "$conf/modules" &&
-    EVMS_ACTIVATE=$BIN mkinitramfs -d "$conf" -o "$img" "$KVER" > "$work/itools.mkinitramfs.log" 2>&1 || rc=$?
+    { [ -z "${3:-}" ] || echo "$3" > "$conf/conf.d/evms-activate"; } &&
+    EVMS_ACTIVATE=$BIN mkinitramfs -d "$conf" -o "$img" "$KVER" > "$work/$scen.mkinitramfs.log" 2>&1 || rc=$?
   for x in "${made[@]}"; do rm -f "$x"; done
   [ -n "$lm_made" ] && rmdir /lib/modules
-  [ $rc -eq 0 ] || { cat "$work/itools.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return; }
-  # Take lvm2's and mdadm's activation out (lvm, pvscan autoactivation, incremental assembly,
-  # mdadm's local-block and local-bottom scripts), so only our scripts can have done it.
-  # Their naming rules stay, as on an installed system: udev runs in this initramfs, and
-  # with udev the links (/dev/VG/LV, /dev/md/NAME) are udev's job (mdadm --detail --export
-  # names arrays for 63-md-raid-arrays.rules; it assembles nothing on its own).
+  [ $rc -eq 0 ] || { cat "$work/$scen.mkinitramfs.log"; fail $scen "mkinitramfs failed"; return 1; }
   rm -rf "$d" && mkdir -p "$d" && (cd "$d" && zcat "$img" | cpio -id --quiet) ||
-    { fail $scen "cannot unpack $img"; return; }
-  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "our binary is not in the image"; return; }
-  [ -x "$d/scripts/local-top/evms-activate" ] && [ -x "$d/scripts/local-block/evms-activate" ] ||
-    { fail $scen "our scripts are not in the image"; return; }
-  find "$d" \( -type f -o -type l \) \( -path '*/sbin/lvm' -o -path '*/sbin/vgchange' \
-    -o -name 69-lvm.rules -o -name 64-md-raid-assembly.rules -o -path '*/scripts/local-*/mdadm' \) \
-    -print -exec rm -f {} + | sed "s|^$d|  removed |"
-  for x in local-block local-bottom local-top; do
-    [ -f "$d/scripts/$x/ORDER" ] && sed -i '/mdadm\|lvm/d' "$d/scripts/$x/ORDER"
-  done
-  (cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) > "$img.stripped"
-  echo "  initramfs-tools image: $(stat -c %s "$img") bytes ($(stat -c %s "$img.stripped") without lvm2/mdadm)"
-  boot $scen "$img.stripped" "root=/dev/vg0/root" \
+    { fail $scen "cannot unpack $img"; return 1; }
+}
+
+scen_initramfs-tools() {
+  local scen=initramfs-tools log=$work/initramfs-tools.log img=$work/itools.img
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP initramfs-tools: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks flagship || return
+  itools_build $scen "$img" || return
+  # Our hook took lvm2's and mdadm's activation out of the image (EVMS_ONLY=yes, the default):
+  # their udev activation rules and mdadm's local-block script are gone, their binaries and
+  # naming rules stay (udev runs in this initramfs, and with udev the links are udev's job).
+  itools_policy $scen "$work/$scen-root" || return
+  echo "  initramfs-tools image: $(stat -c %s "$img") bytes"
+  boot $scen "$img" "root=/dev/vg0/root" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
   need $scen "$log" 'evms-activate: activating root.s chain' || return
   need $scen "$log" 'evms-activate: activating .*created md md127 \(md127, 9:127\)' || return
   # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
   need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
   generator_booted $scen "$log" "initramfs-tools, udev" || return
+  pass $scen
+}
+
+# One `activate` with udev running (initramfs-tools' local-top) for a VG on md127p2 of an
+# array it starts: the kernel makes md127p2 once the array is reopened after it runs, and the
+# LV step finds it in the same run (no "does not exist", no retry from local-block needed).
+scen_initramfs-tools-mdlvm() {
+  local scen=initramfs-tools-mdlvm log=$work/initramfs-tools-mdlvm.log img=$work/itools-mdlvm.img
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks mdlvm || return
+  itools_build $scen "$img" || return
+  itools_policy $scen "$work/$scen-root" || return
+  boot $scen "$img" "root=/dev/vgm/root" "$(disk mdlvm 1 $scen)" "$(disk mdlvm 2 $scen)"
+  need $scen "$log" 'evms-activate: activating root.s chain' || return
+  need $scen "$log" 'created md md127 \(md127, 9:127\)' || return
+  need $scen "$log" 'created dm vgm-root \(dm-0, ' || return
+  never $scen "$log" 'FAILED|does not exist and no step|made no partition' || return
+  # Created once: local-block (run while root is missing) had nothing left to do.
+  [ "$(grep -c 'created dm vgm-root' "$log")" = 1 ] || { fail $scen "vgm-root created more than once"; return; }
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vgm-root$' || return
+  need $scen "$log" '^EVMS-NODE /dev/vgm/root -> \.\./dm-0' || return
+  pass $scen
+}
+
+# EVMS_ONLY=no (conf.d/evms-activate): our scripts step aside, lvm2's and mdadm's activation
+# stays in the image and activates as without us: mdadm --incremental assembles the array and
+# lvm2's vgchange -aay brings up the whole VG (vg0/home too) during the coldplug.
+scen_initramfs-tools-stepaside() {
+  local scen=initramfs-tools-stepaside log=$work/initramfs-tools-stepaside.log img=$work/itools-stepaside.img d x
+  d=$work/$scen-root
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  for x in lvm2 mdadm; do
+    dpkg-query -W -f='${Status}' $x 2>/dev/null | grep -q 'install ok installed' || { fail $scen "$x is not installed"; return; }
+  done
+  disks flagship || return
+  itools_build $scen "$img" EVMS_ONLY=no || return
+  [ -x "$d/usr/sbin/evms-activate" ] || [ -x "$d/sbin/evms-activate" ] || { fail $scen "the binary is not in the image"; return; }
+  x=$(cd "$d" && find . -path './scripts/*/evms-activate')
+  [ -z "$x" ] || { fail $scen "our scripts are in the image: $x"; return; }
+  for x in 69-lvm.rules 64-md-raid-assembly.rules; do
+    [ -n "$(find "$d" -name $x)" ] || { fail $scen "$x is not in the image"; return; }
+  done
+  [ -x "$d/scripts/local-block/mdadm" ] || { fail $scen "mdadm's local-block script is not in the image"; return; }
+  boot $scen "$img" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  never $scen "$log" 'evms-activate' || return
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return
+  need $scen "$log" '^EVMS-DM vg0-home ' || return
+  need $scen "$log" '^EVMS-NODE /dev/md/pv0_0 -> \.\./md127' || return
+  echo "  lvm2 and mdadm activated root and vg0/home; evms-activate did nothing"
+  pass $scen
+}
+
+# The Debian package (make deb) installed with dpkg into a cached Debian chroot with lvm2 and
+# mdadm (tests/deb-chroot.sh): its update-initramfs trigger made the image (our hook took lvm2's
+# and mdadm's activation out), which boots the flagship. Removal and purge are checked there.
+scen_deb() {
+  local scen=deb log=$work/deb.log img=$work/deb.img d=$work/deb-root ver deb
+  ver=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$top/Cargo.toml" | head -1)
+  deb=$top/target/deb/evms-activate_${ver}_amd64.deb
+  [ -f "$deb" ] || { fail $scen "$deb is missing (make deb)"; return; }
+  disks flagship || return
+  "$top/tests/deb-chroot.sh" "$deb" "$img" || { fail $scen "the package in the chroot"; return; }
+  rm -rf "$d" && mkdir -p "$d" && (cd "$d" && unmkinitramfs "$img" .) || { fail $scen "cannot unpack $img"; return; }
+  # unmkinitramfs puts an image with an early part (microcode) under main/.
+  [ -d "$d/main" ] && d=$d/main
+  itools_policy $scen "$d" "$CACHE/deb-chroot/base/var/lib/dpkg" || return
+  echo "  image made by the package's trigger: $(stat -c %s "$img") bytes"
+  boot $scen "$img" "root=/dev/vg0/root" \
+    "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
+  need $scen "$log" "evms-activate: activating root's chain \\(/dev/vg0/root\\)" || return
+  need $scen "$log" '(^|evms-activate: activating .*)created md md127 \(md127, 9:127\)' || return
+  generator_booted $scen "$log" "initramfs-tools made by the package's trigger, udev" || return
   pass $scen
 }
 

@@ -32,7 +32,7 @@ fn fixture_vg(f: &Fixture) -> Vg {
 /// The segment type lvs reports: `linear` for one stripe, the type without `+FLAG`s.
 fn lvs_segtype(s: &Segment) -> String {
     match &s.kind {
-        SegKind::Striped { areas, .. } if areas.len() == 1 => "linear".into(),
+        SegKind::Striped(Striped { areas, .. }) if areas.len() == 1 => "linear".into(),
         _ => s.type_name.split('+').next().unwrap_or("").to_string(),
     }
 }
@@ -40,10 +40,10 @@ fn lvs_segtype(s: &Segment) -> String {
 /// lvs `stripes` (the segment's area count).
 fn lvs_stripes(k: &SegKind) -> u64 {
     (match k {
-        SegKind::Striped { areas, .. } => areas.len(),
-        SegKind::Mirror { images, .. } => images.len(),
-        SegKind::Raid { images, .. } | SegKind::Raid0 { images, .. } => images.len(),
-        SegKind::Thin { .. } | SegKind::Error | SegKind::Zero => 0,
+        SegKind::Striped(Striped { areas, .. }) => areas.len(),
+        SegKind::Mirror(Mirror { images, .. }) => images.len(),
+        SegKind::Raid(Raid { images, .. }) | SegKind::Raid0(Raid0 { images, .. }) => images.len(),
+        SegKind::Thin(_) | SegKind::Error | SegKind::Zero => 0,
         _ => 1,
     }) as u64
 }
@@ -53,8 +53,8 @@ fn lvs_stripes(k: &SegKind) -> u64 {
 /// brackets, joined by commas) and `devices` (`NAME(first)` joined by commas).
 fn area_reports(vg: &Vg, s: &Segment, disk_of: &dyn Fn(&str) -> String) -> Option<[String; 3]> {
     let (areas, len) = match &s.kind {
-        SegKind::Striped { areas, .. } => (areas, s.extent_count / areas.len() as u64),
-        SegKind::Mirror { images, .. } => (images, s.extent_count),
+        SegKind::Striped(Striped { areas, .. }) => (areas, s.extent_count / areas.len() as u64),
+        SegKind::Mirror(Mirror { images, .. }) => (images, s.extent_count),
         _ => return None,
     };
     let (mut pe, mut le, mut dev) = (Vec::new(), Vec::new(), Vec::new());
@@ -127,12 +127,12 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
             .iter()
             .flat_map(|l| &l.segments)
             .find_map(|s| match &s.kind {
-                SegKind::Snapshot {
+                SegKind::Snapshot(Snapshot {
                     cow_store,
                     origin,
                     chunk_size,
                     ..
-                } if cow_store == name => Some((origin.clone(), *chunk_size)),
+                }) if cow_store == name => Some((origin.clone(), *chunk_size)),
                 _ => None,
             });
         assert_eq!(seg.extent_count, r.num("seg_size_pe"), "{ctx}");
@@ -149,8 +149,8 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
         assert_eq!(sorted_tags(&seg.tags), r.get("seg_tags"), "{ctx}");
         if f.name != "segtypes" {
             let when_full = match &seg.kind {
-                SegKind::ThinPool { .. } if lv.status.contains(Flags::ERROR_WHEN_FULL) => "error",
-                SegKind::ThinPool { .. } => "queue",
+                SegKind::ThinPool(_) if lv.status.contains(Flags::ERROR_WHEN_FULL) => "error",
+                SegKind::ThinPool(_) => "queue",
                 _ => "",
             };
             assert_eq!(when_full, r.get("lv_when_full"), "{ctx}");
@@ -171,7 +171,7 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
             }
         };
         match &seg.kind {
-            SegKind::Striped { stripe_size, .. } => {
+            SegKind::Striped(Striped { stripe_size, .. }) => {
                 assert_eq!(stripe_size.unwrap_or(0), n("stripe_size"), "{ctx}");
                 match &cow_of {
                     Some((origin, chunk)) => {
@@ -181,7 +181,7 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                     None => assert_eq!(n("chunk_size"), 0, "{ctx}"),
                 }
             }
-            SegKind::Raid {
+            SegKind::Raid(Raid {
                 region_size,
                 stripe_size,
                 data_copies,
@@ -191,7 +191,7 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                 metas,
                 images,
                 ..
-            } => {
+            }) => {
                 assert_eq!(opt(*region_size), n("region_size"), "{ctx}");
                 assert_eq!(opt(*stripe_size), n("stripe_size"), "{ctx}");
                 assert_eq!(u64::from(*data_copies), n("data_copies"), "{ctx}");
@@ -221,12 +221,12 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                 let m: Vec<String> = metas.iter().flatten().map(|m| format!("{m}(0)")).collect();
                 assert_eq!(m.join(","), r.get("metadata_devices"), "{ctx}");
             }
-            SegKind::Raid0 {
+            SegKind::Raid0(Raid0 {
                 stripe_size,
                 metas,
                 images,
                 ..
-            } => {
+            }) => {
                 assert_eq!(opt(*stripe_size), n("stripe_size"), "{ctx}");
                 assert_eq!(n("region_size"), 0);
                 let shown_images: Vec<&str> = r
@@ -242,9 +242,9 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                 let m: Vec<String> = metas.iter().flatten().map(|m| format!("{m}(0)")).collect();
                 assert_eq!(m.join(","), r.get("metadata_devices"), "{ctx}");
             }
-            SegKind::Mirror {
+            SegKind::Mirror(Mirror {
                 region_size, log, ..
-            } => {
+            }) => {
                 assert_eq!(opt(*region_size), n("region_size"), "{ctx}");
                 assert_eq!(
                     log.as_deref().map(shown_lv).unwrap_or_default(),
@@ -252,7 +252,7 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                     "{ctx}"
                 );
             }
-            SegKind::ThinPool {
+            SegKind::ThinPool(ThinPool {
                 metadata,
                 pool,
                 transaction_id,
@@ -260,7 +260,7 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                 discards,
                 zero_new_blocks,
                 ..
-            } => {
+            }) => {
                 assert_eq!(shown_lv(metadata), r.get("metadata_lv"), "{ctx}");
                 assert_eq!(shown_lv(pool), r.get("data_lv"), "{ctx}");
                 assert_eq!(*transaction_id, n("transaction_id"), "{ctx}");
@@ -281,14 +281,14 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                     r.get("lv_when_full") == "error"
                 );
             }
-            SegKind::Thin {
+            SegKind::Thin(Thin {
                 pool,
                 transaction_id,
                 device_id,
                 origin,
                 external_origin,
                 ..
-            } => {
+            }) => {
                 assert_eq!(shown_lv(pool), r.get("pool_lv"), "{ctx}");
                 assert_eq!(*transaction_id, n("transaction_id"), "{ctx}");
                 assert_eq!(u64::from(*device_id), n("thin_id"), "{ctx}");
@@ -298,16 +298,16 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                     "{ctx}"
                 );
             }
-            SegKind::Cache {
+            SegKind::Cache(Cache {
                 pool,
                 origin,
                 params,
-            } => {
+            }) => {
                 assert_eq!(shown_lv(pool), r.get("pool_lv"), "{ctx}");
                 assert_eq!(shown_lv(origin), r.get("origin"), "{ctx}");
                 // With a cache pool, lvs shows the pool's chunk size and mode.
                 let p = match &vg.lv(pool).unwrap().segments[0].kind {
-                    SegKind::CachePool { params, .. } => params,
+                    SegKind::CachePool(CachePool { params, .. }) => params,
                     _ => params,
                 };
                 assert_eq!(opt(p.chunk_size), n("chunk_size"), "{ctx}");
@@ -317,11 +317,11 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                     "{ctx}"
                 );
             }
-            SegKind::CachePool {
+            SegKind::CachePool(CachePool {
                 data,
                 metadata,
                 params,
-            } => {
+            }) => {
                 assert_eq!(shown_lv(data), r.get("data_lv"), "{ctx}");
                 assert_eq!(shown_lv(metadata), r.get("metadata_lv"), "{ctx}");
                 assert_eq!(opt(params.chunk_size), n("chunk_size"), "{ctx}");
@@ -331,22 +331,22 @@ fn check_lvs(f: &Fixture, vg: &Vg) -> usize {
                     "{ctx}"
                 );
             }
-            SegKind::Writecache {
+            SegKind::Writecache(Writecache {
                 origin,
                 cachevol,
                 block_size,
                 ..
-            } => {
+            }) => {
                 assert_eq!(shown_lv(origin), r.get("origin"), "{ctx}");
                 assert_eq!(shown_lv(cachevol), r.get("pool_lv"), "{ctx}");
                 assert_eq!(*block_size, 4096);
             }
-            SegKind::Integrity {
+            SegKind::Integrity(Integrity {
                 origin,
                 meta_dev,
                 data_sectors,
                 settings,
-            } => {
+            }) => {
                 assert_eq!(shown_lv(origin), r.get("origin"), "{ctx}");
                 assert!(meta_dev.is_some());
                 assert_eq!(*data_sectors, vg.lv_sectors(lv));
@@ -381,7 +381,7 @@ fn check_vgs_pvs(f: &Fixture, vg: &Vg) {
         .filter(|l| {
             l.segments
                 .iter()
-                .any(|s| matches!(s.kind, SegKind::Snapshot { .. }))
+                .any(|s| matches!(s.kind, SegKind::Snapshot(_)))
         })
         .count() as u64;
     assert_eq!(
@@ -427,7 +427,7 @@ fn check_vgs_pvs(f: &Fixture, vg: &Vg) {
             .flat_map(|l| &l.segments)
             .flat_map(|s| {
                 let len = match &s.kind {
-                    SegKind::Striped { areas, .. } => s.extent_count / areas.len() as u64,
+                    SegKind::Striped(Striped { areas, .. }) => s.extent_count / areas.len() as u64,
                     _ => s.extent_count,
                 };
                 s.kind.areas().iter().map(move |a| (a, len))
@@ -466,7 +466,7 @@ fn golden_all_fixtures() {
             let snap = lv
                 .segments
                 .iter()
-                .any(|s| matches!(s.kind, SegKind::Snapshot { .. }));
+                .any(|s| matches!(s.kind, SegKind::Snapshot(_)));
             assert_eq!(shown.contains(&lv.name), !snap, "{}: {}", f.name, lv.name);
         }
         assert!(vg.warnings.is_empty(), "{:?}", vg.warnings);
@@ -526,10 +526,10 @@ fn segtypes_fixture_details() {
     let lv = |n: &str| vg.lv(n).unwrap();
     assert!(matches!(
         &lv("r1wm").segments[0].kind,
-        SegKind::Raid {
+        SegKind::Raid(Raid {
             writebehind: Some(64),
             ..
-        }
+        })
     ));
     assert!(lv("r1wm_rimage_1").status.contains(Flags::WRITEMOSTLY));
     assert!(lv("r1nosync").status.contains(Flags::NOTSYNCED));
@@ -540,7 +540,7 @@ fn segtypes_fixture_details() {
     assert!(!lv("snapshot0").visible);
     assert!(lv("snap").visible);
     match &lv("cached2").segments[0].kind {
-        SegKind::Cache { params, .. } => {
+        SegKind::Cache(Cache { params, .. }) => {
             assert_eq!(params.metadata_start, Some(0));
             assert_eq!(params.metadata_len, Some(4096));
             assert_eq!(params.data_start, Some(4096));
@@ -550,27 +550,27 @@ fn segtypes_fixture_details() {
         k => panic!("{k:?}"),
     }
     match &lv("thinsnap").segments[0].kind {
-        SegKind::Thin { origin, .. } => assert_eq!(origin.as_deref(), Some("thin1")),
+        SegKind::Thin(Thin { origin, .. }) => assert_eq!(origin.as_deref(), Some("thin1")),
         k => panic!("{k:?}"),
     }
     match &lv("extthin").segments[0].kind {
-        SegKind::Thin {
+        SegKind::Thin(Thin {
             external_origin,
             origin,
             ..
-        } => {
+        }) => {
             assert_eq!(external_origin.as_deref(), Some("extorig"));
             assert!(origin.is_none());
         }
         k => panic!("{k:?}"),
     }
     match &lv("mircore").segments[0].kind {
-        SegKind::Mirror {
+        SegKind::Mirror(Mirror {
             log,
             images,
             mirror_count,
             ..
-        } => {
+        }) => {
             assert_eq!(*mirror_count, 2);
             assert!(log.is_none());
             assert_eq!(images.len(), 2);
@@ -1001,7 +1001,7 @@ fn thin_and_raid_checks() {
     ))
     .unwrap();
     match &vg.lv("pool").unwrap().segments[0].kind {
-        SegKind::ThinPool { messages, .. } => {
+        SegKind::ThinPool(ThinPool { messages, .. }) => {
             assert_eq!(
                 messages,
                 &[ThinMessage::Create("thin1".into()), ThinMessage::Delete(7)]
@@ -1050,19 +1050,19 @@ fn thin_and_raid_checks() {
     let vg = vg_of(&t).unwrap();
     assert!(matches!(
         &vg.lv("r10").unwrap().segments[0].kind,
-        SegKind::Raid { data_copies: 2, .. }
+        SegKind::Raid(Raid { data_copies: 2, .. })
     ));
     assert!(matches!(
         &vg.lv("r6").unwrap().segments[0].kind,
-        SegKind::Raid { data_copies: 3, .. }
+        SegKind::Raid(Raid { data_copies: 3, .. })
     ));
     assert!(matches!(
         &vg.lv("r1").unwrap().segments[0].kind,
-        SegKind::Raid {
+        SegKind::Raid(Raid {
             data_copies: 2,
             data_offset: None,
             ..
-        }
+        })
     ));
     let vg = vg_of(&t.replacen(
         "device_count = 2\nregion_size",
@@ -1072,10 +1072,10 @@ fn thin_and_raid_checks() {
     .unwrap();
     assert!(matches!(
         &vg.lv("r1").unwrap().segments[0].kind,
-        SegKind::Raid {
+        SegKind::Raid(Raid {
             data_offset: Some(0),
             ..
-        }
+        })
     ));
 }
 
@@ -1139,11 +1139,11 @@ fn vdo_segments_parse() {
         .replacen("type = \"error\"", vdo, 1);
     let vg = vg_of(&t).unwrap();
     match &vg.lv("zer").unwrap().segments[0].kind {
-        SegKind::VdoPool {
+        SegKind::VdoPool(VdoPool {
             data,
             virtual_extents,
             settings,
-        } => {
+        }) => {
             assert_eq!(data, "extorig");
             assert_eq!(*virtual_extents, 4);
             assert!(settings
@@ -1156,7 +1156,9 @@ fn vdo_segments_parse() {
         k => panic!("{k:?}"),
     }
     match &vg.lv("err").unwrap().segments[0].kind {
-        SegKind::Vdo { pool, vdo_offset } => assert_eq!((pool.as_str(), *vdo_offset), ("zer", 0)),
+        SegKind::Vdo(Vdo { pool, vdo_offset }) => {
+            assert_eq!((pool.as_str(), *vdo_offset), ("zer", 0))
+        }
         k => panic!("{k:?}"),
     }
     assert_eq!(

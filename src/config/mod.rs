@@ -1,0 +1,15 @@
+//! Configuration read from the system, below both `cli` and `boot` (nothing imports `cli`):
+//!
+//! * [`evms`]: `/etc/evms.conf`, the `activate { include exclude }` filter, with the command
+//!   line's `--include`/`--exclude` on top;
+//! * [`mdadm`]: `mdadm.conf`'s `ARRAY` lines and `HOMEHOST`, with the host name as mdadm's
+//!   fallback.
+//!
+//! Each takes its file or `/etc` directory as a parameter (the boot reads the initramfs'
+//! copy, the command line the system's; tests their own). `/etc/crypttab` joins them as
+//! `crypttab` with the LUKS work.
+
+pub mod evms;
+pub mod mdadm;
+
+pub use evms::ActivateFilter;
