@@ -527,7 +527,7 @@ fn after_run(m: &MdStep, devnm: &str, env: &ExecEnv, notes: &mut Vec<String>) {
         .join("block")
         .join(devnm)
         .join("md/stripe_cache_size");
-    match fs::write(&path, format!("{n}\n")) {
+    match timed(Call::MdSysfs, || fs::write(&path, format!("{n}\n"))) {
         Ok(()) => notes.push(format!(
             "{devnm}: stripe_cache_size {n} (as mdadm sets it for a reshape)"
         )),
