@@ -7,7 +7,7 @@
 #   ours-smp2       the same with -smp 2: the modules activation needs (raid456, dm-mod, ext4)
 #                   load side by side
 #   ours-smp2-serial  -smp 2 with evms.modules=serial (one at a time), to compare (under TCG
-#                   side by side measured slower: both vCPUs stop for each module's page flush)
+#                   the two are close: both vCPUs stop for each module's page flush)
 #   busybox         the hand-made baseline: busybox + mdadm + lvm2 (with their libraries) and
 #                   the same modules, an /init script that insmods them, runs
 #                   `mdadm --assemble --scan` and `lvm vgchange -ay vg0`, mounts root read-only
