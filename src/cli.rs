@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub struct Cli {
     #[argh(subcommand)]
     pub cmd: Command,
-    /// more output (repeat for debug)
+    /// more output (-v -v: debug, -v -v -v: the libraries' debug messages too)
     #[argh(switch, short = 'v')]
     pub verbose: u8,
 }
@@ -194,6 +194,7 @@ pub fn main() -> i32 {
         }
     };
     StderrLogger::init(cli.verbose);
+    crate::boot::early::raise_fd_limit();
     match cli.cmd {
         Command::Scan(c) => scan(&c),
         Command::Plan(c) => plan(&c),
@@ -353,9 +354,18 @@ fn activate(c: &ActivateCmd) -> i32 {
         dry_run: c.dry_run,
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     let g = engine::discover(&inp, st.clone());
+    log::debug!("discovery: {:.6}", started.elapsed().as_secs_f64());
     let mut modules = CliModules::default();
     let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts, &mut |m| modules.load(m));
+    // For the benchmark (tests/bench.sh): the whole run, the kernel's share, peak memory.
+    log::debug!(
+        "total={:.6} {} peak-rss={}",
+        started.elapsed().as_secs_f64(),
+        crate::exec::timing::summary(),
+        crate::exec::timing::peak_rss(&env.proc)
+    );
     for w in &outcome.warnings {
         println!("warning: {w}");
     }
@@ -445,11 +455,16 @@ fn deactivate(c: &DeactivateCmd) -> i32 {
 /// Messages to stderr for the command line (the boot path logs to /dev/kmsg instead).
 struct StderrLogger {
     level: log::LevelFilter,
+    /// Debug messages of other crates too (the devicemapper crate logs two per DM device).
+    all_debug: bool,
 }
 
 impl log::Log for StderrLogger {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
         m.level() <= self.level
+            && (m.level() < log::Level::Debug
+                || self.all_debug
+                || m.target().starts_with("evms_activate"))
     }
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {
@@ -470,7 +485,10 @@ impl StderrLogger {
             1 => log::LevelFilter::Info,
             _ => log::LevelFilter::Debug,
         };
-        let _ = log::set_boxed_logger(Box::new(StderrLogger { level }));
+        let _ = log::set_boxed_logger(Box::new(StderrLogger {
+            level,
+            all_debug: verbose > 2,
+        }));
         log::set_max_level(level);
     }
 }

@@ -220,6 +220,9 @@ pub struct BootSpec {
     pub degraded: Option<DegradedPolicy>,
     /// `evms.debug` (or the kernel's `debug`): log at debug level.
     pub debug: bool,
+    /// `evms.modules=serial`: load modules one at a time even with several CPUs (the
+    /// default, `parallel`, loads independent ones side by side).
+    pub serial_modules: bool,
     /// `loglevel=N` (kernel console log level).
     pub loglevel: Option<u8>,
     /// Words after `--`: the kernel passes them to init unchanged.
@@ -258,6 +261,7 @@ impl Default for BootSpec {
             exclude: Vec::new(),
             degraded: None,
             debug: false,
+            serial_modules: false,
             loglevel: None,
             init_args: Vec::new(),
             other: Vec::new(),
@@ -293,6 +297,7 @@ const EVMS_KEYS: &[&str] = &[
     "evms.exclude",
     "evms.degraded",
     "evms.debug",
+    "evms.modules",
 ];
 
 /// Splits a command line the way the kernel does: `lib/cmdline.c` `next_arg` (whitespace
@@ -443,6 +448,7 @@ impl BootSpec {
                 | "evms.include"
                 | "evms.exclude"
                 | "evms.degraded"
+                | "evms.modules"
                 | "loglevel"
         );
         let v = match value {
@@ -581,6 +587,11 @@ impl BootSpec {
             "evms.debug" => match bool_value(value) {
                 Some(b) => self.debug = b,
                 None => warn("expected evms.debug or evms.debug=0/1".into()),
+            },
+            "evms.modules" => match v {
+                "serial" => self.serial_modules = true,
+                "parallel" => self.serial_modules = false,
+                _ => warn("expected evms.modules=parallel or evms.modules=serial".into()),
             },
             _ if name.starts_with("evms.") => warn(format!(
                 "unknown evms option (known: {}); ignored",
@@ -1104,9 +1115,16 @@ mod tests {
              rd.lvm.vg=vg0 rd.lvm.lv=vg1/home rd.md.uuid=2b8e0a3c:5d1f4e6a:9c7b1d2e:3f4a5b6c \
              rd.timeout=20 rd.shell rd.break=pre-mount rd.break evms.activate=all \
              evms.include=vg0/*,md/* evms.exclude=sdz* evms.degraded=never evms.debug quiet \
-             console=ttyS0\n",
+             evms.modules=serial console=ttyS0\n",
         );
         assert!(w.is_empty(), "{w:?}");
+        assert!(s.serial_modules);
+        assert!(!BootSpec::default().serial_modules);
+        let (_, w) = BootSpec::parse("evms.modules=both");
+        assert_eq!(
+            w[0].message,
+            "expected evms.modules=parallel or evms.modules=serial"
+        );
         assert_eq!(
             s.root,
             Some(DeviceRef::Lv {
@@ -1217,7 +1235,7 @@ mod tests {
             vec![
                 "rd.lvm.lv=root: an LV needs its VG: rd.lvm.lv=VG/root (dracut also accepts only VG/LV)",
                 "rd.lvm.vg=vg0/root: rd.lvm.vg takes a VG name; for one LV use rd.lvm.lv=vg0/root",
-                "evms.actvate=all: unknown evms option (known: evms.activate, evms.include, evms.exclude, evms.degraded, evms.debug); ignored",
+                "evms.actvate=all: unknown evms option (known: evms.activate, evms.include, evms.exclude, evms.degraded, evms.debug, evms.modules); ignored",
                 "evms.degraded=soon: expected seconds to wait, 'never' or 'now' (evms.degraded=10)",
                 "rd.md.uuid=zz: not an MD array UUID: expected 32 hex digits as mdadm prints them (e.g. 2b8e0a3c:5d1f4e6a:9c7b1d2e:3f4a5b6c)",
                 "root: needs a value (root=…); ignored",

@@ -32,6 +32,24 @@ pub struct EarlyReport {
     pub errors: Vec<String>,
 }
 
+/// Discovery keeps every device it reads open (objects stacked on it read through it): the
+/// soft limit of 1024 descriptors ran out with 1000 LVs active. Raised to the hard limit
+/// (4096 for PID 1, often more elsewhere) as systemd does; `engine::MAX_NODES` is 4096.
+/// Returns the limits it replaced, for [`restore_fd_limit`].
+pub fn raise_fd_limit() -> Option<(u64, u64)> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    (soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok()).then_some((soft, hard))
+}
+
+/// Puts back what [`raise_fd_limit`] changed (before the real init runs).
+pub fn restore_fd_limit(old: Option<(u64, u64)>) {
+    if let Some((soft, hard)) = old {
+        let _ =
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard);
+    }
+}
+
 /// The mounts, in order (/dev before /run only matters for humans; each is independent).
 /// Flags as systemd's `mount_table` in `src/shared/mount-setup.c` uses for them.
 pub fn early_mounts(env: &BootEnv) -> Vec<EarlyMount> {

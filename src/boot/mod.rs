@@ -75,7 +75,17 @@ pub struct Round<'a> {
 impl Round<'_> {
     /// Loads a module by name or alias for `why`; Err joins the failures (already logged).
     pub fn load_module(&mut self, name: &str, why: &str) -> Result<(), String> {
-        let r = self.modules.request(name, "", why);
+        self.load_modules(&[(name.to_string(), why.to_string())])
+    }
+
+    /// Loads modules (name, why), side by side when there are CPUs for it; Err joins the
+    /// failures (already logged).
+    pub fn load_modules(&mut self, wanted: &[(String, String)]) -> Result<(), String> {
+        let queries: Vec<(String, String, String)> = wanted
+            .iter()
+            .map(|(n, why)| (n.clone(), String::new(), why.clone()))
+            .collect();
+        let r = self.modules.request_many(&queries);
         log_load_report(&r);
         if r.errors.is_empty() {
             Ok(())
@@ -147,10 +157,14 @@ fn stage(name: &str) {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).map(str::to_string))
         .unwrap_or_else(|| "?".into());
+    let finit = modules::kernel_time();
     log::debug!(
-        "stage {name} t={:.3} in-finit_module={:.3} idle={idle}",
+        "stage {name} t={:.3} in-finit_module={:.3} in-dm-md={:.3} idle={idle}",
         monotonic(),
-        modules::kernel_time().as_secs_f64()
+        finit.as_secs_f64(),
+        crate::exec::timing::work()
+            .saturating_sub(finit)
+            .as_secs_f64()
     );
 }
 
@@ -195,12 +209,15 @@ struct Boot<'a> {
     loader: ModuleLoader,
     socket: Option<UeventSocket>,
     known: BTreeMap<String, BlockDevice>,
+    /// The descriptor limits before [`early::raise_fd_limit`], given back to the real init.
+    fd_limit: Option<(u64, u64)>,
 }
 
 /// The whole boot (see the module documentation). Never returns: it execs the real init or
 /// stays in the emergency path.
 pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
     let t_start = monotonic();
+    let fd_limit = early::raise_fd_limit();
     let early = early::run(&env);
     kmsg::init(&env.kmsg, &env.printk, LevelFilter::Info);
     let cmdline = match std::fs::read_to_string(&env.cmdline) {
@@ -242,13 +259,15 @@ pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
         log::error!("Failed to read the module indexes: {e}");
         ModuleDb::default()
     });
-    let loader = ModuleLoader::new(db, &env.modules_dir, &env.sys_dir.join("module"));
+    let mut loader = ModuleLoader::new(db, &env.modules_dir, &env.sys_dir.join("module"));
+    loader.set_parallel(!spec.serial_modules);
     let mut boot = Boot {
         env: &env,
         spec,
         loader,
         socket,
         known: BTreeMap::new(),
+        fd_limit,
     };
     boot.load_initial_modules();
     stage("modules-loaded");
@@ -297,10 +316,12 @@ impl Boot<'_> {
         match std::fs::read_to_string(&self.env.module_list) {
             Ok(text) => {
                 let by = self.env.module_list.display().to_string();
-                for (name, params) in modules::parse_module_list(&text) {
-                    let r = self.loader.request(&name, &params, &by);
-                    log_load_report(&r);
-                }
+                let list: Vec<(String, String, String)> = modules::parse_module_list(&text)
+                    .into_iter()
+                    .map(|(name, params)| (name, params, by.clone()))
+                    .collect();
+                let r = self.loader.request_many(&list);
+                log_load_report(&r);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => log::error!("Failed to read {}: {e}", self.env.module_list.display()),
@@ -430,11 +451,13 @@ impl Boot<'_> {
             "switching root to {} and running {init}",
             self.env.new_root.display()
         );
+        let fd_limit = self.fd_limit;
         let res = switch_root::switch_root(self.env, &init, &self.env.init_args, &mut |notes| {
             for n in notes {
                 log::debug!("switch_root: {n}");
             }
             stage("switch-root");
+            early::restore_fd_limit(fd_limit);
         });
         match res {
             Ok(never) => match never {},

@@ -370,6 +370,32 @@ impl RootFinder for VolumeRootFinder {
         let g2 = if plan.steps.is_empty() {
             g
         } else {
+            // What the first plan needs, and root's filesystem when it was read in user space,
+            // load side by side up front (beside raid456 and dm-mod when there are CPUs for
+            // it, instead of after); later steps' own modules load as they come (below).
+            let fs = target
+                .and_then(|i| match &g.node(i).content {
+                    Content::Fs(f) if f.usage == crate::formats::fs::Usage::Filesystem => {
+                        Some(format!("fs-{}", f.mount_type()))
+                    }
+                    _ => None,
+                })
+                .map(|m| (m, "the root filesystem"));
+            let mut wanted = Vec::new();
+            for (m, why) in plan
+                .modules()
+                .into_iter()
+                .map(|m| (m.to_string(), "the volumes root needs"))
+                .chain(fs)
+            {
+                if !self.loaded.contains(&m) {
+                    self.loaded.push(m.clone());
+                    wanted.push((m, why.to_string()));
+                }
+            }
+            if let Err(e) = round.load_modules(&wanted) {
+                log::error!("{e}");
+            }
             let exec_env = ExecEnv {
                 sys: env.sys_dir.clone(),
                 dev: env.dev_dir.clone(),

@@ -71,7 +71,9 @@ pub struct VolGroup {
     pub key: String,
     pub name: String,
     pub id: LvmId,
-    pub vg: Vg,
+    /// Shared: discovery regroups every round, and cloning a VG of 1000 LVs each time (three
+    /// times a round) was a tenth of discovering it.
+    pub vg: Arc<Vg>,
     pub pvs: Vec<VgPv>,
     pub lvs: Vec<LvInfo>,
     pub access: Access,
@@ -92,7 +94,12 @@ impl VolGroup {
             .collect()
     }
     pub fn lv_info(&self, name: &str) -> Option<&LvInfo> {
-        self.lvs.iter().find(|l| l.name == name)
+        // `lvs` follows the metadata's LV order (evaluate_lvs): the VG's index finds it.
+        self.vg
+            .lv_position(name)
+            .and_then(|i| self.lvs.get(i))
+            .filter(|l| l.name == name)
+            .or_else(|| self.lvs.iter().find(|l| l.name == name))
     }
 }
 
@@ -112,25 +119,36 @@ pub fn lv_key(vg: &LvmId, lv: &LvmId) -> String {
 pub fn group(g: &mut Graph) {
     // Every PV label seen: node, pv id, and the metadata copy it carries (if any).
     let mut labels: Vec<(NodeId, LvmId)> = Vec::new();
-    let mut copies: BTreeMap<String, Vec<(NodeId, Vg, u32, u64)>> = BTreeMap::new();
+    // Per VG id: (node, seqno, text checksum, text size) of each copy.
+    let mut copies: BTreeMap<String, Vec<(NodeId, u64, u32, u64)>> = BTreeMap::new();
     for (id, n) in g.nodes.iter().enumerate() {
         if let Content::LvmPv(c) = &n.content {
             labels.push((id, c.label.pv_id.clone()));
             if let Some((vg, csum, size)) = &c.metadata {
-                copies.entry(vg.id.as_str().to_string()).or_default().push((
-                    id,
-                    vg.clone(),
-                    *csum,
-                    *size,
-                ));
+                copies
+                    .entry(vg.id.as_str().to_string())
+                    .or_default()
+                    .push((id, vg.seqno, *csum, *size));
             }
         }
     }
     for (vgid, cs) in copies {
-        let newest = cs.iter().map(|c| c.1.seqno).max().unwrap_or(0);
-        let best: Vec<&(NodeId, Vg, u32, u64)> =
-            cs.iter().filter(|c| c.1.seqno == newest).collect();
-        let vg = best[0].1.clone();
+        let newest = cs.iter().map(|c| c.1).max().unwrap_or(0);
+        let best: Vec<&(NodeId, u64, u32, u64)> = cs.iter().filter(|c| c.1 == newest).collect();
+        // The copy chosen in an earlier round, when it is still the newest one.
+        let kept = g.vgs.iter().find(|v| {
+            v.id.as_str() == vgid
+                && v.vg.seqno == newest
+                && (v.vg.checksum, v.vg.text_size) == (best[0].2, best[0].3)
+        });
+        let vg = match (kept, &g.nodes[best[0].0].content) {
+            (Some(v), _) => v.vg.clone(),
+            (None, Content::LvmPv(c)) => match &c.metadata {
+                Some((vg, _, _)) => Arc::new(vg.clone()),
+                None => continue,
+            },
+            (None, _) => continue,
+        };
         let mut problems = Vec::new();
         let mut access = Access::Ok;
         if best.iter().any(|c| c.2 != best[0].2 || c.3 != best[0].3) {
@@ -140,10 +158,10 @@ pub fn group(g: &mut Graph) {
                 names.join(", ")
             ));
         }
-        for c in cs.iter().filter(|c| c.1.seqno < newest) {
+        for c in cs.iter().filter(|c| c.1 < newest) {
             problems.push(format!(
                 "inconsistent metadata: {} holds seqno {}, newest is {newest}; using the newest",
-                g.nodes[c.0].name, c.1.seqno
+                g.nodes[c.0].name, c.1
             ));
         }
         // PVs of the newest copy → devices, by PV id.
@@ -503,7 +521,7 @@ fn read_thin_meta(g: &Graph, idx: usize) -> Vec<(String, Result<ThinSuper, Strin
 fn evaluate_lvs(g: &mut Graph, idx: usize) {
     let vg = g.vgs[idx].vg.clone();
     let mut infos = Vec::new();
-    for lv in &vg.lvs {
+    for (pos, lv) in vg.lvs.iter().enumerate() {
         let state = match lv_pvs(&vg, lv) {
             Err(e) => LvState::Broken(e),
             Ok(keys) => {
@@ -530,10 +548,12 @@ fn evaluate_lvs(g: &mut Graph, idx: usize) {
                 }
             }
         };
-        let node = g.vgs[idx]
-            .lvs
-            .iter()
-            .find(|l| l.name == lv.name)
+        // The previous round's entry: at the same position unless the metadata changed.
+        let old = &g.vgs[idx].lvs;
+        let node = old
+            .get(pos)
+            .filter(|l| l.name == lv.name)
+            .or_else(|| old.iter().find(|l| l.name == lv.name))
             .and_then(|l| l.node);
         let unreadable = (state == LvState::Ok)
             .then(|| not_readable(&vg, lv))

@@ -33,7 +33,7 @@ use crate::formats::part::PartTable;
 use crate::probe::{self, Content};
 use crate::source::layout::{Layout, Mapped, Src};
 use crate::source::sysfs::{BlockDev, DevNo};
-use crate::source::{FileDev, ReadAt};
+use crate::source::{FileDev, LazyDev, ReadAt};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -202,6 +202,16 @@ pub struct Graph {
     /// Live devices stacked on others: node → kernel names of sysfs `slaves` (bcacheN's
     /// backing device).
     pub slaves: HashMap<NodeId, Vec<String>>,
+    /// What an earlier discovery in the same activation found on each object, by key (see
+    /// [`discover_again`]); taken by `probe_new` instead of reading the object again.
+    known: HashMap<String, Known>,
+}
+
+/// An object's size and probe result, carried from one activation round to the next.
+struct Known {
+    size: u64,
+    content: Content,
+    warnings: Vec<ProbeError>,
 }
 
 impl Graph {
@@ -349,8 +359,45 @@ impl Graph {
 
 /// Runs discovery to a fixed point.
 pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
+    discover_with(inputs, settings, HashMap::new())
+}
+
+/// Discovery again after an activation round of the same run: the system is read as
+/// [`discover`] does (sysfs, kernel devices, grouping), but an object `prev` already probed
+/// (read in user space before its kernel device existed, or read in the kernel) is not read
+/// again: activation writes nothing that a probe sees there, and what the kernel device
+/// shows is what the user-space layout showed (the MD, striped and linear mappings the
+/// md-data and vm suites compare with the kernel's). MD members are read again (starting an
+/// array updates their superblocks), and so is anything whose probe failed or whose size
+/// differs. Reading every new LV a second time was half of an activation at 1000 LVs.
+pub fn discover_again(inputs: &Inputs, settings: Settings, prev: Graph) -> Graph {
+    let mut known = HashMap::new();
+    for n in prev.nodes {
+        if !n.probed
+            || n.excluded
+            || matches!(n.content, Content::MdMember(_) | Content::Broken(_))
+            || n.warnings
+                .iter()
+                .any(|w| matches!(w, ProbeError::Io { .. }))
+        {
+            continue;
+        }
+        known.insert(
+            n.key,
+            Known {
+                size: n.size,
+                content: n.content,
+                warnings: n.warnings,
+            },
+        );
+    }
+    discover_with(inputs, settings, known)
+}
+
+fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Known>) -> Graph {
     let mut g = Graph {
         settings,
+        known,
         ..Graph::default()
     };
     match inputs {
@@ -377,12 +424,14 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
         bcache::group(&mut g);
         lvm::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
+            g.known.clear();
             return g;
         }
     }
     g.problems.push(format!(
         "discovery did not settle after {MAX_ROUNDS} rounds; the result may be incomplete"
     ));
+    g.known.clear();
     g
 }
 
@@ -536,25 +585,29 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
         _ if d.dm_uuid.is_some() || d.md.is_some() => NodeKind::OtherKernel,
         _ => NodeKind::Disk,
     };
-    let reader: Option<Src> = match FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
-        Ok(f) => Some(Arc::new(f)),
-        // No medium in the drive: nothing to read, nothing wrong.
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(nix::libc::ENOMEDIUM) | Some(nix::libc::ENXIO)
-            ) =>
-        {
-            log::debug!("{}: no medium ({e})", d.name);
-            None
-        }
-        Err(e) => {
-            g.problems.push(format!(
-                "{}: cannot open {}: {e}",
-                d.name,
-                dev_dir.join(&d.name).display()
-            ));
-            None
+    let path = dev_dir.join(&d.name);
+    let known = g.known.get(&key).is_some_and(|k| k.size == d.size);
+    let reader: Option<Src> = if known {
+        // Its probe result carries over: opened only if something reads through it.
+        Some(Arc::new(LazyDev::new(&path, d.size, d.logical_block_size)))
+    } else {
+        match FileDev::open(&path, d.logical_block_size) {
+            Ok(f) => Some(Arc::new(f)),
+            // No medium in the drive: nothing to read, nothing wrong.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(nix::libc::ENOMEDIUM) | Some(nix::libc::ENXIO)
+                ) =>
+            {
+                log::debug!("{}: no medium ({e})", d.name);
+                None
+            }
+            Err(e) => {
+                g.problems
+                    .push(format!("{}: cannot open {}: {e}", d.name, path.display()));
+                None
+            }
         }
     };
     let name = match &d.dm_name {
@@ -637,6 +690,14 @@ fn probe_new(g: &mut Graph) {
             crate::formats::lvm::names::private_device(n, u)
         }) {
             continue;
+        }
+        if let Some(k) = g.known.remove(&g.nodes[id].key) {
+            if k.size == g.nodes[id].size {
+                let n = &mut g.nodes[id];
+                n.content = k.content;
+                n.warnings = k.warnings;
+                continue;
+            }
         }
         // A partition the kernel made from what a container's device shows (the first IMSM
         // member shows the array's partition table; a DRBD backing device its data's): the
@@ -999,5 +1060,56 @@ mod tests {
             }
         ));
         assert!(g.nodes[p].kernel.is_some());
+    }
+
+    /// A later activation round takes what the previous one read (a wiped PV label on the
+    /// new source is not seen: nothing was read again), except MD members, which are read
+    /// again (a wiped superblock is seen).
+    #[test]
+    fn discover_again_reads_only_md_members_again() {
+        use crate::source::layout::Src;
+        use crate::source::sparse::SparseDev;
+        let settings = Settings {
+            homehost: Some("evms-vm".into()),
+            ..Settings::default()
+        };
+        let mem = |devs: Vec<(&str, SparseDev)>| {
+            Inputs::Mem(
+                devs.into_iter()
+                    .map(|(n, d)| (n.to_string(), Arc::new(d) as Src))
+                    .collect(),
+            )
+        };
+        let disks = || {
+            vec![
+                ("vdf", fixtures::disk("lvmfaults", "vdf")),
+                ("vda", fixtures::disk("splitbrain", "vda")),
+                ("vdb", fixtures::disk("splitbrain", "vdb")),
+            ]
+        };
+        let first = discover(&mem(disks()), settings.clone());
+        let vgs = |g: &Graph| g.vgs.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
+        assert_eq!(vgs(&first), ["loop"]);
+        assert!(matches!(
+            first.nodes[first.by_name("vda").unwrap()].content,
+            Content::MdMember(_)
+        ));
+        let wiped = || {
+            let mut d = disks();
+            d[0].1.patch(512, &[0; 8]); // LABELONE
+            d[1].1.patch(4096, &[0; 4]); // md 1.2 magic
+            d
+        };
+        assert!(vgs(&discover(&mem(wiped()), settings.clone())).is_empty());
+        let again = discover_again(&mem(wiped()), settings, first);
+        assert_eq!(vgs(&again), ["loop"]);
+        assert!(matches!(
+            again.nodes[again.by_name("vdf").unwrap()].content,
+            Content::LvmPv(_)
+        ));
+        assert!(!matches!(
+            again.nodes[again.by_name("vda").unwrap()].content,
+            Content::MdMember(_)
+        ));
     }
 }

@@ -22,6 +22,7 @@
 
 use super::mdmap;
 use super::nodes::{self, Change};
+use super::timing::{timed, Call};
 use super::{ExecEnv, ExecError, ExecOptions, Outcome};
 use crate::ids::{uuid_bytes_str, MdUuid};
 use crate::plan::MdStep;
@@ -340,7 +341,7 @@ fn create(
     };
     // EEXIST: an empty shell already there, which md_busy found free.
     let new_array = env.sys.join("module/md_mod/parameters/new_array");
-    match fs::write(&new_array, devnm.as_bytes()) {
+    match timed(Call::MdSysfs, || fs::write(&new_array, devnm.as_bytes())) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(nix::libc::EEXIST) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => notes.push(format!(
@@ -420,7 +421,9 @@ fn run(
         ..MduArrayInfo::default()
     };
     // SAFETY: fd is an open md node; the struct has the kernel's layout (size checked in tests).
-    if let Err(e) = unsafe { md_set_array_info(file.as_raw_fd(), &info) } {
+    if let Err(e) = timed(Call::MdIoctl, || unsafe {
+        md_set_array_info(file.as_raw_fd(), &info)
+    }) {
         return Err(stop_after(file, devnm, "SET_ARRAY_INFO", e, String::new()));
     }
     for (i, mem) in members.iter().enumerate() {
@@ -450,7 +453,9 @@ fn run(
             ..MduDiskInfo::default()
         };
         // SAFETY: as above.
-        if let Err(e) = unsafe { md_add_new_disk(file.as_raw_fd(), &disk) } {
+        if let Err(e) = timed(Call::MdIoctl, || unsafe {
+            md_add_new_disk(file.as_raw_fd(), &disk)
+        }) {
             return Err(stop_after(
                 file,
                 devnm,
@@ -475,7 +480,9 @@ fn run(
         }
     }
     // SAFETY: as above; RUN_ARRAY ignores its argument (mdadm passes NULL).
-    if let Err(e) = unsafe { md_run_array(file.as_raw_fd(), std::ptr::null()) } {
+    if let Err(e) = timed(Call::MdIoctl, || unsafe {
+        md_run_array(file.as_raw_fd(), std::ptr::null())
+    }) {
         if map_written {
             let _ = mdmap::del(env, devnm);
         }
@@ -520,7 +527,7 @@ fn after_run(m: &MdStep, devnm: &str, env: &ExecEnv, notes: &mut Vec<String>) {
         .join("block")
         .join(devnm)
         .join("md/stripe_cache_size");
-    match fs::write(&path, format!("{n}\n")) {
+    match timed(Call::MdSysfs, || fs::write(&path, format!("{n}\n"))) {
         Ok(()) => notes.push(format!(
             "{devnm}: stripe_cache_size {n} (as mdadm sets it for a reshape)"
         )),

@@ -21,6 +21,7 @@ mod md;
 mod mdmap;
 mod nodes;
 mod records;
+pub mod timing;
 
 pub use deactivate::{
     all_ours, deactivate, deactivate_all_ours, DeactOutcome, DeactivateItem, DeactivateReport,

@@ -71,9 +71,6 @@ pub(crate) fn ensure_symlink(dev: &Path, link: &str, target_in_dev: &str) -> io:
         )
     })?;
     let path = dev.join(link);
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
-    }
     match fs::symlink_metadata(&path) {
         Ok(m) if m.file_type().is_symlink() => {
             if fs::read_link(&path)? == Path::new(&target) {
@@ -88,10 +85,24 @@ pub(crate) fn ensure_symlink(dev: &Path, link: &str, target_in_dev: &str) -> io:
             format!("{} exists and is not a symlink", path.display()),
         )),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::os::unix::fs::symlink(&target, &path)?;
+            in_new_dirs(&path, || std::os::unix::fs::symlink(&target, &path))?;
             Ok(Change::Created)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Runs `make` (which creates `path`); when the directories on the way are missing, makes them
+/// and runs it again. Asking first cost two calls per node or link (mkdir, stat), made once.
+fn in_new_dirs(path: &Path, make: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    match make() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            make()
+        }
+        r => r,
     }
 }
 
@@ -142,16 +153,15 @@ pub(crate) fn ensure_block_node(
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    mknod(
-        path,
-        SFlag::S_IFBLK,
-        Mode::from_bits_truncate(mode),
-        rdev_of(devno),
-    )
-    .map_err(io::Error::from)?;
+    in_new_dirs(path, || {
+        mknod(
+            path,
+            SFlag::S_IFBLK,
+            Mode::from_bits_truncate(mode),
+            rdev_of(devno),
+        )
+        .map_err(io::Error::from)
+    })?;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
     Ok(change)

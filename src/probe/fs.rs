@@ -143,6 +143,17 @@ fn probe_swap_area(name: &str, dev: &dyn ReadAt, suspend: bool) -> Result<Probed
         return Ok(Ok(None));
     }
     let len = dev.size().min(swap::READ_LEN as u64);
+    // The magics first: a device without one (nearly all) needs no 64 KiB buffer.
+    let mut magic = suspend && len >= 8 && swap::is_toi(&read_array::<8>(name, dev, 0)?);
+    for off in swap::MAGIC_OFFSETS.map(|o| o as u64) {
+        if magic || off + 10 > len {
+            break;
+        }
+        magic = swap::magic_at(&read_array::<10>(name, dev, off)?, suspend);
+    }
+    if !magic {
+        return Ok(Ok(None));
+    }
     let buf = read(name, dev, 0, len)?;
     Ok(if suspend {
         swap::parse_swsuspend(&buf)
@@ -1308,6 +1319,19 @@ mod tests {
         let sw = probe(&d).unwrap().unwrap();
         assert_eq!((sw.fstype, sw.version.as_deref()), ("swap", Some("1")));
         assert_eq!((sw.uuid, sw.label), (sus.uuid, sus.label));
+        // TuxOnIce: its magic at 0 and no signature at the magic offsets still reads the
+        // 64 KiB (the probe's magic gate looks at offset 0 too).
+        let mut d = dev("swsuspend");
+        for off in crate::formats::fs::swap::MAGIC_OFFSETS {
+            d.patch(off as u64, &[0; 10]);
+        }
+        assert_eq!(probe(&d).unwrap(), None);
+        d.patch(0, &[0xed, 0xc3, 0x02, 0xe9, 0x98, 0x56, 0xe5, 0x0c]);
+        let toi = probe(&d).unwrap().unwrap();
+        assert_eq!(
+            (toi.fstype, toi.version.as_deref()),
+            ("swsuspend", Some("tuxonice"))
+        );
     }
 
     #[test]

@@ -124,6 +124,8 @@ fn covered_by_partition(pt: &crate::formats::part::PartTable, off: u64) -> bool 
 ///    whose DOS table has no partition (a filesystem's boot sector, e.g. exFAT's).
 /// 7. EVMS feature headers: reported by name, never activated.
 pub fn probe_device(name: &str, dev: &dyn ReadAt, whole_disk: bool) -> DeviceReport {
+    let prefetched = source::Prefetch::new(dev);
+    let dev: &dyn ReadAt = &prefetched;
     let mut warnings = Vec::new();
     let md = match md::probe_md(name, dev) {
         Ok(v) => v,

@@ -13,6 +13,9 @@
 #                                  snapshot=on): the image file is never modified
 #       --out DIR                  where the guest's /out ends up, --timeout S, --append "..."
 #       --mem MB, --qmp SOCK       (monitor socket for hot-plug tests)
+#       --smp N                    virtual CPUs (default 1)
+#       --qemu-arg ARG             one more QEMU argument (repeatable; the benchmark's -icount,
+#                                  virtio-scsi disks)
 #
 # Facts behind the choices: ../shared/vm-notes.md (KVM hangs here: TCG only; softdeps such as
 # crc32c before libcrc32c must be resolved by us; busybox prefers its applets: use full paths).
@@ -109,7 +112,7 @@ EOF
 
 vm_run() {
   local initrd=$1 log=$2; shift 2
-  local disks=() outdir="" timeout=300 append="" mem=1024 qmp="" outimg letter i=0 rc
+  local disks=() outdir="" timeout=300 append="" mem=1024 qmp="" outimg letter i=0 rc smp=1 extra=()
   while [ $# -gt 0 ]; do
     case $1 in
       --disk) disks+=("$2"); shift 2 ;;
@@ -119,11 +122,13 @@ vm_run() {
       --append) append=$2; shift 2 ;;
       --mem) mem=$2; shift 2 ;;
       --qmp) qmp=$2; shift 2 ;;
+      --smp) smp=$2; shift 2 ;;
+      --qemu-arg) extra+=("$2"); shift 2 ;;
       *) echo "vm_run: unknown option $1" >&2; return 1 ;;
     esac
   done
   vm_kernel || return 1
-  local args=(-accel tcg -m "$mem" -smp 1 -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$initrd")
+  local args=(-accel tcg -m "$mem" -smp "$smp" -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$initrd")
   for d in "${disks[@]}"; do
     args+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
     i=$((i + 1))
@@ -136,6 +141,7 @@ vm_run() {
     append="$append vmout=vd$letter"
   fi
   [ -n "$qmp" ] && args+=(-qmp "unix:$qmp,server,nowait")
+  args+=("${extra[@]}")
   timeout "$timeout" qemu-system-x86_64 "${args[@]}" \
     -append "console=ttyS0 panic=-1 loglevel=4 $append" </dev/null >"$log" 2>&1
   rc=$?

@@ -16,6 +16,8 @@ pub const READ_LEN: usize = 0x10000;
 pub const MIN_DEVICE_SIZE: u64 = 10 * 4096;
 /// Magic offsets (`PAGESIZE_MIN` 0xff6 .. `PAGESIZE_MAX` 0xfff6), in blkid's order.
 pub const MAGIC_OFFSETS: [usize; 5] = [0xFF6, 0x1FF6, 0x3FF6, 0x7FF6, 0xFFF6];
+/// The two magics (v0 and v1), each 10 bytes at one of [`MAGIC_OFFSETS`].
+pub const MAGICS: [&[u8; 10]; 2] = [b"SWAP-SPACE", b"SWAPSPACE2"];
 
 /// `struct swap_header_v1_2` at 1024.
 const HDR: usize = 1024;
@@ -28,22 +30,32 @@ const PADDING_32: usize = HDR + 44 + 32 * 4;
 /// TuxOnIce keeps a valid swap header behind its own magic at 0.
 const TOI_MAGIC: [u8; 8] = [0xed, 0xc3, 0x02, 0xe9, 0x98, 0x56, 0xe5, 0x0c];
 
+/// Whether `m`, the 10 bytes at one of [`MAGIC_OFFSETS`], starts a swap magic (or with
+/// `suspend`, a hibernation signature): the probe reads [`READ_LEN`] only then.
+pub fn magic_at(m: &[u8; 10], suspend: bool) -> bool {
+    if suspend {
+        SUSPEND_MAGICS.iter().any(|(s, _)| m.starts_with(s))
+    } else {
+        MAGICS.contains(&m)
+    }
+}
+
+/// TuxOnIce's magic at offset 0 (a hibernation image whatever the swap magic says).
+pub fn is_toi(head: &[u8; 8]) -> bool {
+    *head == TOI_MAGIC
+}
+
 /// Parses the start of the device (up to [`READ_LEN`] bytes; a shorter buffer is searched as
 /// far as it goes). `Ok(None)`: no swap magic (or TuxOnIce); `Err`: "SWAPSPACE2" with a bad
 /// version or a zero last page, which blkid rejects.
 pub fn parse(buf: &[u8]) -> Result<Option<FsInfo>, FormatError> {
     let mut found = None;
     for off in MAGIC_OFFSETS {
-        match bytes::arr::<10>(buf, off).as_ref() {
-            Some(b"SWAP-SPACE") => {
-                found = Some((off, 0));
-                break;
-            }
-            Some(b"SWAPSPACE2") => {
-                found = Some((off, 1));
-                break;
-            }
-            _ => {}
+        if let Some(v) =
+            bytes::arr::<10>(buf, off).and_then(|m| MAGICS.iter().position(|x| **x == m))
+        {
+            found = Some((off, v));
+            break;
         }
     }
     let Some((_, version)) = found else {

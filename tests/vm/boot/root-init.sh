@@ -53,6 +53,8 @@ if [ -f /run/mdadm/map ]; then
 else
   echo "EVMS-MDMAP none"
 fi
-dmesg | grep -E 'evms-activate|Run /init as init process|EXT4-fs .*mounted' | sed 's/^/EVMS-DMESG /'
+# (also the kernel's own milestones, for the boot benchmark's timeline)
+dmesg | grep -E 'evms-activate|Run /init as init process|EXT4-fs .*mounted|virtio_blk .*\[vda\]|raid6: using|md/raid:md[0-9]+: raid level' |
+  sed 's/^/EVMS-DMESG /'
 echo "EVMS-ROOT-END"
 poweroff -f

@@ -340,10 +340,15 @@ impl Vg {
     }
 
     pub fn lv(&self, name: &str) -> Option<&Lv> {
-        match self.links.index(name).and_then(|i| self.lvs.get(i)) {
-            Some(l) if l.name == name => Some(l),
+        self.lv_position(name).and_then(|i| self.lvs.get(i))
+    }
+
+    /// Where LV `name` is in [`Vg::lvs`] (through the index [`Links`] made on import).
+    pub fn lv_position(&self, name: &str) -> Option<usize> {
+        match self.links.index(name) {
+            Some(i) if self.lvs.get(i).is_some_and(|l| l.name == name) => Some(i),
             // The list was changed after import (tests): look it up.
-            _ => self.lvs.iter().find(|l| l.name == name),
+            _ => self.lvs.iter().position(|l| l.name == name),
         }
     }
 
@@ -607,6 +612,7 @@ impl<'a> Importer<'a> {
         };
         let mut lvs: Vec<Lv> = Vec::new();
         let mut ids = HashSet::new();
+        let mut names = HashSet::new();
         for (name, lvn, lv_off) in sec.sections() {
             let p = format!("{path}/logical_volumes/{name}");
             if lvs.len() >= MAX_LVS {
@@ -627,7 +633,7 @@ impl<'a> Importer<'a> {
                     "1..127 characters from a-z A-Z 0-9 . _ + - (not starting with -)",
                 ));
             }
-            if lvs.iter().any(|l| l.name == name) {
+            if !names.insert(name) {
                 return Err(err(&p, lv_off, "LV name", name, "unique in the VG"));
             }
             let lv = self.read_lv(name, lvn, lv_off, &p, pvs, extent_size)?;

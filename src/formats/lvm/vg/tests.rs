@@ -1172,3 +1172,16 @@ fn vdo_segments_parse() {
     let t2 = t.replacen("vdo_pool = \"zer\"", "vdo_pool = \"nothere\"", 1);
     assert_err(&t2, "vdo_pool", "vdo_pool = \"nothere\"");
 }
+
+/// Every LV of the segtypes fixture (many LVs, hidden ones among them) is found by name at
+/// its place in metadata order, through the index; a name no LV has is not.
+#[test]
+fn lvs_by_name() {
+    let vg = fixture_vg(&fixtures::load("segtypes"));
+    assert!(vg.lvs.len() > 10);
+    for (i, l) in vg.lvs.iter().enumerate() {
+        assert_eq!(vg.lv_position(&l.name), Some(i));
+        assert_eq!(vg.lv(&l.name).map(|x| &x.id), Some(&l.id));
+    }
+    assert_eq!(vg.lv("no-such-lv"), None);
+}
