@@ -1057,7 +1057,7 @@ mod segments {
     /// `_raid_emit_segment_line` build them.
     fn edited_line(lv: &str, edit: impl Fn(&mut crate::formats::lvm::vg::Vg)) -> String {
         let mut g = lvraid();
-        edit(&mut g.vgs[0].vg);
+        edit(std::sync::Arc::make_mut(&mut g.vgs[0].vg));
         let plan = build(
             &g,
             &Selection {
@@ -1120,8 +1120,7 @@ mod segments {
         }
         // An image split off and tracked: `- -`, and not brought up.
         let mut g = lvraid();
-        let img = g.vgs[0]
-            .vg
+        let img = std::sync::Arc::make_mut(&mut g.vgs[0].vg)
             .lvs
             .iter_mut()
             .find(|l| l.name == "r1_rimage_1")
@@ -1141,12 +1140,12 @@ mod segments {
         // Both kinds of reshape flags at once: refused, as lvm2 does.
         let mut g = lvraid();
         image_flag(
-            &mut g.vgs[0].vg,
+            std::sync::Arc::make_mut(&mut g.vgs[0].vg),
             "r5_rimage_1",
             Flags::RESHAPE_DELTA_DISKS_PLUS,
         );
         image_flag(
-            &mut g.vgs[0].vg,
+            std::sync::Arc::make_mut(&mut g.vgs[0].vg),
             "r5_rimage_2",
             Flags::RESHAPE_DELTA_DISKS_MINUS,
         );
