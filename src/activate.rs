@@ -53,7 +53,8 @@ pub fn run(
     out.warnings = problems.into_iter().chain(warnings).collect();
     let mut next = Some(first);
     let mut prev: Option<Graph> = None;
-    let mut done_keys: Vec<String> = Vec::new();
+    // Keys of the steps run so far (a set: a round may plan thousands of LVs).
+    let mut done_keys: std::collections::HashSet<String> = Default::default();
     for round in 0..MAX_ROUNDS {
         let t0 = Instant::now();
         let g = match (next.take(), prev.take()) {
@@ -68,7 +69,7 @@ pub fn run(
         let fresh: Vec<_> = plan
             .steps
             .iter()
-            .filter(|s| !done_keys.iter().any(|k| k == s.key()))
+            .filter(|s| !done_keys.contains(s.key()))
             .cloned()
             .collect();
         if round == 0 {
