@@ -57,7 +57,7 @@ fn resolve(g: &Graph, r: &DeviceRef, for_root: bool) -> Result<Option<NodeId>, S
                 if let Content::Fs(f) = &g.node(i).content {
                     if f.fstype == "crypto_LUKS" {
                         return Err(format!(
-                            "root=UUID={u} is the LUKS header on {}, not a filesystem: unlocking LUKS is not supported yet; root= must name the filesystem inside",
+                            "root=UUID={u} is the LUKS header on {}, not a filesystem: root= names the filesystem inside the volume (its UUID, LABEL or /dev/mapper/NAME)",
                             g.node(i).name
                         ));
                     }
@@ -274,6 +274,7 @@ impl RootFinder for VolumeRootFinder {
             md_arrays: crate::config::mdadm::conf_arrays(&env.initramfs_root.join("etc")),
             system_id: None,
             exclude: spec.exclude.clone(),
+            ..Settings::default()
         };
         // Every round reads every device's metadata again (from the page cache after the
         // first time) instead of keeping probe results: the kernel rewrites MD superblocks

@@ -14,12 +14,16 @@
 //!                            read in user space through source::layout)
 //!        lvm::group          PVs by VG id → newest metadata, missing PVs, LV states; usable LVs
 //!                            get a node the same way
+//!        crypt::group        LUKS headers → volumes (named as crypttab or systemd names them);
+//!                            the kernel's device when open, else read in user space once the
+//!                            run holds the key, else a locked node
 //! ```
 //! Nodes are keyed by a stable identity ("dev:vda", "md:<uuid>", "lv:<vgid>/<lvid>",
 //! "<parent key>:p<N>") so a kernel device and the object it realises are one node, and a
 //! second discovery of the same thing adds nothing: that is what bounds stacking and makes
 //! cycles (a PV inside its own LV) terminate.
 
+pub mod crypt;
 pub mod lvm;
 pub mod md;
 pub mod names;
@@ -79,8 +83,11 @@ pub enum NodeKind {
     Md { array: usize },
     /// An LV of a VG (index into [`Graph::vgs`]).
     Lv { vg: usize, lv: String },
-    /// A DM or MD device in the kernel that no metadata we read explains (crypt, multipath...).
+    /// A DM or MD device in the kernel that no metadata we read explains (plain dm-crypt,
+    /// multipath...).
     OtherKernel,
+    /// A LUKS volume's decrypted device (index into [`Graph::cryptvols`]).
+    Crypt { vol: usize },
 }
 
 /// One device or assembled object.
@@ -172,6 +179,11 @@ pub struct Settings {
     /// filter it acts before grouping, so it is how a duplicate (a cloned PV, a split-off
     /// mirror half) is set aside: lvm's `devices/filter` and mdadm's DEVICE line do the same.
     pub exclude: Vec<String>,
+    /// crypttab entries (and the boot command line's `rd.luks.*` volumes): the names LUKS
+    /// volumes are opened under and their options.
+    pub crypttab: Vec<crate::config::crypttab::Entry>,
+    /// Volume keys opened in this run: volumes whose key is here are read through.
+    pub keys: crate::unlock::Keys,
 }
 
 /// The object graph.
@@ -180,6 +192,7 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     pub arrays: Vec<md::Array>,
     pub vgs: Vec<lvm::VolGroup>,
+    pub cryptvols: Vec<crypt::CryptVol>,
     /// Problems not tied to one node (duplicates, limits reached).
     pub problems: Vec<String>,
     by_key: HashMap<String, NodeId>,
@@ -361,6 +374,7 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
         add_partitions(&mut g);
         md::group(&mut g);
         lvm::group(&mut g);
+        crypt::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
             return g;
         }
@@ -455,6 +469,9 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
             if let Some(id) = kpartx_disk_parent(g, u) {
                 return format!("{}:p{n}", g.nodes[id].key);
             }
+        }
+        if let Some(k) = crypt::key_from_dm_uuid(u) {
+            return k;
         }
         return format!("dm:{u}");
     }
@@ -657,7 +674,7 @@ pub fn partition_needs_map(g: &Graph, id: NodeId) -> bool {
         return false;
     };
     let p = &g.nodes[parent];
-    if matches!(p.kind, NodeKind::Lv { .. })
+    if matches!(p.kind, NodeKind::Lv { .. } | NodeKind::Crypt { .. })
         || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some())
     {
         return true;
@@ -770,7 +787,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Md { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
+        NodeKind::Partition { .. } | NodeKind::Lv { .. } | NodeKind::Crypt { .. } => false,
     }
 }
 
