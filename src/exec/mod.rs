@@ -14,6 +14,7 @@
 //! exceptions are outside our control: the devicemapper crate opens `/dev/mapper/control` and
 //! checks `/run/udev/control` itself (`core/dm.rs`, `core/dm_udev_sync.rs`).
 
+mod crypt;
 mod deactivate;
 mod dm;
 mod md;

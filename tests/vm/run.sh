@@ -34,8 +34,8 @@ RUNDIR=$VMCACHE/run
 # hold the same files except hashes (image contents are not reproducible byte for byte).
 COMPARED="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs hashes"
 FIXTURE_FILES="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs"
-GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456"
-GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum"
+GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456 dm-crypt xts essiv algif_skcipher"
+GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum cryptsetup"
 
 ours="" jobs_max=1 build=0 rebuild=0 update=0 export_dir="" list=0 scenarios=()
 while [ $# -gt 0 ]; do
@@ -81,8 +81,11 @@ fi
 # (`CASES=`, `CASE_*=`: what is run and expected at test time, one line each) are left out, so
 # a changed expectation does not cost a create boot.
 image_key() {
-  { grep -Ev '^(CASES|CASE_[A-Za-z0-9_]+)=' "$VMDIR/scenarios/$1.sh"; cat "$VMDIR/guest-lib.sh"; } |
-    sha256sum | cut -c1-16
+  {
+    grep -Ev '^(CASES|CASE_[A-Za-z0-9_]+)=' "$VMDIR/scenarios/$1.sh"
+    cat "$VMDIR/guest-lib.sh"
+    grep -q '^LUKS_PASS=' "$VMDIR/scenarios/$1.sh" && cat "$VMDIR/guest-luks.sh"
+  } | sha256sum | cut -c1-16
 }
 
 now() { date +%s.%N; }
@@ -90,7 +93,8 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # One initramfs for every scenario and both modes (the mode is on the kernel command line).
 build_initramfs() {
-  local files=(--file "$VMDIR/guest-lib.sh:/vm/guest-lib.sh" --file /etc/mke2fs.conf:/etc/mke2fs.conf) f
+  local files=(--file "$VMDIR/guest-lib.sh:/vm/guest-lib.sh" --file "$VMDIR/guest-luks.sh:/vm/guest-luks.sh"
+    --file /etc/mke2fs.conf:/etc/mke2fs.conf) f
   for f in "$VMDIR"/scenarios/*.sh; do files+=(--file "$f:/vm/scenarios/$(basename "$f")"); done
   if [ -n "$ours" ]; then
     mkdir -p "$RUNDIR" && install -m 755 "$ours" "$RUNDIR/ours" && files+=(--file "$RUNDIR/ours:/bin/evms-activate")
