@@ -189,6 +189,116 @@ pub fn ask_ttys(ttys: &[std::fs::File], prompt: &str) -> std::io::Result<Option<
     result
 }
 
+/// systemd's password agents (systemd's "Password Agents" specification), as
+/// systemd-cryptsetup asks for a passphrase: a datagram socket and an `ask.*` file in
+/// `/run/systemd/ask-password/`; whichever agent runs (the console agent, plymouth, a wall
+/// agent) shows the message and sends `+PASSPHRASE` (or `-`, cancelled) to the socket. Only
+/// an answer from root or our own user (SO_PASSCRED) is taken, as systemd takes it.
+pub struct AgentPrompter {
+    dir: PathBuf,
+    id: String,
+    n: u32,
+}
+
+impl AgentPrompter {
+    /// Agents answer in `dir` (`/run/systemd/ask-password`); `None` when it does not exist
+    /// (systemd is not running).
+    pub fn new(dir: &Path, id: &str) -> Option<AgentPrompter> {
+        dir.is_dir().then(|| AgentPrompter {
+            dir: dir.to_path_buf(),
+            id: id.to_string(),
+            n: 0,
+        })
+    }
+
+    fn ask_agents(&mut self, prompt: &str) -> std::io::Result<Option<Passphrase>> {
+        use nix::sys::socket::{
+            bind, recvmsg, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned,
+            MsgFlags, SockFlag, SockType, UnixAddr,
+        };
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::PermissionsExt;
+        self.n += 1;
+        let tag = format!("evms-{}-{}", std::process::id(), self.n);
+        let sck = self.dir.join(format!("sck.{tag}"));
+        let ask = self.dir.join(format!("ask.{tag}"));
+        let tmp = self.dir.join(format!(".ask.{tag}"));
+        let _ = std::fs::remove_file(&sck);
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        bind(fd.as_raw_fd(), &UnixAddr::new(&sck)?)?;
+        let cleanup = |files: &[&Path]| {
+            for f in files {
+                let _ = std::fs::remove_file(f);
+            }
+        };
+        let res = (|| {
+            std::fs::set_permissions(&sck, std::fs::Permissions::from_mode(0o600))?;
+            setsockopt(&fd, sockopt::PassCred, &true)?;
+            let text = format!(
+                "[Ask]\nPID={}\nSocket={}\nAcceptCached=0\nEcho=0\nNotAfter=0\nMessage={}\nIcon=drive-harddisk\nId=evms-activate:{}\n",
+                std::process::id(),
+                sck.display(),
+                prompt.trim_end().replace('\n', " "),
+                self.id
+            );
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            drop(f);
+            std::fs::rename(&tmp, &ask)?;
+            loop {
+                let mut buf = zeroize::Zeroizing::new(vec![0u8; MAX_TYPED + 2]);
+                let mut cmsg = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+                let mut iov = [std::io::IoSliceMut::new(&mut buf[..])];
+                let (n, uid) = {
+                    let m = recvmsg::<()>(
+                        fd.as_raw_fd(),
+                        &mut iov,
+                        Some(&mut cmsg),
+                        MsgFlags::empty(),
+                    )?;
+                    let uid = m.cmsgs()?.find_map(|c| match c {
+                        ControlMessageOwned::ScmCredentials(u) => Some(u.uid()),
+                        _ => None,
+                    });
+                    (m.bytes, uid)
+                };
+                let me = nix::unistd::getuid().as_raw();
+                if uid != Some(0) && uid != Some(me) {
+                    log::warn!("ignoring a password agent's answer from another user");
+                    continue;
+                }
+                return Ok(match buf.first() {
+                    Some(b'+') if n >= 1 => Some(Passphrase::new(buf[1..n].to_vec())),
+                    _ => None,
+                });
+            }
+        })();
+        cleanup(&[&ask, &tmp, &sck]);
+        res
+    }
+}
+
+impl Prompter for AgentPrompter {
+    fn ask(&mut self, prompt: &str) -> Option<Passphrase> {
+        match self.ask_agents(prompt) {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("asking systemd's password agents failed: {e}");
+                None
+            }
+        }
+    }
+    fn say(&mut self, msg: &str) {
+        log::warn!("{msg}");
+    }
+}
+
 /// The outcome for one volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Opened {
@@ -389,6 +499,29 @@ pub fn locked_in_chain(g: &Graph, ids: &[engine::NodeId]) -> Vec<usize> {
     out
 }
 
+/// Whether node `id` is whole: nothing it is built on is a locked LUKS volume, an array
+/// missing members or an LV missing PVs. While it is not, a locked volume may be the missing
+/// piece (the fourth member of an array over four LUKS volumes), so opening goes on.
+pub fn chain_complete(g: &Graph, id: engine::NodeId) -> bool {
+    use crate::engine::lvm::LvState;
+    use crate::engine::md::Verdict;
+    if !locked_in_chain(g, &[id]).is_empty() {
+        return false;
+    }
+    std::iter::once(id)
+        .chain(g.ancestors(id))
+        .all(|n| match &g.node(n).kind {
+            engine::NodeKind::Md { array } => {
+                g.node(n).is_active() || matches!(g.arrays[*array].verdict, Verdict::Complete)
+            }
+            engine::NodeKind::Lv { vg, lv } => !matches!(
+                g.vgs[*vg].lv_info(lv).map(|i| &i.state),
+                Some(LvState::Partial { .. })
+            ),
+            _ => true,
+        })
+}
+
 /// A volume that was tried and did not open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -530,8 +663,79 @@ mod tty_tests {
     use super::*;
     use std::io::Write;
 
+    /// The ask-password protocol as systemd's agents speak it: the ask file names the socket
+    /// and says no echo; the answer `+PASSPHRASE` is the passphrase; files are removed after.
+    #[test]
+    fn systemd_password_agents_answer() {
+        let dir = std::env::temp_dir().join(format!("evms-ask-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d2 = dir.clone();
+        let agent = std::thread::spawn(move || loop {
+            let ask = std::fs::read_dir(&d2)
+                .unwrap()
+                .flatten()
+                .find(|e| e.file_name().to_string_lossy().starts_with("ask."));
+            let Some(ask) = ask else {
+                std::thread::yield_now();
+                continue;
+            };
+            let text = std::fs::read_to_string(ask.path()).unwrap();
+            let sock = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Socket="))
+                .unwrap()
+                .to_string();
+            let u = std::os::unix::net::UnixDatagram::unbound().unwrap();
+            u.send_to(b"+s3cret", &sock).unwrap();
+            return text;
+        });
+        let mut p = AgentPrompter::new(&dir, "vda2").unwrap();
+        let got = p
+            .ask("Please enter passphrase for disk vda2 (c): ")
+            .unwrap();
+        assert_eq!(got.as_bytes(), b"s3cret");
+        let text = agent.join().unwrap();
+        assert!(text.starts_with("[Ask]\nPID="), "{text}");
+        assert!(text.contains("\nEcho=0\n"));
+        assert!(text.contains("\nMessage=Please enter passphrase for disk vda2 (c):\n"));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(AgentPrompter::new(&dir, "x").is_none());
+    }
+
     /// Two "consoles" (pipes here: no termios): the first one to complete a line wins; a
     /// carriage return before the newline is not part of the passphrase.
+    /// On a real terminal (a pty): the prompt is shown, what is typed is not echoed (only its
+    /// newline), and the terminal's echo is back afterwards.
+    #[test]
+    fn a_terminal_shows_the_prompt_and_not_the_passphrase() {
+        use std::io::Read;
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let mut master = std::fs::File::from(pty.master);
+        let slave = std::fs::File::from(pty.slave);
+        let slave2 = slave.try_clone().unwrap();
+        let t = std::thread::spawn(move || ask_ttys(&[slave2], "Passphrase for vda2: ").unwrap());
+        let mut seen = Vec::new();
+        let mut b = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains("Passphrase for vda2: ") {
+            let n = master.read(&mut b).unwrap();
+            seen.extend_from_slice(&b[..n]);
+        }
+        master.write_all(b"s3cret\n").unwrap();
+        assert_eq!(t.join().unwrap().unwrap().as_bytes(), b"s3cret");
+        // Everything the terminal showed up to a marker written after the answer was read.
+        (&slave).write_all(b"END\n").unwrap();
+        while !String::from_utf8_lossy(&seen).contains("END") {
+            let n = master.read(&mut b).unwrap();
+            seen.extend_from_slice(&b[..n]);
+        }
+        let shown = String::from_utf8_lossy(&seen).into_owned();
+        assert!(!shown.contains("s3cret"), "{shown:?}");
+        assert_eq!(shown, "Passphrase for vda2: \r\nEND\r\n");
+        let t = nix::sys::termios::tcgetattr(&slave).unwrap();
+        assert!(t.local_flags.contains(nix::sys::termios::LocalFlags::ECHO));
+    }
+
     #[test]
     fn first_answer_wins() {
         let (r1, mut w1) = nix::unistd::pipe()

@@ -151,6 +151,11 @@ pub struct ActivateCmd {
     /// crypttab naming LUKS volumes, with their key files and options (default /etc/crypttab)
     #[argh(option)]
     pub crypttab: Option<PathBuf>,
+    /// where a passphrase is asked for: tty (the controlling terminal; the default), console
+    /// (every console the kernel writes to, as the boot asks), systemd (systemd's password
+    /// agents), none
+    #[argh(option, default = "String::from(\"tty\")")]
+    pub prompt: String,
     /// sysfs root (default /sys)
     #[argh(option, default = "PathBuf::from(\"/sys\")")]
     pub sysfs: PathBuf,
@@ -435,8 +440,21 @@ fn activate(c: &ActivateCmd) -> i32 {
     // LUKS volumes: those the named volumes (or root=) are built on, found by opening locked
     // volumes until they resolve; with nothing named, every volume crypttab does not mark
     // noauto. Key files and reused passphrases first, then the terminal.
+    let mut prompter: Option<Box<dyn askpass::Prompter>> = match c.prompt.as_str() {
+        "tty" => TtyPrompter::open().map(|t| Box::new(t) as Box<dyn askpass::Prompter>),
+        "console" => crate::boot::prompt::ConsolePrompter::open(&crate::boot::BootEnv::system())
+            .map(|t| Box::new(t) as Box<dyn askpass::Prompter>),
+        "systemd" => {
+            askpass::AgentPrompter::new(Path::new("/run/systemd/ask-password"), "activate")
+                .map(|t| Box::new(t) as Box<dyn askpass::Prompter>)
+        }
+        "none" => None,
+        other => {
+            eprintln!("evms-activate: --prompt {other}: expected tty, console, systemd or none");
+            return 2;
+        }
+    };
     let g = engine::discover(&inp, st.clone());
-    let mut tty = TtyPrompter::open();
     let mut rep = askpass::UnlockReport::default();
     let named = !c.volumes.is_empty() || root_ref.is_some();
     let resolved = |g: &engine::Graph| -> (Vec<engine::NodeId>, bool) {
@@ -457,20 +475,23 @@ fn activate(c: &ActivateCmd) -> i32 {
     };
     let done = |g: &engine::Graph| {
         let (ids, all) = resolved(g);
-        named && all && askpass::locked_in_chain(g, &ids).is_empty()
+        named && all && ids.iter().all(|&i| askpass::chain_complete(g, i))
     };
     let candidate = |g: &engine::Graph, v: &engine::crypt::CryptVol| {
         let noauto = v.entry.as_ref().is_some_and(|e| e.options.noauto);
         if !named {
             return !noauto;
         }
+        // The volumes under what is named; any other while something named is not found or
+        // not whole yet (it may be the missing array member).
         let (ids, all) = resolved(g);
         let chain = askpass::locked_in_chain(g, &ids);
+        let whole = all && ids.iter().all(|&i| askpass::chain_complete(g, i));
         g.cryptvols
             .iter()
             .position(|x| x.key == v.key)
             .is_some_and(|i| chain.contains(&i))
-            || (!all && !noauto)
+            || (!whole && !noauto)
     };
     let g = askpass::unlock_until(
         &inp,
@@ -479,7 +500,7 @@ fn activate(c: &ActivateCmd) -> i32 {
         &candidate,
         &done,
         &src,
-        tty.as_mut().map(|t| t as &mut dyn askpass::Prompter),
+        prompter.as_deref_mut(),
         &mut rep,
     );
     for l in &rep.lines {

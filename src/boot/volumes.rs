@@ -23,6 +23,8 @@ pub struct VolumeRootFinder {
     /// Problems already logged: every round rediscovers every device, a bad superblock is
     /// said once.
     warned: std::collections::BTreeSet<String>,
+    /// LUKS: the key store, volumes that did not open (boot/luks.rs).
+    luks: super::luks::LuksState,
 }
 
 impl VolumeRootFinder {
@@ -216,6 +218,14 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
             ));
         }
     }
+    for v in &g.cryptvols {
+        if v.state == engine::crypt::CryptState::Locked {
+            why.push(format!(
+                "LUKS volume {} is locked",
+                crate::askpass::describe(g, v)
+            ));
+        }
+    }
     if !why.is_empty() {
         s.push_str(&format!("; missing: {}", why.join("; ")));
     }
@@ -257,6 +267,10 @@ fn seen_entry(g: &Graph, i: NodeId) -> String {
 }
 
 impl RootFinder for VolumeRootFinder {
+    fn retry(&mut self) {
+        self.luks.retry();
+    }
+
     fn discover(&mut self, round: &mut Round<'_>) -> Discovery {
         let spec = round.spec;
         let Some(root) = spec.root.clone() else {
@@ -269,13 +283,14 @@ impl RootFinder for VolumeRootFinder {
             sys: env.sys_dir.clone(),
             dev: env.dev_dir.clone(),
         };
-        let settings = Settings {
+        let mut settings = Settings {
             homehost: crate::config::mdadm::homehost(None, &env.initramfs_root.join("etc")),
             md_arrays: crate::config::mdadm::conf_arrays(&env.initramfs_root.join("etc")),
             system_id: None,
             exclude: spec.exclude.clone(),
             ..Settings::default()
         };
+        let (luks_src, luks_tab) = self.luks.configure(spec, env, &mut settings);
         // Every round reads every device's metadata again (from the page cache after the
         // first time) instead of keeping probe results: the kernel rewrites MD superblocks
         // when an array starts, and a kept result would be stale. The debug line measures it.
@@ -294,12 +309,30 @@ impl RootFinder for VolumeRootFinder {
                 self.warned.insert(p);
             }
         }
+        // Root's chain, or everything when asked to (rd.auto, evms.activate=all).
+        let all = spec.auto || matches!(spec.activate, ActivateScope::All);
+        // LUKS volumes root (and resume=) may be inside: opened until they resolve.
+        let wanted = |g: &Graph| -> bool {
+            let ok =
+                |found: Option<NodeId>| found.is_some_and(|i| crate::askpass::chain_complete(g, i));
+            ok(resolve_root(g, &root).ok().flatten())
+                && spec
+                    .resume
+                    .as_ref()
+                    .is_none_or(|r| ok(resolve_resume(g, r)))
+        };
+        let g = self.luks.open(
+            &inputs, &settings, g, spec, env, &luks_src, luks_tab, all, &wanted,
+        );
         let target = match resolve_root(&g, &root) {
             Err(report) => return Discovery::Failed { report },
             Ok(t) => t,
         };
-        // Root's chain, or everything when asked to (rd.auto, evms.activate=all).
-        let all = spec.auto || matches!(spec.activate, ActivateScope::All);
+        if target.is_none() {
+            if let Some(report) = self.luks.failure(&g) {
+                return Discovery::Failed { report };
+            }
+        }
         let mut volumes = Vec::new();
         if !all {
             match target {
@@ -342,6 +375,22 @@ impl RootFinder for VolumeRootFinder {
                     if let Err(e) = round.load_module(m, "the volumes root needs") {
                         log::error!("{e}");
                     }
+                }
+            }
+            // The ciphers of crypt tables: there is no modprobe for the kernel to call during
+            // the table load, so they are loaded first. An alias several drivers answer
+            // (crypto-aes: aesni_intel, which needs AES-NI) may fail for some of them; the
+            // table load names a cipher really missing.
+            for m in plan.crypto_modules() {
+                if !self.loaded.contains(&m) {
+                    let r = round.modules.request(&m, "", "a LUKS volume's cipher");
+                    for l in &r.loaded {
+                        log::debug!("loaded module {l}");
+                    }
+                    for e in r.errors.iter().chain(&r.ignored) {
+                        log::debug!("{e}");
+                    }
+                    self.loaded.push(m);
                 }
             }
             let exec_env = ExecEnv {

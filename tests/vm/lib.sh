@@ -13,6 +13,8 @@
 #                                  snapshot=on): the image file is never modified
 #       --out DIR                  where the guest's /out ends up, --timeout S, --append "..."
 #       --mem MB, --qmp SOCK       (monitor socket for hot-plug tests)
+#       --input FIFO               the serial console's input (default /dev/null): a test types
+#                                  a passphrase by writing to it
 #
 # Facts behind the choices: ../shared/vm-notes.md (KVM hangs here: TCG only; softdeps such as
 # crc32c before libcrc32c must be resolved by us; busybox prefers its applets: use full paths).
@@ -107,7 +109,7 @@ EOF
 
 vm_run() {
   local initrd=$1 log=$2; shift 2
-  local disks=() outdir="" timeout=300 append="" mem=1024 qmp="" outimg letter i=0 rc
+  local disks=() outdir="" timeout=300 append="" mem=1024 qmp="" input=/dev/null outimg letter i=0 rc
   while [ $# -gt 0 ]; do
     case $1 in
       --disk) disks+=("$2"); shift 2 ;;
@@ -117,6 +119,7 @@ vm_run() {
       --append) append=$2; shift 2 ;;
       --mem) mem=$2; shift 2 ;;
       --qmp) qmp=$2; shift 2 ;;
+      --input) input=$2; shift 2 ;;
       *) echo "vm_run: unknown option $1" >&2; return 1 ;;
     esac
   done
@@ -135,7 +138,7 @@ vm_run() {
   fi
   [ -n "$qmp" ] && args+=(-qmp "unix:$qmp,server,nowait")
   timeout "$timeout" qemu-system-x86_64 "${args[@]}" \
-    -append "console=ttyS0 panic=-1 loglevel=4 $append" </dev/null >"$log" 2>&1
+    -append "console=ttyS0 panic=-1 loglevel=4 $append" <"$input" >"$log" 2>&1
   rc=$?
   tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
   if [ -n "$outdir" ]; then

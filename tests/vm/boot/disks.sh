@@ -19,6 +19,12 @@
 #             (24 MiB, mke2fs LABEL=home) → the root image (LABEL=root) dd'd onto vg0/root.
 #   mdpart    2 whole disks → in a VM: mdadm RAID1 metadata 1.2, name sys → sfdisk puts a GPT
 #             on the array (the kernel makes md127p1) → the root image dd'd onto p1.
+#   luks      an installer's "encrypted LVM": one GPT disk (sfdisk, host), p1 → in a VM:
+#             cryptsetup luksFormat (LUKS2, argon2id; passphrase LUKS_PASS, and a second
+#             keyslot opened by the key file kept as `keyfile`) → LVM PV → VG vg0 with LVs
+#             root (the root image) and swap (mkswap).
+#   lukstack  the founding stack: 4 GPT disks → LUKS2 each (one passphrase) → mdadm RAID5 →
+#             LVM VG vg0 → root (the root image).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -26,7 +32,7 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|luks|lukstack}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
   "$top/tests/vm/guest-init.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
@@ -71,8 +77,8 @@ create_in_vm() { # SET DISK...
   local args=() d
   for d in "$@"; do args+=(--disk "$d"); done
   vm_initramfs "$tmp/create.gz" --script "$here/disks-guest.sh" \
-    --tools "mdadm lvm sfdisk mke2fs blkid" \
-    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4"
+    --tools "mdadm lvm sfdisk mke2fs blkid cryptsetup mkswap" \
+    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4 dm-crypt xts algif_skcipher"
   log "creating $set in a VM (mdadm, lvm2, sfdisk, mke2fs)"
   if ! vm_run "$tmp/create.gz" "$tmp/create.log" --out "$tmp/out" --timeout 600 "${args[@]}" \
       --append "no_timer_check evms_set=$set"; then
@@ -85,6 +91,7 @@ create_in_vm() { # SET DISK...
     return 1
   }
   cat "$tmp/out/meta.env" >> "$tmp/meta.env"
+  [ -f "$tmp/out/keyfile" ] && cp "$tmp/out/keyfile" "$tmp/keyfile"
   cp "$tmp/out/log" "$tmp/create.guest.log"
 }
 
@@ -136,6 +143,25 @@ mdpart)
   make_rootfs "$tmp/root.img" 32M mdroot
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm mdpart "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+luks)
+  truncate -s 128M "$tmp/disk1.img"
+  printf 'label: gpt\nlabel-id: 0B5A1E2C-7D3F-4E5A-9B6C-1D2E3F4051AA\nsize=+, type=linux, name="cryptlvm", uuid=C0FFEE00-1234-4ABC-9DEF-0123456789AA\n' |
+    sfdisk -q "$tmp/disk1.img"
+  make_rootfs "$tmp/root.img" 64M lukroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm luks "$tmp/disk1.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+lukstack)
+  for i in 1 2 3 4; do
+    truncate -s 48M "$tmp/disk$i.img"
+    printf 'label: gpt\nsize=+, type=linux, name="crypt%s"\n' "$i" | sfdisk -q "$tmp/disk$i.img"
+  done
+  make_rootfs "$tmp/root.img" 64M stackroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm lukstack "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/disk3.img" "$tmp/disk4.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
   ;;
 *) echo "disks.sh: unknown set $set_name" >&2; exit 2 ;;

@@ -44,6 +44,17 @@
 #                   message, then mkinitcpio's own failure path (its emergency shell prompt).
 #   deb             the Debian package (make deb) installed into a cached Debian chroot with
 #                   lvm2 and mdadm: the image its update-initramfs trigger made boots the flagship.
+#   luks-root       an installer's encrypted LVM (GPT → LUKS2 → LVM → ext4 root + swap) with
+#                   resume= on the swap LV, crypttab in the initramfs: the passphrase is typed on
+#                   the serial console at our prompt (no echo); root's chain and the swap come up,
+#                   the crypt device as cryptsetup names and identifies it, with its udev record;
+#                   no volume key is left in a keyring.
+#   luks-keyfile    the same disk, no crypttab: rd.luks.name=UUID=cryptroot and
+#                   rd.luks.key=/etc/keys/root.key (a key file in the initramfs): no prompt.
+#   luks-wrong      three wrong passphrases: the console says so each time, then the failure
+#                   policy (panic=5: a reboot).
+#   luks-stack      the founding stack (4 × LUKS2 → MD RAID5 → LVM → root), no crypttab: the
+#                   passphrase typed once opens all four (dracut's luks-UUID names).
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -69,7 +80,8 @@ rm -rf "$work"; mkdir -p "$work"
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
   flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools
-  initramfs-tools-stepaside dracut mkinitcpio mkinitcpio-nobin deb)
+  initramfs-tools-stepaside dracut mkinitcpio mkinitcpio-nobin deb luks-root luks-keyfile luks-wrong
+  luks-stack)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -748,6 +760,143 @@ scen_noshell() {
   need noshell "$log" 'evms-activate: rd.shell: there is no shell \(/bin/sh\) in this initramfs; add one when generating it' || return
   need noshell "$log" 'evms-activate: Rebooting in 1 s \(panic=1\)' || return
   pass noshell
+}
+
+# --- LUKS --------------------------------------------------------------------------------------
+# The passphrase the disk sets were made with (disks-guest.sh), typed at our prompt; the
+# cipher modules a LUKS root needs (aes and sha256 are built into the Debian kernel; aesni_intel
+# is there as a distribution's image has it, and fails on TCG's CPU: the generic aes serves).
+LUKS_PASS='evms boot passphrase'
+LUKS_MODULES="dm-crypt xts essiv aesni_intel"
+LUKS_PROMPT='Please enter passphrase for disk'
+
+# Boots with the serial console's input on a FIFO and answers each passphrase prompt: the n-th
+# time PATTERN is on the console, ANSWERS' n-th field (| separated) is typed, as a person would.
+typed_boot() { # SCEN INITRD APPEND PATTERN ANSWERS DISK...
+  local scen=$1 ir=$2 append=$3 pat=$4 answers=$5 log=$work/$1.log fifo=$work/$1.in
+  local args=() d pid n=0 seen fd rc ans; shift 5
+  for d in "$@"; do args+=(--disk "$d"); done
+  IFS='|' read -ra ans <<<"$answers"
+  rm -f "$fifo" "$log" && mkfifo "$fifo"
+  exec {fd}<>"$fifo"
+  vm_run "$ir" "$log" --timeout 240 --input "$fifo" --append "$TIMER $append" "${args[@]}" &
+  pid=$!
+  while kill -0 $pid 2>/dev/null; do
+    seen=$(grep -cE -- "$pat" "$log" 2>/dev/null)
+    if [ "${seen:-0}" -gt $n ] && [ $n -lt ${#ans[@]} ]; then
+      sleep 0.5
+      printf '%s
+' "${ans[n]}" >&$fd
+      n=$((n + 1))
+    fi
+    sleep 0.2
+  done
+  wait $pid; rc=$?
+  exec {fd}>&-
+  rm -f "$fifo"
+  echo "  typed $n answer(s) at the passphrase prompt"
+  return $rc
+}
+
+# A LUKS root booted: the crypt device as cryptsetup names and identifies it (DM UUID
+# CRYPT-LUKS2-<uuid without dashes>-NAME) with its udev record, the LV inside, no volume key
+# left in a keyring (a revoked one may still be listed until the kernel collects it).
+luks_booted() { # SCEN LOG NAME UUID
+  local u
+  u=$(echo "$4" | tr -d -)
+  need "$1" "$2" "^EVMS-DM $3 25[0-9]:[0-9]+ uuid=CRYPT-LUKS2-$u-$3 record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 E:DM_NAME=$3 E:DM_UUID=CRYPT-LUKS2-$u-$3\]" || return 1
+  need "$1" "$2" "^EVMS-NODE /dev/mapper/$3 block" || return 1
+  # /proc/keys: ID FLAGS ...; R in FLAGS: revoked.
+  if grep '^EVMS-KEY ' "$2" | awk '$3 !~ /R/ { f = 1; print } END { exit !f }'; then
+    fail "$1" "a volume key is still in a keyring"; return 1
+  fi
+  # The passphrase never reaches the console (no echo, never logged).
+  never "$1" "$2" "$LUKS_PASS" || return 1
+}
+
+luks_initrd() { # SCEN [mkinitramfs options]: an image with the LUKS modules
+  local scen=$1; shift
+  mkir "$work/$scen.initrd.gz" --modules "$LUKS_MODULES" "$@" >/dev/null
+}
+
+scen_luks-root() {
+  local scen=luks-root log=$work/luks-root.log u ct=$work/luks-root.crypttab
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks,discard" > "$ct"
+  luks_initrd $scen --file "$ct:/etc/crypttab"
+  typed_boot $scen "$work/$scen.initrd.gz" "root=/dev/vg0/root resume=/dev/vg0/swap evms.debug" \
+    "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luks 1 $scen)" || { fail $scen "QEMU failed"; return; }
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  need $scen "$log" "$LUKS_PROMPT vda1 \(cryptroot\): " || return
+  [ "$(grep -c "$LUKS_PROMPT" "$log")" = 1 ] || { fail $scen "asked more than once"; return; }
+  need $scen "$log" 'evms-activate: opened vda1 \(cryptroot\) with the passphrase given' || return
+  luks_booted $scen "$log" cryptroot "$u" || return
+  need $scen "$log" '^EVMS-DM vg0-swap ' || return
+  need $scen "$log" 'evms-activate: created dm cryptroot ' || return
+  local mm
+  mm=$(grep '^EVMS-DM vg0-swap ' "$log" | awk '{print $3}')
+  need $scen "$log" "^EVMS-RESUME $mm\$" || return
+  need $scen "$log" 'evms-activate: resuming from vg0/swap' || return
+  stages "$log"
+  pass $scen
+}
+
+scen_luks-keyfile() {
+  local scen=luks-keyfile log=$work/luks-keyfile.log u
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  luks_initrd $scen --file "${SETDIR[luks]}/keyfile:/etc/keys/root.key"
+  boot $scen "$work/$scen.initrd.gz" \
+    "root=UUID=$(meta luks ROOTLV_UUID) rd.luks.name=$u=cryptroot rd.luks.key=/etc/keys/root.key evms.debug" \
+    "$(disk luks 1 $scen)"
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  never $scen "$log" "$LUKS_PROMPT" || return
+  need $scen "$log" 'evms-activate: opened vda1 \(cryptroot\) with key file /etc/keys/root.key' || return
+  luks_booted $scen "$log" cryptroot "$u" || return
+  # Only root's chain: the swap LV stays down.
+  never $scen "$log" '^EVMS-DM vg0-swap' || return
+  pass $scen
+}
+
+scen_luks-wrong() {
+  local scen=luks-wrong log=$work/luks-wrong.log u ct=$work/luks-wrong.crypttab
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  luks_initrd $scen --file "$ct:/etc/crypttab"
+  typed_boot $scen "$work/$scen.initrd.gz" "root=/dev/vg0/root panic=5 evms.debug" \
+    "$LUKS_PROMPT" "wrong one|wrong two|wrong three|must not be asked" "$(disk luks 1 $scen)"
+  [ "$(grep -c "$LUKS_PROMPT vda1 (cryptroot)" "$log")" = 3 ] || { fail $scen "not asked exactly 3 times"; return; }
+  [ "$(grep -c '^No key available with this passphrase\.$' "$log")" = 2 ] || { fail $scen "no 'No key available' after each of the first two"; return; }
+  need $scen "$log" '^No key available with this passphrase\. vda1 \(cryptroot\): giving up after 3 tries\.' || return
+  need $scen "$log" 'evms-activate: Cannot open LUKS volume vda1 \(cryptroot\): no key available with the 3 passphrase\(s\) given' || return
+  need $scen "$log" 'evms-activate: Cannot open the LUKS volume\(s\) root may be inside' || return
+  need $scen "$log" 'evms-activate: Rebooting in 5 s \(panic=5\)' || return
+  need $scen "$log" 'reboot: Restarting system' || return
+  never $scen "$log" '^EVMS-ROOT' || return
+  grep -E '^No key|giving up|Cannot open|Rebooting' "$log" | sed 's/^/  console: /' | head -6
+  pass $scen
+}
+
+scen_luks-stack() {
+  local scen=luks-stack log=$work/luks-stack.log i u
+  disks lukstack || return
+  luks_initrd $scen
+  typed_boot $scen "$work/$scen.initrd.gz" "root=LABEL=stackroot evms.debug" "$LUKS_PROMPT" "$LUKS_PASS" \
+    "$(disk lukstack 1 $scen)" "$(disk lukstack 2 $scen)" "$(disk lukstack 3 $scen)" "$(disk lukstack 4 $scen)" ||
+    { fail $scen "QEMU failed"; return; }
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  [ "$(grep -c "$LUKS_PROMPT" "$log")" = 1 ] || { fail $scen "not asked exactly once"; return; }
+  for i in 1 2 3 4; do
+    u=$(meta lukstack "LUKS${i}_UUID")
+    luks_booted $scen "$log" "luks-$u" "$u" || return
+  done
+  [ "$(grep -c 'opened vd[a-d]1 (luks-.*) with the passphrase that opened another volume' "$log")" = 3 ] ||
+    { fail $scen "the passphrase was not reused for the three others"; return; }
+  need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=clean degraded=0 ' || return
+  stages "$log"
+  pass $scen
 }
 
 for s in "${scenarios[@]}"; do
