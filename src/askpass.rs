@@ -192,7 +192,7 @@ pub fn ask_ttys(ttys: &[std::fs::File], prompt: &str) -> std::io::Result<Option<
 /// systemd's password agents (systemd's "Password Agents" specification), as
 /// systemd-cryptsetup asks for a passphrase: a datagram socket and an `ask.*` file in
 /// `/run/systemd/ask-password/`; whichever agent runs (the console agent, plymouth, a wall
-/// agent) shows the message and sends `+PASSPHRASE` (or `-`, cancelled) to the socket. Only
+/// agent) shows the message and sends `+PASSPHRASE\0` (or `-`, cancelled) to the socket. Only
 /// an answer from root or our own user (SO_PASSCRED) is taken, as systemd takes it.
 pub struct AgentPrompter {
     dir: PathBuf,
@@ -273,8 +273,14 @@ impl AgentPrompter {
                     log::warn!("ignoring a password agent's answer from another user");
                     continue;
                 }
+                // `+` and the passwords, each followed by a NUL (systemd's agents send one
+                // or more); `-`: cancelled. The first one is the answer.
                 return Ok(match buf.first() {
-                    Some(b'+') if n >= 1 => Some(Passphrase::new(buf[1..n].to_vec())),
+                    Some(b'+') if n >= 1 => {
+                        let body = &buf[1..n];
+                        let end = body.iter().position(|&c| c == 0).unwrap_or(body.len());
+                        Some(Passphrase::new(body[..end].to_vec()))
+                    }
                     _ => None,
                 });
             }
@@ -686,7 +692,8 @@ mod tty_tests {
                 .unwrap()
                 .to_string();
             let u = std::os::unix::net::UnixDatagram::unbound().unwrap();
-            u.send_to(b"+s3cret", &sock).unwrap();
+            // As systemd's agents send it: each password NUL-terminated.
+            u.send_to(b"+s3cret\0", &sock).unwrap();
             return text;
         });
         let mut p = AgentPrompter::new(&dir, "vda2").unwrap();

@@ -16,8 +16,10 @@ depends() {
 }
 
 installkernel() {
-    # evms-activate loads what the plan needs from these itself (modules.dep).
-    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456
+    # evms-activate loads what the plan needs from these itself (modules.dep): device-mapper,
+    # MD, and for LUKS dm-crypt and the usual ciphers (it loads a volume's before its table).
+    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456 \
+        dm_crypt xts essiv cbc ecb aesni_intel aes_generic sha256_generic serpent_generic twofish_generic
 }
 
 install() {
@@ -35,6 +37,11 @@ install() {
     inst_script "$moddir/evms-md-name.sh" /usr/sbin/evms-md-name
     inst_rules "$moddir/63-evms-md.rules"
     [ -f /etc/evms.conf ] && inst_simple /etc/evms.conf
+    # LUKS: the system's crypttab names the volumes (EVMS_CRYPTTAB: another file); evms-activate
+    # opens them itself (dracut's crypt module and cryptsetup are not needed) and asks through
+    # systemd's password agents, as systemd-cryptsetup would.
+    local crypttab=${EVMS_CRYPTTAB:-/etc/crypttab}
+    [ -s "$crypttab" ] && inst_simple "$crypttab" /etc/crypttab
     # mdadm's HOMEHOST and ARRAY names decide /dev/md/NAME, as for mdadm.
     if [ -f /etc/mdadm.conf ]; then
         inst_simple /etc/mdadm.conf

@@ -336,6 +336,13 @@ impl Crypttab {
                     }
                 });
             let options = Options::parse(f.get(3).copied().unwrap_or(""));
+            if let Some(h) = &options.header {
+                t.warnings.push(format!(
+                    "{origin}:{}: {}: header={h}: detached LUKS headers are not supported (the device holds no header to find); cryptsetup opens this volume",
+                    i + 1,
+                    f[0]
+                ));
+            }
             if !options.unknown.is_empty() {
                 t.warnings.push(format!(
                     "{origin}:{}: unknown option(s) {} for {}: ignored",
@@ -385,10 +392,11 @@ mod tests {
              swap /dev/vdb2 /dev/urandom swap,cipher=aes-xts-plain64,size=256\n\
              odd\n\
              home LABEL=home - keyscript=/lib/cryptsetup/scripts/passdev,bogus=1\n\
-             usb PARTUUID=1234 /key.bin:UUID=ffff tpm2-device=auto,noauto,x-initrd.attach\n",
+             usb PARTUUID=1234 /key.bin:UUID=ffff tpm2-device=auto,noauto,x-initrd.attach\n\
+             ext /dev/vdc none luks,header=/boot/ext.hdr\n",
             "crypttab",
         );
-        assert_eq!(t.entries.len(), 5);
+        assert_eq!(t.entries.len(), 6);
         let e = &t.entries[0];
         assert_eq!(e.name, "cryptroot");
         assert_eq!(
@@ -435,9 +443,11 @@ mod tests {
             })
         );
         assert!(u.options.noauto && u.options.tokens == ["tpm2-device=auto"]);
-        assert_eq!(t.warnings.len(), 2, "{:?}", t.warnings);
+        assert_eq!(t.warnings.len(), 3, "{:?}", t.warnings);
         assert!(t.warnings[0].starts_with("crypttab:6: a volume needs a name and a device"));
         assert!(t.warnings[1].contains("unknown option(s) bogus=1 for home"));
+        assert!(t.warnings[2]
+            .contains("ext: header=/boot/ext.hdr: detached LUKS headers are not supported"));
     }
 
     #[test]

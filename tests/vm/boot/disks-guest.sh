@@ -79,7 +79,7 @@ luks)
   /usr/sbin/cryptsetup open --key-file /tmp/pass /dev/vda1 cryptroot
   /usr/sbin/lvm pvcreate /dev/mapper/cryptroot
   /usr/sbin/lvm vgcreate vg0 /dev/mapper/cryptroot
-  /usr/sbin/lvm lvcreate -n root -L 64M vg0
+  /usr/sbin/lvm lvcreate -n root -L "$(( $(blockdev --getsize64 /dev/vdb) / 1048576 ))m" vg0
   /usr/sbin/lvm lvcreate -n swap -L 16M vg0
   dd if=/dev/vdb of=/dev/vg0/root bs=1M
   /usr/sbin/mkswap -L swap /dev/vg0/swap

@@ -25,6 +25,8 @@
 #             root (the root image) and swap (mkswap).
 #   lukstack  the founding stack: 4 GPT disks → LUKS2 each (one passphrase) → mdadm RAID5 →
 #             LVM VG vg0 → root (the root image).
+#   luksys    the luks layout with a Debian systemd root (tests/vm/boot/systemd-root.sh, whose
+#             crypttab names the volume cryptroot) on vg0/root instead of the busybox one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -32,9 +34,9 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|luks|lukstack}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|luks|lukstack|luksys}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
-  "$top/tests/vm/guest-init.sh" | sha256sum | cut -c1-12)
+  "$top/tests/vm/guest-init.sh" "$here/systemd-root.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
 if [ -f "$dir/ready" ]; then
   echo "$dir"
@@ -150,6 +152,17 @@ luks)
   printf 'label: gpt\nlabel-id: 0B5A1E2C-7D3F-4E5A-9B6C-1D2E3F4051AA\nsize=+, type=linux, name="cryptlvm", uuid=C0FFEE00-1234-4ABC-9DEF-0123456789AA\n' |
     sfdisk -q "$tmp/disk1.img"
   make_rootfs "$tmp/root.img" 64M lukroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm luks "$tmp/disk1.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+luksys)
+  # The guest's luks case, with the systemd root image (its size decides the root LV's).
+  r=$("$here/systemd-root.sh" 5e0c0000-0000-4000-8000-00000000c0de)
+  truncate -s $(( $(stat -c %s "$r") / 1048576 + 64 ))M "$tmp/disk1.img"
+  printf 'label: gpt\nlabel-id: 0B5A1E2C-7D3F-4E5A-9B6C-1D2E3F4051AB\nsize=+, type=linux, name="cryptlvm", uuid=C0FFEE00-1234-4ABC-9DEF-0123456789AB\n' |
+    sfdisk -q "$tmp/disk1.img"
+  cp --sparse=always "$r" "$tmp/root.img"
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm luks "$tmp/disk1.img" "$tmp/root.img"
   rm -f "$tmp/root.img"

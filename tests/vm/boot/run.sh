@@ -55,6 +55,13 @@
 #                   policy (panic=5: a reboot).
 #   luks-stack      the founding stack (4 × LUKS2 → MD RAID5 → LVM → root), no crypttab: the
 #                   passphrase typed once opens all four (dracut's luks-UUID names).
+#   luks-systemd    the luks-root disk with a Debian systemd root whose crypttab names the volume
+#                   as the initramfs' does: systemd-cryptsetup finds it active, nothing asks
+#                   again, multi-user.target is reached, swap on the LV is used.
+#   initramfs-tools-luks, dracut-luks  the luks-root disk through the generators with our hook /
+#                   module and the system's crypttab, without cryptsetup in the image: the
+#                   passphrase is typed at the prompt each image shows (ours on the console;
+#                   systemd's console password agent in dracut's image).
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -81,7 +88,7 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
   flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools
   initramfs-tools-stepaside dracut mkinitcpio mkinitcpio-nobin deb luks-root luks-keyfile luks-wrong
-  luks-stack)
+  luks-stack luks-systemd initramfs-tools-luks dracut-luks)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -97,7 +104,8 @@ mkir "$work/initrd-list.gz" --preload ext4
 declare -A SETDIR
 disks() { # SET → SETDIR[SET], built once
   [ -n "${SETDIR[$1]:-}" ] && return 0
-  SETDIR[$1]=$("$here/disks.sh" "$1") || { echo "disks.sh $1 failed" >&2; return 1; }
+  # A set that cannot be made fails the scenario that needs it.
+  SETDIR[$1]=$("$here/disks.sh" "$1") || { echo "disks.sh $1 failed" >&2; fails=$((fails + 1)); return 1; }
 }
 meta() { # SET KEY
   sed -n "s/^$2=//p" "${SETDIR[$1]}/meta.env" | head -1
@@ -442,30 +450,40 @@ generator_booted() { # SCEN LOG WHAT
 # systemd-based image for the cached kernel with our module and without its own lvm and
 # mdraid modules, booted on the flagship. udev and systemd run in that image: systemd waits
 # for root's device unit, which only udev's links make.
-scen_dracut() {
-  local scen=dracut log=$work/dracut.log dr=$CACHE/dracut img=$work/dracut.img x
-  disks flagship || return
+# Debian's dracut on this machine (cached, unpacked) builds IMG with our module, without its own
+# lvm, mdraid and crypt modules; checks our binary is in and lvm2, mdadm, cryptsetup are not.
+dracut_build() { # SCEN IMG
+  local scen=$1 img=$2 dr=$CACHE/dracut x
   if [ ! -x "$dr/root/usr/bin/dracut" ]; then
     rm -rf "$dr" && mkdir -p "$dr"
     (cd "$dr" && { apt-get download dracut-core >/dev/null 2>&1 ||
       { apt-get update -qq && apt-get download dracut-core >/dev/null 2>&1; }; } &&
-      dpkg -x dracut-core_*.deb root) || { fail $scen "cannot get Debian's dracut-core package"; return; }
+      dpkg -x dracut-core_*.deb root) || { fail $scen "cannot get Debian's dracut-core package"; return 1; }
   fi
   rm -rf "$work/dracut-base" "$work/dracut-bin" && cp -a "$dr/root/usr/lib/dracut" "$work/dracut-base" &&
     cp -r "$top/dracut-module/90evms" "$work/dracut-base/modules.d/" &&
     mkdir -p "$work/dracut-bin" "$work/dracut-confd" && cp "$BIN" "$work/dracut-bin/evms-activate" ||
-    { fail $scen "cannot set up dracut"; return; }
+    { fail $scen "cannot set up dracut"; return 1; }
   # DRACUT_PATH: where dracut (which resets PATH) finds binaries, ours first.
   DRACUT_PATH="$work/dracut-bin /sbin /bin /usr/sbin /usr/bin" dracutbasedir=$work/dracut-base \
     bash "$dr/root/usr/bin/dracut" --conf /dev/null --confdir "$work/dracut-confd" --no-hostonly \
     --kver "$KVER" --kmoddir "$KROOT/lib/modules/$KVER" --add evms \
     --omit "lvm mdraid dmraid crypt multipath nvdimm btrfs plymouth kernel-modules kernel-modules-extra qemu" \
-    --drivers "virtio_pci virtio_blk ext4" --force "$img" > "$work/dracut.build.log" 2>&1 ||
-    { tail -20 "$work/dracut.build.log"; fail $scen "dracut failed"; return; }
+    --drivers "virtio_pci virtio_blk ext4" --force "$img" > "$work/$scen.build.log" 2>&1 ||
+    { tail -20 "$work/$scen.build.log"; fail $scen "dracut failed"; return 1; }
   x=$(bash "$dr/root/usr/bin/lsinitrd" "$img" 2>/dev/null)
-  grep -q ' usr/sbin/evms-activate$' <<<"$x" || { fail $scen "our binary is not in the image"; return; }
-  if grep -E ' usr/s?bin/(lvm|mdadm)$' <<<"$x"; then fail $scen "lvm2 or mdadm is in the image"; return; fi
-  echo "  dracut image: $(stat -c %s "$img") bytes (systemd, udev; no lvm2, no mdadm)"
+  grep -q ' usr/sbin/evms-activate$' <<<"$x" || { fail $scen "our binary is not in the image"; return 1; }
+  if grep -E ' usr/s?bin/(lvm|mdadm|cryptsetup)$| usr/lib/systemd/systemd-cryptsetup$' <<<"$x"; then
+    fail $scen "lvm2, mdadm or cryptsetup is in the image"; return 1
+  fi
+  DRACUT_LISTING=$x
+  echo "  dracut image: $(stat -c %s "$img") bytes (systemd, udev; no lvm2, no mdadm, no cryptsetup)"
+}
+
+scen_dracut() {
+  local scen=dracut log=$work/dracut.log img=$work/dracut.img
+  disks flagship || return
+  dracut_build $scen "$img" || return
   boot $scen "$img" "root=/dev/vg0/root rd.timeout=60 systemd.journald.forward_to_console=1" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
   need $scen "$log" 'dracut-initqueue\[[0-9]+\]: created md md127 \(md127, 9:127\)' || return
@@ -876,6 +894,90 @@ scen_luks-wrong() {
   need $scen "$log" 'reboot: Restarting system' || return
   never $scen "$log" '^EVMS-ROOT' || return
   grep -E '^No key|giving up|Cannot open|Rebooting' "$log" | sed 's/^/  console: /' | head -6
+  pass $scen
+}
+
+# The hand-off to a systemd root: Debian's systemd 252 with the same crypttab finds cryptroot
+# already active (systemd-cryptsetup@cryptroot succeeds without asking), reaches
+# multi-user.target with nothing failed, uses the swap LV; one crypt mapping only.
+scen_luks-systemd() {
+  local scen=luks-systemd log=$work/luks-systemd.log u ct=$work/luks-systemd.crypttab
+  disks luksys || return
+  u=$(meta luksys LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  luks_initrd $scen --file "$ct:/etc/crypttab"
+  typed_boot $scen "$work/$scen.initrd.gz" "root=/dev/vg0/root resume=/dev/vg0/swap rw" \
+    "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luksys 1 $scen)" || { fail $scen "QEMU failed"; return; }
+  grep '^EVMS-SD-' "$log" | sed 's/^/  /'
+  need $scen "$log" '^EVMS-SD-TARGET active$' || return
+  need $scen "$log" '^EVMS-SD-CRYPT success active $' || return
+  need $scen "$log" '^EVMS-SD-CRYPTLOG Volume cryptroot already active\.$' || return
+  need $scen "$log" '^EVMS-SD-ASKED 0$' || return
+  never $scen "$log" '^EVMS-SD-FAILED ' || return
+  [ "$(grep -c '^EVMS-SD-DM .* CRYPT-' "$log")" = 1 ] || { fail $scen "not exactly one crypt mapping"; return; }
+  need $scen "$log" "^EVMS-SD-DM cryptroot CRYPT-LUKS2-$(echo "$u" | tr -d -)-cryptroot\$" || return
+  need $scen "$log" '^EVMS-SD-SWAP /dev/mapper/vg0-swap $' || return
+  need $scen "$log" '^EVMS-SD-UNIT dev-mapper-cryptroot.device active$' || return
+  need $scen "$log" '^EVMS-SD-UNIT dev-vg0-swap.device active$' || return
+  [ "$(grep -c "$LUKS_PROMPT" "$log")" = 1 ] || { fail $scen "asked more than once"; return; }
+  need $scen "$log" '^EVMS-SD-END$' || return
+  pass $scen
+}
+
+# A generator's image on the luks disk: our hook or module, the system's crypttab in the image
+# (EVMS_CRYPTTAB), no cryptsetup; the passphrase typed at the prompt the image shows (our console
+# prompt in initramfs-tools; systemd's console password agent in dracut's systemd image), udev's
+# records for the crypt device and root's LV, nothing else active.
+luks_generator_booted() { # SCEN LOG U
+  local u
+  u=$(echo "$3" | tr -d -)
+  need "$1" "$2" '^EVMS-ROOT-OK pid=1$' || return 1
+  need "$1" "$2" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return 1
+  need "$1" "$2" "^EVMS-DM cryptroot 25[0-9]:[0-9]+ uuid=CRYPT-LUKS2-$u-cryptroot record=\\[.*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1" || return 1
+  need "$1" "$2" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 ' || return 1
+  [ "$(grep -c '^EVMS-DM ' "$2")" = 2 ] || { fail "$1" "more than cryptroot and vg0-root are active"; return 1; }
+  [ "$(grep -c "$LUKS_PROMPT" "$2")" = 1 ] || { fail "$1" "not asked exactly once"; return 1; }
+  never "$1" "$2" "$LUKS_PASS" || return 1
+}
+
+scen_initramfs-tools-luks() {
+  local scen=initramfs-tools-luks log=$work/initramfs-tools-luks.log img=$work/itools-luks.img u x
+  local ct=$work/$scen.crypttab
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  export EVMS_CRYPTTAB=$ct
+  itools_build $scen "$img"; x=$?
+  unset EVMS_CRYPTTAB
+  [ $x = 0 ] || return
+  itools_policy $scen "$work/$scen-root" || return
+  cmp -s "$ct" "$work/$scen-root/etc/crypttab" || { fail $scen "the crypttab is not in the image"; return; }
+  x=$(cd "$work/$scen-root" && find . -name 'cryptsetup*' -o -name cryptroot)
+  [ -z "$x" ] || { fail $scen "cryptsetup is in the image: $x"; return; }
+  typed_boot $scen "$img" "root=/dev/vg0/root" "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luks 1 $scen)" ||
+    { fail $scen "QEMU failed"; return; }
+  need $scen "$log" "$LUKS_PROMPT vda1 \\(cryptroot\\)" || return
+  luks_generator_booted $scen "$log" "$u" || return
+  pass $scen
+}
+
+scen_dracut-luks() {
+  local scen=dracut-luks log=$work/dracut-luks.log img=$work/dracut-luks.img u x ct=$work/dracut-luks.crypttab
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  export EVMS_CRYPTTAB=$ct
+  dracut_build $scen "$img"; x=$?
+  unset EVMS_CRYPTTAB
+  [ $x = 0 ] || return
+  grep -q ' etc/crypttab$' <<<"$DRACUT_LISTING" || { fail $scen "the crypttab is not in the image"; return; }
+  typed_boot $scen "$img" "root=/dev/vg0/root rd.timeout=120 systemd.journald.forward_to_console=1" \
+    "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luks 1 $scen)" || { fail $scen "QEMU failed"; return; }
+  need $scen "$log" 'dracut-initqueue\[[0-9]+\]: opened vda1 \(cryptroot\) with the passphrase given' || return
+  luks_generator_booted $scen "$log" "$u" || return
   pass $scen
 }
 
