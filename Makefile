@@ -68,11 +68,13 @@ luks-data: deps luks-fixtures
 vm: build
 	tests/vm/run.sh -j 2
 
-# Activation time against mdadm + lvm2 in the same VM run, and boot time (Run /init → root
-# mounted) against a busybox + mdadm + lvm2 initramfs on the same disks (ratios; nothing asserted).
+# Activation time against mdadm + lvm2 in the same VM run, boot time (Run /init → root
+# mounted) against a busybox + mdadm + lvm2 initramfs on the same disks, and LUKS unlock time
+# against cryptsetup open on the same headers, per KDF (ratios; nothing asserted).
 bench: build
 	tests/bench.sh
 	tests/bench-boot.sh
+	tests/bench-luks.sh
 
 # Boots a real kernel (QEMU) with only our binary as /init and root on LVM on MD RAID5 over
 # three GPT disks written by the real tools; shows the console and a one-line summary.

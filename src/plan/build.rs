@@ -222,7 +222,7 @@ fn node_step(
 ) -> NodeStep {
     match &g.node(id).kind {
         NodeKind::Disk | NodeKind::OtherKernel => NodeStep::Nothing,
-        NodeKind::Crypt { vol } => super::crypt::step(g, id, *vol, planned),
+        NodeKind::Crypt { vol } => super::crypt::step(g, id, *vol, explicit, planned),
         NodeKind::Partition { .. } => super::partition::step(g, id, planned),
         NodeKind::Md { array } => super::md::step(g, id, *array, sel, planned),
         NodeKind::Lv { vg, lv } => super::lvm::step(g, id, *vg, lv, sel, explicit, planned),

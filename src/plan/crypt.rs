@@ -37,11 +37,32 @@ use crate::formats::luks::LuksHeader;
 /// loaded as `cryptsetup open` does (LUKS1 key in the table; LUKS2 key through the kernel
 /// keyring). A locked volume is planned too, marked: its table cannot be loaded until a
 /// passphrase opens it (exec refuses it; `plan` shows "needs passphrase").
-pub(super) fn step(g: &Graph, id: NodeId, vol: usize, planned: &[NodeId]) -> NodeStep {
+/// `explicit`: the volume (or something on it) was named; a locked crypttab `noauto` or
+/// `nofail` volume that was not is left out with the reason instead of failing the run.
+pub(super) fn step(
+    g: &Graph,
+    id: NodeId,
+    vol: usize,
+    explicit: bool,
+    planned: &[NodeId],
+) -> NodeStep {
     let n = g.node(id);
     let v = &g.cryptvols[vol];
     if n.kernel.is_some() {
         return NodeStep::Active;
+    }
+    if v.state == CryptState::Locked && !explicit {
+        match v.entry.as_ref().map(|e| &e.options) {
+            Some(o) if o.noauto => {
+                return NodeStep::Skip(
+                    "locked; crypttab says noauto: opened only when named".into(),
+                )
+            }
+            Some(o) if o.nofail => {
+                return NodeStep::Skip("locked (crypttab nofail): not opened".into())
+            }
+            _ => {}
+        }
     }
     match &v.state {
         CryptState::Unsupported(why) => return NodeStep::Skip(why.clone()),

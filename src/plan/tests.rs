@@ -469,5 +469,26 @@ mod lvm {
             .to_json()
             .to_string()
             .contains("\"needs_passphrase\":true"));
+        // crypttab noauto: left out unless named.
+        let dev: Src = std::sync::Arc::new(
+            crate::source::sparse::SparseDev::parse(&std::fs::read(fx.join("disk.spr")).unwrap())
+                .unwrap(),
+        );
+        let settings = Settings {
+            crypttab: Crypttab::parse("c /dev/vda none noauto", "t").entries,
+            ..Settings::default()
+        };
+        let g = discover(&Inputs::Mem(vec![("vda".into(), dev)]), settings);
+        let plan = crate::plan::build::build(&g, &crate::plan::Selection::default());
+        assert!(plan.steps.is_empty());
+        assert_eq!(
+            plan.skipped[0].reason,
+            "locked; crypttab says noauto: opened only when named"
+        );
+        let sel = crate::plan::Selection {
+            volumes: vec!["c".into()],
+            ..Default::default()
+        };
+        assert_eq!(crate::plan::build::build(&g, &sel).steps.len(), 1);
     }
 }

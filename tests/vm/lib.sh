@@ -15,6 +15,7 @@
 #       --mem MB, --qmp SOCK       (monitor socket for hot-plug tests)
 #       --input FIFO               the serial console's input (default /dev/null): a test types
 #                                  a passphrase by writing to it
+#   VM_CPU=MODEL                   QEMU's -cpu (default: its qemu64)
 #
 # Facts behind the choices: ../shared/vm-notes.md (KVM hangs here: TCG only; softdeps such as
 # crc32c before libcrc32c must be resolved by us; busybox prefers its applets: use full paths).
@@ -125,6 +126,8 @@ vm_run() {
   done
   vm_kernel || return 1
   local args=(-accel tcg -m "$mem" -smp 1 -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$initrd")
+  # VM_CPU: a QEMU CPU model (default qemu64; `max` gives TCG's AVX2, for benchmarks).
+  [ -n "${VM_CPU:-}" ] && args+=(-cpu "$VM_CPU")
   for d in "${disks[@]}"; do
     args+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
     i=$((i + 1))
