@@ -513,7 +513,7 @@ MKINITCPIO_SHA256=625c8801829571c45869e21d46999da58fe83c1fd22fe57f8b0d9266a87263
 mkinitcpio_setup() { # → MKC, MKC_ETC; fresh each run (our hooks may have changed)
   # The source ships beside the project (../shared/vendor, as the brief names it); a copy in the
   # cache or MKINITCPIO_TARBALL also do.
-  local tgz=$MKINITCPIO_TARBALL src=$CACHE/mkinitcpio-41 f kmod cand
+  local tgz=${MKINITCPIO_TARBALL:-} src=$CACHE/mkinitcpio-41 f kmod cand
   if [ -z "$tgz" ]; then
     for cand in "$top/../shared/vendor" /work/shared/vendor "$CACHE/vendor"; do
       [ -f "$cand/mkinitcpio-41.tar.gz" ] && { tgz=$cand/mkinitcpio-41.tar.gz; break; }
