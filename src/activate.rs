@@ -30,8 +30,11 @@ pub struct Outcome {
     pub graph: Graph,
 }
 
-/// Runs the loop. `first` is the caller's discovery of `inputs` (it planned from it already:
-/// modules to load, root to find), used as the first round instead of reading everything again.
+/// Runs the loop. `first` is the caller's discovery of `inputs` (it found root in it already),
+/// used as the first round instead of reading everything again. Before each round's steps run,
+/// `load` is handed the kernel modules they need that no earlier round asked for (every
+/// step's list: a later round's steps, on devices an earlier round made, may need others);
+/// not called in a dry run.
 pub fn run(
     inputs: &Inputs,
     settings: &Settings,
@@ -39,6 +42,7 @@ pub fn run(
     sel: &Selection,
     env: &ExecEnv,
     opts: &ExecOptions,
+    load: &mut dyn FnMut(&[&'static str]),
 ) -> Outcome {
     let mut out = Outcome {
         ok: true,
@@ -84,10 +88,14 @@ pub fn run(
             skipped: vec![],
             active: vec![],
         };
-        for m in step_plan.modules() {
-            if !out.modules.contains(&m) {
-                out.modules.push(m);
-            }
+        let wanted: Vec<&'static str> = step_plan
+            .modules()
+            .into_iter()
+            .filter(|m| !out.modules.contains(m))
+            .collect();
+        out.modules.extend(&wanted);
+        if !opts.dry_run && !wanted.is_empty() {
+            load(&wanted);
         }
         let report = crate::exec::execute(&step_plan, env, opts);
         out.lines

@@ -539,10 +539,8 @@ fn activate(c: &ActivateCmd) -> i32 {
         dry_run: c.dry_run,
         ..Default::default()
     };
-    if !c.dry_run {
-        load_modules(&build(&g, &sel));
-    }
-    let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts);
+    let mut modules = CliModules::default();
+    let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts, &mut |m| modules.load(m));
     for w in &outcome.warnings {
         println!("warning: {w}");
     }
@@ -582,44 +580,50 @@ impl askpass::Prompter for TtyPrompter {
     }
 }
 
-/// Loads the kernel modules a plan needs (dm-mod, md-mod, raid456, dm targets) from
-/// /lib/modules/$(uname -r) as the boot does, so `activate` works where nothing has loaded them
-/// (initramfs scripts, rescue shells). Failures are warnings: the step that needs the module
+/// Loads the kernel modules each round's steps need (dm-mod, md-mod, raid456, dm targets, a
+/// cache policy, ...) from /lib/modules/$(uname -r) as the boot does, so `activate` works
+/// where nothing has loaded them (initramfs scripts, rescue shells, where the kernel's own
+/// `request_module` finds no modprobe). Failures are warnings: the step that needs the module
 /// reports the real error.
-fn load_modules(plan: &crate::plan::Plan) {
-    use crate::boot::modules::{ModuleDb, ModuleLoader};
-    let wanted = plan.modules();
-    if wanted.is_empty() {
-        return;
-    }
-    let Ok(u) = nix::sys::utsname::uname() else {
-        return;
-    };
-    let dir = Path::new("/lib/modules").join(u.release());
-    // mkinitcpio keeps only kmod's binary indexes (modules.dep.bin), which we do not read:
-    // there the kernel loads what the steps need on demand (md personalities, dm targets).
-    if !dir.join("modules.dep").exists() && dir.join("modules.dep.bin").exists() {
-        log::info!(
-            "{}: no modules.dep, only kmod's binary indexes: modules are left to the kernel",
-            dir.display()
-        );
-        return;
-    }
-    let db = match ModuleDb::load(&dir) {
-        Ok(db) => db,
-        Err(e) => {
-            log::warn!("cannot read the module indexes in {}: {e}", dir.display());
-            return;
-        }
-    };
-    let mut loader = ModuleLoader::new(db, &dir, Path::new("/sys/module"));
-    for m in wanted {
-        let r = loader.request(m, "", "activate");
-        for l in &r.loaded {
-            log::info!("loaded module {l}");
-        }
-        for e in &r.errors {
-            log::warn!("{e}");
+#[derive(Default)]
+struct CliModules {
+    /// Opened on first use; `None` inside when the indexes cannot be read (said once).
+    loader: Option<Option<crate::boot::modules::ModuleLoader>>,
+}
+
+impl CliModules {
+    fn load(&mut self, wanted: &[&'static str]) {
+        use crate::boot::modules::{ModuleDb, ModuleLoader};
+        let loader = self.loader.get_or_insert_with(|| {
+            let u = nix::sys::utsname::uname().ok()?;
+            let dir = Path::new("/lib/modules").join(u.release());
+            // mkinitcpio keeps only kmod's binary indexes (modules.dep.bin), which we do not
+            // read: there the kernel loads what the steps need on demand (kmod's modprobe is
+            // in the image).
+            if !dir.join("modules.dep").exists() && dir.join("modules.dep.bin").exists() {
+                log::info!(
+                    "{}: no modules.dep, only kmod's binary indexes: modules are left to the kernel",
+                    dir.display()
+                );
+                return None;
+            }
+            match ModuleDb::load(&dir) {
+                Ok(db) => Some(ModuleLoader::new(db, &dir, Path::new("/sys/module"))),
+                Err(e) => {
+                    log::warn!("cannot read the module indexes in {}: {e}", dir.display());
+                    None
+                }
+            }
+        });
+        let Some(loader) = loader else { return };
+        for m in wanted {
+            let r = loader.request(m, "", "activate");
+            for l in &r.loaded {
+                log::info!("loaded module {l}");
+            }
+            for e in &r.errors {
+                log::warn!("{e}");
+            }
         }
     }
 }

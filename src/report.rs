@@ -1,6 +1,7 @@
 //! What `scan` prints: the graph as a tree for people (like lsblk: disks → segments → regions
 //! → volumes) and as JSON for programs (flat lists, stable keys: documented in the README).
 
+use crate::engine::bcache::Verdict as BcacheVerdict;
 use crate::engine::lvm::{Access, LvState};
 use crate::engine::md::Verdict;
 use crate::engine::{Graph, NodeId, NodeKind};
@@ -75,6 +76,15 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
                 ),
                 Verdict::NotStartable { reason } => format!("not startable: {reason}"),
             });
+            if let (Some(r), false) = (
+                &a.sb.reshape,
+                matches!(a.verdict, Verdict::NotStartable { .. }),
+            ) {
+                parts.push(format!(
+                    "reshape at sector {} ({:+} disk(s)): the kernel resumes it when started",
+                    r.position, r.delta_disks
+                ));
+            }
         }
         NodeKind::Lv { vg, lv } => {
             let v = &g.vgs[*vg];
@@ -85,13 +95,43 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
                         parts.push(format!("partial: missing PV {}", missing.join(", ")))
                     }
                     LvState::Unsupported { segtype } => {
-                        parts.push(format!("unsupported yet: {segtype}"))
+                        parts.push(crate::engine::lvm::unsupported_text(segtype))
                     }
                     LvState::Broken(e) => parts.push(format!("broken: {e}")),
                 }
+                if let Some(why) = &i.unreadable {
+                    parts.push(why.clone());
+                }
             }
         }
+        NodeKind::Bcache { dev } => {
+            let b = &g.bcache[*dev];
+            parts.push(match &b.verdict {
+                BcacheVerdict::Complete => b.describe(),
+                BcacheVerdict::NoCache { reason } => format!("no cache: {reason}"),
+                BcacheVerdict::NotStartable { reason } => format!("not startable: {reason}"),
+            });
+        }
         _ => {}
+    }
+    // Backing or cache device of a bcache device?
+    for b in g.bcache.iter().filter(|b| b.backing == id) {
+        parts.push(format!("backing device of {} ({})", b.devnm, b.describe()));
+    }
+    for (si, s) in g.cache_sets.iter().enumerate() {
+        if s.members.iter().any(|(n, _)| *n == id) {
+            let users: Vec<&str> = g
+                .bcache
+                .iter()
+                .filter(|b| b.set == Some(si))
+                .map(|b| b.devnm.as_str())
+                .collect();
+            parts.push(if users.is_empty() {
+                format!("cache device of set {} (no backing device present)", s.uuid)
+            } else {
+                format!("cache device of set {} for {}", s.uuid, users.join(", "))
+            });
+        }
     }
     // Member of an array?
     for a in &g.arrays {
@@ -146,8 +186,9 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
     if let Content::Broken(e) = &n.content {
         parts.push(format!("broken: {e}"));
     }
+    // bcache devices are assembled (above); the other containers are only named.
     if let Some(what) = match &n.content {
-        Content::Fs(f) => f.reported_only(),
+        Content::Fs(f) if f.fstype != "bcache" => f.reported_only(),
         _ => None,
     } {
         parts.push(format!("reported only: {what}"));
@@ -298,6 +339,12 @@ pub fn problem_lines(g: &Graph) -> (Vec<String>, Vec<String>) {
             .map_or_else(|| a.devnm.clone(), |l| format!("md/{l}"));
         problems.extend(a.problems.iter().map(|p| format!("{name}: {p}")));
     }
+    for b in &g.bcache {
+        problems.extend(b.problems.iter().map(|p| format!("{}: {p}", b.devnm)));
+    }
+    for s in &g.cache_sets {
+        problems.extend(s.problems.iter().cloned());
+    }
     for v in &g.vgs {
         problems.extend(v.problems.iter().map(|p| format!("VG {}: {p}", v.name)));
         if let Access::Inconsistent(why) = &v.access {
@@ -371,6 +418,7 @@ pub fn json(g: &Graph) -> Json {
                 NodeKind::Partition { .. } => "partition",
                 NodeKind::Md { .. } => "md",
                 NodeKind::Lv { .. } => "lv",
+                NodeKind::Bcache { .. } => "bcache",
                 NodeKind::OtherKernel => "other",
                 NodeKind::Crypt { .. } => "crypt",
             };
@@ -535,7 +583,7 @@ pub fn json(g: &Graph) -> Json {
                                         format!("partial: missing {}", missing.join(","))
                                     }
                                     Some(LvState::Unsupported { segtype }) => {
-                                        format!("unsupported yet: {segtype}")
+                                        crate::engine::lvm::unsupported_text(segtype)
                                     }
                                     Some(LvState::Broken(e)) => format!("broken: {e}"),
                                 };
@@ -558,6 +606,61 @@ pub fn json(g: &Graph) -> Json {
                                         "device",
                                         info.and_then(|i| i.node).map(|n| g.node(n).name.clone()),
                                     )
+                                    .with("not_readable", info.and_then(|i| i.unreadable.clone()))
+                            })
+                            .collect(),
+                    ),
+                )
+        })
+        .collect();
+    let bcache: Vec<Json> = g
+        .bcache
+        .iter()
+        .map(|b| {
+            let (verdict, reason) = match &b.verdict {
+                BcacheVerdict::Complete => ("complete", None),
+                BcacheVerdict::NoCache { reason } => ("no-cache", Some(reason.clone())),
+                BcacheVerdict::NotStartable { reason } => ("not-startable", Some(reason.clone())),
+            };
+            json::obj()
+                .with("devnm", b.devnm.as_str())
+                .with("key", b.key.as_str())
+                .with("uuid", b.sb.uuid.as_str())
+                .with("set_uuid", b.sb.set_uuid.as_str())
+                .with("label", b.sb.label.clone())
+                .with("state", b.sb.state().word())
+                .with("cache_mode", b.sb.cache_mode().to_string())
+                .with("data_offset", b.sb.data_offset)
+                .with("active", b.is_running(g))
+                .with("verdict", verdict)
+                .with("reason", reason)
+                .with("backing", g.node(b.backing).name.clone())
+                .with(
+                    "caches",
+                    b.caches(g)
+                        .into_iter()
+                        .map(|c| g.node(c).name.clone())
+                        .collect::<Vec<_>>(),
+                )
+        })
+        .collect();
+    let cache_sets: Vec<Json> = g
+        .cache_sets
+        .iter()
+        .map(|s| {
+            json::obj()
+                .with("uuid", s.uuid.as_str())
+                .with("complete", s.complete)
+                .with(
+                    "members",
+                    Json::Array(
+                        s.members
+                            .iter()
+                            .map(|(n, sb)| {
+                                json::obj()
+                                    .with("device", g.node(*n).name.clone())
+                                    .with("uuid", sb.uuid.as_str())
+                                    .with("nr_this_dev", sb.nr_this_dev)
                             })
                             .collect(),
                     ),
@@ -569,6 +672,8 @@ pub fn json(g: &Graph) -> Json {
         .with("devices", Json::Array(devices))
         .with("arrays", Json::Array(arrays))
         .with("vgs", Json::Array(vgs))
+        .with("bcache", Json::Array(bcache))
+        .with("cache_sets", Json::Array(cache_sets))
         .with("luks", Json::Array(luks))
         .with("problems", problems)
         .with("warnings", warnings)
@@ -626,6 +731,28 @@ mod tests {
                 "vdd: the primary GPT is unusable (above); the backup GPT at the last LBA is used; the kernel makes no partitions from it (only when booted with `gpt`), so they are mapped as kpartx does",
             ]
         );
+    }
+
+    /// bcache: each member says what it is to the bcache device (make-bcache fixtures).
+    #[test]
+    fn bcache_members_say_what_they_are() {
+        use crate::formats::fs::bcache::tests::fixture;
+        let g = fixtures::graph(vec![("vda", fixture("wb")), ("vdb", fixture("cache"))], &[]);
+        let st = |n: &str| super::node_state(&g, g.by_name(n).unwrap());
+        assert_eq!(
+            st("vdb"),
+            "cache device of set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c for bcache0"
+        );
+        assert_eq!(
+            st("vda"),
+            "backing device of bcache0 (detached, writeback, cache set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c)"
+        );
+        assert_eq!(
+            st("bcache0"),
+            "detached, writeback, cache set 4e5f6071-8293-4a4b-85c6-d7e8f90a1b2c; inactive"
+        );
+        let j = super::json(&g).to_string();
+        assert!(j.contains(r#""bcache":[{"devnm":"bcache0""#), "{j}");
     }
 
     #[test]

@@ -7,6 +7,8 @@ pkgs=(
   # fixtures are written by the real tools
   python3 fdisk gdisk lvm2 mdadm dmsetup kpartx e2fsprogs xfsprogs btrfs-progs dosfstools squashfs-tools
   erofs-utils cryptsetup-bin
+  # thin_check/cache_check: lvm2 runs them before it activates a pool (the VM oracle carries them)
+  thin-provisioning-tools
   # the second batch of identification fixtures (tests/fixtures/fs/gen-more.sh)
   genisoimage xorriso udftools f2fs-tools exfatprogs ntfs-3g jfsutils nilfs-tools reiserfsprogs
   util-linux-extra genromfs bcache-tools drbd-utils

@@ -45,6 +45,7 @@ fn created(p: &Plan) -> Vec<String> {
         .map(|s| match s {
             Step::AssembleMd(m) => format!("md {} {:?}", m.devnm, m.name),
             Step::CreateDm(d) => format!("dm {} {:?}", d.name, d.links),
+            Step::RegisterBcache(b) => format!("bcache {} {:?}", b.devnm, b.links),
         })
         .collect()
 }

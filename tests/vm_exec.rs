@@ -75,6 +75,9 @@ fn md_step(ids: &HashMap<String, String>) -> MdStep {
         missing: vec![],
         degraded: false,
         size: 0,
+        features: vec![],
+        reshape: None,
+        stripe_cache_size: None,
     }
 }
 

@@ -16,9 +16,10 @@ depends() {
 }
 
 installkernel() {
-    # evms-activate loads what the plan needs from these itself (modules.dep): device-mapper,
-    # MD, and for LUKS dm-crypt and the usual ciphers (it loads a volume's before its table).
-    hostonly='' instmods dm_mod dm_zero md_mod linear raid0 raid1 raid10 raid456 \
+    # evms-activate loads what each step of the plan needs from these itself (modules.dep):
+    # the targets lvm2 loads, the md personalities, bcache, and for LUKS dm-crypt and the usual
+    # ciphers (it loads a volume's before its table).
+    hostonly='' instmods dm_mod dm_zero dm_snapshot dm_mirror dm_log dm_thin_pool dm_cache dm_cache_smq dm_writecache dm_integrity dm_raid md_mod linear raid0 raid1 raid10 raid456 bcache \
         dm_crypt xts essiv cbc ecb aesni_intel aes_generic sha256_generic serpent_generic twofish_generic
 }
 

@@ -717,6 +717,12 @@ pub fn run_fs(data: &[u8]) -> String {
     for w in warnings {
         out.push_str(&format!("\nwarning: {w}"));
     }
+    // The whole bcache superblock, as the engine reads it to group backing and cache devices.
+    match evms_activate::probe::bcache::read_super("fuzz", &d) {
+        Ok(Some(sb)) => out.push_str(&format!("\nbcache: {sb:?}")),
+        Ok(None) => {}
+        Err(e) => out.push_str(&format!("\nbcache: {e}")),
+    }
     out
 }
 

@@ -166,6 +166,33 @@ fn by_names(g: &Graph, want: &[String]) -> Option<NodeId> {
     })
 }
 
+/// bcache devices that can run but whose content cannot be read before they do (the cache
+/// holds dirty data): their keys.
+fn unread_bcache(g: &Graph) -> Vec<String> {
+    g.bcache
+        .iter()
+        .filter(|b| b.verdict == engine::bcache::Verdict::Complete && !b.readable_without_cache())
+        .filter_map(|b| b.node)
+        .filter(|&n| g.node(n).kernel.is_none())
+        .map(|n| g.node(n).key.clone())
+        .collect()
+}
+
+/// Loads a cipher module of a crypt table: there is no modprobe for the kernel to call during
+/// the table load, so it is loaded first. An alias several drivers answer (crypto-aes:
+/// aesni_intel, which needs AES-NI) may fail for some of them; the table load names a cipher
+/// really missing, so failures are only logged at debug level.
+fn load_cipher(round: &mut Round, loaded: &mut Vec<String>, m: &str) {
+    loaded.push(m.to_string());
+    let r = round.modules.request(m, "", "a LUKS volume's cipher");
+    for l in &r.loaded {
+        log::debug!("loaded module {l}");
+    }
+    for e in r.errors.iter().chain(&r.ignored) {
+        log::debug!("{e}");
+    }
+}
+
 /// The volumes to activate besides root's chain: resume=, rd.lvm.vg/lv, rd.md.uuid.
 fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
     let mut v = Vec::new();
@@ -208,6 +235,21 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
                 missing.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
             )),
             engine::md::Verdict::NotStartable { reason } => why.push(format!("{name} cannot start: {reason}")),
+        }
+    }
+    for b in &g.bcache {
+        match &b.verdict {
+            engine::bcache::Verdict::Complete => {}
+            engine::bcache::Verdict::NoCache { reason } => why.push(format!(
+                "{} (backing device {}): {reason}; waiting for the cache, then per evms.degraded=",
+                b.devnm,
+                g.node(b.backing).name
+            )),
+            engine::bcache::Verdict::NotStartable { reason } => why.push(format!(
+                "{} (backing device {}) cannot start: {reason}",
+                b.devnm,
+                g.node(b.backing).name
+            )),
         }
     }
     for v in &g.vgs {
@@ -337,6 +379,12 @@ impl RootFinder for VolumeRootFinder {
         if !all {
             match target {
                 Some(i) => volumes.push(g.node(i).key.clone()),
+                None if !unread_bcache(&g).is_empty() => {
+                    // Root may be inside a bcache device whose newest data is in its cache
+                    // (dirty): only the kernel can read it, so it is registered (as udev
+                    // registers every bcache device) and root looked for again.
+                    volumes.extend(unread_bcache(&g));
+                }
                 None => {
                     let extra = extra_volumes(&g, spec);
                     if extra.is_empty() {
@@ -369,28 +417,10 @@ impl RootFinder for VolumeRootFinder {
         let g2 = if plan.steps.is_empty() {
             g
         } else {
-            for m in plan.modules() {
-                if !self.loaded.iter().any(|x| x == m) {
-                    self.loaded.push(m.to_string());
-                    if let Err(e) = round.load_module(m, "the volumes root needs") {
-                        log::error!("{e}");
-                    }
-                }
-            }
-            // The ciphers of crypt tables: there is no modprobe for the kernel to call during
-            // the table load, so they are loaded first. An alias several drivers answer
-            // (crypto-aes: aesni_intel, which needs AES-NI) may fail for some of them; the
-            // table load names a cipher really missing.
+            // The ciphers of crypt tables first (the later rounds' in `load`, below).
             for m in plan.crypto_modules() {
                 if !self.loaded.contains(&m) {
-                    let r = round.modules.request(&m, "", "a LUKS volume's cipher");
-                    for l in &r.loaded {
-                        log::debug!("loaded module {l}");
-                    }
-                    for e in r.errors.iter().chain(&r.ignored) {
-                        log::debug!("{e}");
-                    }
-                    self.loaded.push(m);
+                    load_cipher(round, &mut self.loaded, &m);
                 }
             }
             let exec_env = ExecEnv {
@@ -404,7 +434,26 @@ impl RootFinder for VolumeRootFinder {
                 ..ExecOptions::default()
             };
             // Its warnings are those of `g`, logged above.
-            let out = crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts);
+            // Each round's steps name their modules (a later round's, on devices an earlier
+            // round made, may need others than the first plan showed).
+            let loaded = &mut self.loaded;
+            let mut load = |mods: &[&'static str]| {
+                for m in mods {
+                    if loaded.iter().any(|x| x == m) {
+                        continue;
+                    }
+                    if m.starts_with("crypto-") {
+                        load_cipher(round, loaded, m);
+                    } else {
+                        loaded.push(m.to_string());
+                        if let Err(e) = round.load_module(m, "the volumes root needs") {
+                            log::error!("{e}");
+                        }
+                    }
+                }
+            };
+            let out =
+                crate::activate::run(&inputs, &settings, g, &sel, &exec_env, &opts, &mut load);
             for l in &out.lines {
                 log::info!("{l}");
             }
@@ -459,6 +508,57 @@ impl RootFinder for VolumeRootFinder {
 mod tests {
     use super::*;
     use crate::source::{sparse::SparseDev, ReadAt};
+
+    /// root= by the filesystem inside a bcache device (make-bcache fixtures): found before the
+    /// device runs (read through the backing device), so root's chain is the register step;
+    /// the backing device's own UUID is refused by name.
+    #[test]
+    fn root_inside_bcache_resolves_before_it_runs() {
+        use crate::engine::bcache::tests::expected;
+        use crate::formats::fs::bcache::tests::fixture;
+        let g = crate::engine::fixtures::graph(
+            vec![("vda", fixture("wb")), ("vdb", fixture("cache"))],
+            &[],
+        );
+        for arg in [
+            format!("root=UUID={}", expected("wb", "expected.inside", "UUID")),
+            "root=LABEL=bcache-wb".to_string(),
+            "root=/dev/bcache0".to_string(),
+            format!(
+                "root=/dev/bcache/by-uuid/{}",
+                expected("wb", "expected.blkid", "UUID")
+            ),
+        ] {
+            let (spec, _) = BootSpec::parse(&arg);
+            let id = resolve_root(&g, spec.root.as_ref().unwrap())
+                .unwrap()
+                .unwrap_or_else(|| panic!("{arg}: not found"));
+            assert_eq!(g.node(id).name, "bcache0", "{arg}");
+            let plan = build(
+                &g,
+                &Selection {
+                    volumes: vec![g.node(id).key.clone()],
+                    ..Selection::default()
+                },
+            );
+            assert!(
+                matches!(&plan.steps[..], [crate::plan::Step::RegisterBcache(_)]),
+                "{arg}: {plan}"
+            );
+        }
+        let (spec, _) = BootSpec::parse(&format!(
+            "root=UUID={}",
+            expected("wb", "expected.blkid", "UUID")
+        ));
+        let e = resolve_root(&g, spec.root.as_ref().unwrap()).unwrap_err();
+        assert!(e.contains("a bcache backing or cache device"), "{e}");
+        // Dirty: nothing inside can be read before the kernel runs it; boot registers it to
+        // look for root there.
+        let mut d = fixture("wb");
+        crate::engine::bcache::tests::state(&mut d, crate::engine::bcache::tests::DIRTY);
+        let g = crate::engine::fixtures::graph(vec![("vda", d), ("vdb", fixture("cache"))], &[]);
+        assert_eq!(unread_bcache(&g), [g.bcache[0].key.clone()]);
+    }
 
     /// The sparse fixture written out as a raw image file, as `--image` reads it.
     fn image(spr: &[u8], name: &str) -> std::path::PathBuf {

@@ -4,7 +4,7 @@
 //! (mdadm `util.c: enough()`).
 
 use super::{Graph, KernelDev, NodeId, NodeKind};
-use crate::formats::md::{MdRole, MdSuper};
+use crate::formats::md::{MdRole, MdSuper, MdVersion, FEATURE_CLUSTERED, FEATURE_JOURNAL};
 use crate::ids::MdUuid;
 use crate::probe::Content;
 use crate::source::layout::Layout;
@@ -39,6 +39,14 @@ pub enum MemberState {
         fresh: String,
         slot: u32,
     },
+    /// A replacement for `slot` (1.x REPLACEMENT), added beside the device it replaces; the
+    /// kernel goes on rebuilding it (`in_sync` false: recovery_offset set) and swaps it in
+    /// when done. A complete replacement serves the slot when its original is absent (mdadm
+    /// counts it then).
+    Replacement {
+        slot: u32,
+        in_sync: bool,
+    },
 }
 
 impl std::fmt::Display for MemberState {
@@ -58,6 +66,15 @@ impl std::fmt::Display for MemberState {
             MemberState::SplitOff { fresh, slot } => write!(
                 f,
                 "left out: it records {fresh} (slot {slot}) as failed, so it ran without it"
+            ),
+            MemberState::Replacement { slot, in_sync } => write!(
+                f,
+                "replacement for slot {slot}{}",
+                if *in_sync {
+                    " (rebuilt)"
+                } else {
+                    " (rebuilding)"
+                }
             ),
         }
     }
@@ -283,20 +300,29 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             continue;
         }
         let up_to_date = sb.events.saturating_add(1) >= fresh.events && sb.events <= fresh.events;
+        // mdadm takes spares whatever their events; journals, replacements and active
+        // members only within the kernel's margin of one event.
         let state = match &sb.role {
             MdRole::Faulty => MemberState::Faulty,
-            MdRole::Journal => MemberState::Journal,
             MdRole::Spare => MemberState::Spare,
             _ if !up_to_date => MemberState::Stale {
                 events: sb.events,
                 fresh: fresh.events,
             },
+            // A journal the array does not record needing: mdadm marks it faulty.
+            MdRole::Journal if fresh.feature_map & FEATURE_JOURNAL == 0 => MemberState::Faulty,
+            MdRole::Journal => MemberState::Journal,
             MdRole::Active(s) => match sb.recovery_offset {
-                Some(_) => MemberState::Recovering(*s),
-                None => MemberState::Active(*s),
+                // During a reshape mdadm counts a partly recovered member as in sync when its
+                // doubled slot index reaches raid_disks - delta_disks (Assemble.c compares
+                // its `best` index, two per slot, with that count): the added devices.
+                Some(_) if !reshape_counts_in_sync(&fresh, *s) => MemberState::Recovering(*s),
+                _ => MemberState::Active(*s),
             },
-            #[allow(unreachable_patterns)]
-            _ => MemberState::Spare,
+            MdRole::Replacement(s) => MemberState::Replacement {
+                slot: *s,
+                in_sync: sb.recovery_offset.is_none(),
+            },
         };
         members.push(Member { node, sb, state });
     }
@@ -359,8 +385,13 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
         let (mname, mslot) = (g.nodes[members[m].node].name.clone(), members[m].sb.role);
         if let MdRole::Active(slot) = mslot {
             for (j, member) in members.iter_mut().enumerate() {
+                // Every member mdadm sees as active: slots, replacements and journals (not
+                // spares), Assemble.c's devmap test.
                 if j != m
-                    && matches!(member.sb.role, MdRole::Active(_))
+                    && matches!(
+                        member.sb.role,
+                        MdRole::Active(_) | MdRole::Replacement(_) | MdRole::Journal
+                    )
                     && !reports_working(&member.sb, slot)
                 {
                     member.state = MemberState::SplitOff {
@@ -371,7 +402,9 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             }
         }
     }
-    let n = fresh.raid_disks as usize;
+    // While a reshape removes devices, mdadm counts the old number (getinfo_super1).
+    let raid_disks = effective_raid_disks(&fresh);
+    let n = raid_disks as usize;
     let mut avail = vec![false; n];
     for m in &members {
         if let MemberState::Active(s) = m.state {
@@ -380,9 +413,24 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
             }
         }
     }
-    let missing: Vec<u32> = (0..fresh.raid_disks)
+    // A rebuilt replacement stands in for an absent original (mdadm: `if (!avail[i/2])`).
+    for m in &members {
+        if let MemberState::Replacement {
+            slot,
+            in_sync: true,
+        } = m.state
+        {
+            if let Some(a) = avail.get_mut(slot as usize) {
+                *a = true;
+            }
+        }
+    }
+    let missing: Vec<u32> = (0..raid_disks)
         .filter(|&s| !avail.get(s as usize).copied().unwrap_or(false))
         .collect();
+    let journal_ok = members
+        .iter()
+        .any(|m| matches!(m.state, MemberState::Journal));
     let conflict = members
         .iter()
         .any(|m| matches!(m.state, MemberState::Conflict { .. }));
@@ -397,14 +445,20 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
         Verdict::NotStartable {
             reason: "duplicate members (see problems)".into(),
         }
-    } else if fresh.reshape.is_some() {
+    } else if let Some(why) = not_startable_feature(&fresh) {
+        Verdict::NotStartable { reason: why }
+    } else if fresh.feature_map & FEATURE_JOURNAL != 0 && !journal_ok {
+        // Assemble.c start_array: journal_device_required && !journal_clean.
         Verdict::NotStartable {
-            reason: "a reshape is in progress; assembling reshaping arrays is not supported yet"
+            reason: "its write journal device is missing or stale: mdadm refuses to start it \
+                     (\"Not safe to assemble with missing or stale journal device, consider \
+                     --force.\"; forced, it starts the array read-only); evms-activate does \
+                     not force: use mdadm --assemble --force if the journal is lost"
                 .into(),
         }
     } else if missing.is_empty() {
         Verdict::Complete
-    } else if enough(fresh.level, fresh.raid_disks, fresh.layout, &avail) {
+    } else if enough(fresh.level, raid_disks, fresh.layout, &avail) {
         let ok = avail.iter().filter(|&&a| a).count();
         Verdict::Degraded {
             missing: missing.clone(),
@@ -439,6 +493,75 @@ fn evaluate(g: &mut Graph, idx: usize, mut found: Vec<(NodeId, MdSuper)>) {
     a.problems = problems;
 }
 
+/// The slot count mdadm works with: `raid_disks`, plus the devices a shrinking reshape is
+/// still removing (`getinfo_super1`: `raid_disks -= delta_disks` when it is negative).
+pub fn effective_raid_disks(sb: &MdSuper) -> u32 {
+    let shrink = sb
+        .reshape
+        .map_or(0, |r| r.delta_disks.min(0).unsigned_abs());
+    sb.raid_disks.saturating_add(shrink)
+}
+
+/// Assemble.c: during a reshape a member still recovering is counted as in sync when
+/// `i >= raid_disks - delta_disks`, `i` being its index in `best` (two per slot).
+fn reshape_counts_in_sync(fresh: &MdSuper, slot: u32) -> bool {
+    let Some(r) = &fresh.reshape else {
+        return false;
+    };
+    let raid_disks = i64::from(effective_raid_disks(fresh));
+    2 * i64::from(slot) >= raid_disks - i64::from(r.delta_disks)
+}
+
+/// Whether mdadm's RAID5/6 reshape needs no backup: 1.x NEW_OFFSET with a non-zero
+/// `new_offset` (`getinfo_super1` sets RESHAPE_NO_BACKUP): the reshape writes the new
+/// geometry beside the old data, so nothing is overwritten in place.
+pub fn reshape_without_backup(sb: &MdSuper) -> bool {
+    sb.reshape
+        .as_ref()
+        .is_some_and(|r| r.new_offset.is_some_and(|o| o != 0))
+}
+
+/// Superblock states mdadm assembles only with help we do not give, and why.
+fn not_startable_feature(sb: &MdSuper) -> Option<String> {
+    if sb.feature_map & FEATURE_CLUSTERED != 0 {
+        return Some(
+            "a clustered array (md-cluster): mdadm assembles it only with the cluster's \
+             locking (corosync and dlm, cluster name in mdadm.conf); not done by evms-activate"
+                .into(),
+        );
+    }
+    let r = sb.reshape.as_ref()?;
+    if reshape_without_backup(sb) {
+        return None;
+    }
+    // Assemble.c: without RESHAPE_NO_BACKUP mdadm first restores the critical section
+    // (Grow_restart: --backup-file, /run/mdadm/backup_file-mdN, or the end of the devices
+    // being added), rewriting superblocks; a reshape that does not grow the array then needs
+    // --backup-file to go on (start_array, Grow_continue with mdadm watching).
+    let change = match r.delta_disks {
+        0 => "same disks, new level, layout or chunk".to_string(),
+        d if d < 0 => format!("{} disk(s) fewer", d.unsigned_abs()),
+        d => format!("{d} disk(s) more"),
+    };
+    Some(format!(
+        "a reshape is in progress (position {}, {change}) that rewrites data in place \
+         (no new data offset{}): mdadm first restores its critical section from a backup \
+         (--backup-file, /run/mdadm/backup_file-mdN or the added devices) and {}; \
+         evms-activate does not restore reshape backups: assemble it with mdadm",
+        r.position,
+        if matches!(sb.version, MdVersion::V090 { .. }) {
+            ", as every 0.90 reshape"
+        } else {
+            ""
+        },
+        if r.delta_disks <= 0 {
+            "needs --backup-file to continue it"
+        } else {
+            "lets the kernel continue"
+        }
+    ))
+}
+
 /// mdadm's `working_disks` of a superblock: 1.x counts `dev_roles` entries holding a slot
 /// (`getinfo_super1`); 0.90 counts descriptors that are active and in sync, not faulty.
 pub fn working_disks(sb: &MdSuper) -> usize {
@@ -446,7 +569,7 @@ pub fn working_disks(sb: &MdSuper) -> usize {
         crate::formats::md::MdVersion::V1 { .. } => sb
             .dev_roles
             .iter()
-            .filter(|&&r| u32::from(r) < sb.raid_disks)
+            .filter(|&&r| u32::from(r) < effective_raid_disks(sb))
             .count(),
         crate::formats::md::MdVersion::V090 { .. } => sb
             .disks
@@ -461,8 +584,8 @@ pub fn working_disks(sb: &MdSuper) -> usize {
 /// slot; 0.90: descriptor `slot` is active, in sync and not faulty (mdadm indexes the map by
 /// descriptor, and descriptor n holds raid_disk n in arrays mdadm and the kernel write).
 pub fn reports_working(sb: &MdSuper, slot: u32) -> bool {
-    use crate::formats::md::{MdVersion, DISK_ACTIVE, DISK_FAULTY, DISK_SYNC};
-    if slot >= sb.raid_disks {
+    use crate::formats::md::{DISK_ACTIVE, DISK_FAULTY, DISK_SYNC};
+    if slot >= effective_raid_disks(sb) {
         return false;
     }
     match sb.version {
@@ -520,6 +643,24 @@ fn split_brain(members: &[Member]) -> Option<(usize, usize)> {
     None
 }
 
+/// Sectors a reshaping array presents when it starts: the kernel sizes RAID4/5/6 by the smaller
+/// of the old and new disk counts until the reshape ends (`raid5_size`), RAID10 likewise.
+fn reshape_array_size(sb: &MdSuper) -> u64 {
+    let Some(r) = &sb.reshape else {
+        return sb.array_size;
+    };
+    let new = i64::from(sb.raid_disks);
+    let old = new - i64::from(r.delta_disks);
+    let disks = u64::try_from(new.min(old).max(0)).unwrap_or(0);
+    let parity = match sb.level {
+        4 | 5 => 1,
+        6 => 2,
+        _ => return sb.array_size,
+    };
+    sb.component_size
+        .saturating_mul(disks.saturating_sub(parity))
+}
+
 fn slot_of(s: &MemberState) -> Option<u32> {
     match s {
         MemberState::Active(x) | MemberState::Recovering(x) => Some(*x),
@@ -560,6 +701,26 @@ fn attach_node(g: &mut Graph, idx: usize) {
     }
     if g.arrays[idx].node.is_some() || matches!(g.arrays[idx].verdict, Verdict::NotStartable { .. })
     {
+        return;
+    }
+    // A reshape in progress: its data lies in two geometries, which we do not read in user
+    // space; the array is planned (the kernel resumes the reshape) and what it holds is read
+    // once it runs.
+    if g.arrays[idx].sb.reshape.is_some() {
+        let a = &g.arrays[idx];
+        let parents: Vec<NodeId> = a
+            .members
+            .iter()
+            .filter(|m| slot_of(&m.state).is_some())
+            .map(|m| m.node)
+            .collect();
+        let size = reshape_array_size(&a.sb).saturating_mul(512);
+        let (key, name) = (a.key.clone(), a.devnm.clone());
+        if let Some((id, _)) =
+            g.add_unreadable(key, name, NodeKind::Md { array: idx }, parents, size)
+        {
+            g.arrays[idx].node = Some(id);
+        }
         return;
     }
     // Read it in user space: members by slot, each from its data offset.
@@ -708,6 +869,106 @@ mod tests {
         assert!(a.problems.is_empty(), "{:?}", a.problems);
     }
 
+    fn super_of(scen: &str, member: &str) -> MdSuper {
+        let d = SparseDev::parse(&fixtures::read(&format!(
+            "md/scenarios/{scen}/{member}.spr"
+        )))
+        .unwrap();
+        crate::probe::md::probe_md(member, &d).unwrap().unwrap()
+    }
+
+    /// Reshapes as mdadm's Assemble.c sorts them: a new data offset (RESHAPE_NO_BACKUP)
+    /// starts; in place (1.x without it, every 0.90 one) is refused with what mdadm would do.
+    /// Superblocks of mdadm-made arrays (tests/fixtures/md) given a reshape record.
+    #[test]
+    fn reshapes_that_need_a_backup_are_refused() {
+        let mut sb = super_of("r5-12-ls", "m0");
+        assert_eq!(not_startable_feature(&sb), None);
+        let grow = crate::formats::md::Reshape {
+            position: 3072,
+            new_level: 5,
+            delta_disks: 1,
+            new_layout: 2,
+            new_chunk_sectors: sb.chunk_sectors,
+            new_offset: Some(-384),
+            backwards: false,
+        };
+        sb.reshape = Some(grow);
+        assert!(reshape_without_backup(&sb));
+        assert_eq!(not_startable_feature(&sb), None);
+        sb.reshape = Some(crate::formats::md::Reshape {
+            new_offset: None,
+            ..grow
+        });
+        let why = not_startable_feature(&sb).unwrap();
+        assert!(
+            why.starts_with("a reshape is in progress (position 3072, 1 disk(s) more) that rewrites data in place (no new data offset)"),
+            "{why}"
+        );
+        assert!(why.contains("lets the kernel continue") && why.contains("assemble it with mdadm"));
+        sb.reshape = Some(crate::formats::md::Reshape {
+            new_offset: None,
+            delta_disks: -1,
+            backwards: true,
+            ..grow
+        });
+        let why = not_startable_feature(&sb).unwrap();
+        assert!(
+            why.contains("1 disk(s) fewer") && why.contains("needs --backup-file"),
+            "{why}"
+        );
+        // A zero new_offset is no new offset (getinfo_super1: `sb->new_offset != 0`).
+        sb.reshape = Some(crate::formats::md::Reshape {
+            new_offset: Some(0),
+            ..grow
+        });
+        assert!(!reshape_without_backup(&sb));
+        let mut old = super_of("r5-090", "m0");
+        old.reshape = Some(crate::formats::md::Reshape {
+            new_offset: None,
+            ..grow
+        });
+        assert!(not_startable_feature(&old)
+            .unwrap()
+            .contains("no new data offset, as every 0.90 reshape"));
+        let mut c = super_of("r1-12-bitmap", "m0");
+        assert_eq!(not_startable_feature(&c), None);
+        c.feature_map |= FEATURE_CLUSTERED;
+        assert!(not_startable_feature(&c)
+            .unwrap()
+            .starts_with("a clustered array"));
+    }
+
+    /// While a reshape removes devices mdadm counts the old number; a recovering member of an
+    /// added slot counts as in sync as mdadm's doubled index makes it.
+    #[test]
+    fn reshape_slot_counting_follows_mdadm() {
+        let mut sb = super_of("r5-12-ra", "m0");
+        assert_eq!(effective_raid_disks(&sb), 4);
+        let r = crate::formats::md::Reshape {
+            position: 0,
+            new_level: 5,
+            delta_disks: -1,
+            new_layout: 2,
+            new_chunk_sectors: 128,
+            new_offset: Some(-384),
+            backwards: true,
+        };
+        sb.raid_disks = 3;
+        sb.reshape = Some(r);
+        assert_eq!(effective_raid_disks(&sb), 4);
+        // 3 → 4: raid_disks 4, delta 1: 2·slot ≥ 3 for slots 2 and 3.
+        sb.raid_disks = 4;
+        sb.reshape = Some(crate::formats::md::Reshape {
+            delta_disks: 1,
+            ..r
+        });
+        let counted: Vec<u32> = (0..4).filter(|&s| reshape_counts_in_sync(&sb, s)).collect();
+        assert_eq!(counted, [2, 3]);
+        sb.reshape = None;
+        assert!(!reshape_counts_in_sync(&sb, 3));
+    }
+
     /// 0.90: mdadm's map is by descriptor; a member of a healthy RAID1 counts both.
     #[test]
     fn reports_working_090() {
@@ -718,5 +979,221 @@ mod tests {
         let mut failed = sb.clone();
         failed.disks[1].state |= crate::formats::md::DISK_FAULTY;
         assert!(!reports_working(&failed, 1));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod features {
+    //! Superblocks of the VM scenarios mdfeatures and mdreshape (tests/fixtures/md/features,
+    //! made by mdadm 4.2 under Linux 6.1: internal bitmap + spare, write journal, replacement
+    //! in progress, bad block log; a RAID5 reshape 3 → 4 held mid-way), read as `mdadm
+    //! --examine` reports them and grouped as mdadm assembles them.
+    use super::*;
+    use crate::engine::{fixtures, Graph};
+    use crate::formats::md::FEATURE_BAD_BLOCKS;
+    use crate::source::sparse::SparseDev;
+    use std::collections::BTreeMap;
+
+    pub(crate) fn graph(scen: &str, exclude: &[&str]) -> Graph {
+        let devs = ["vda", "vdb", "vdc", "vdd"]
+            .iter()
+            .map(|&n| {
+                let b = fixtures::read(&format!("md/features/{scen}/{n}.spr"));
+                (n, SparseDev::parse(&b).unwrap())
+            })
+            .collect();
+        fixtures::graph(devs, exclude)
+    }
+
+    /// `== NAME` blocks of `mdadm --examine` + `--examine-badblocks`: "Key : value" pairs
+    /// (trimmed), and the bad-block lines under "bad-blocks".
+    fn examine(scen: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        let text =
+            String::from_utf8(fixtures::read(&format!("md/features/{scen}/examine.txt"))).unwrap();
+        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut cur = String::new();
+        for l in text.lines() {
+            if let Some(n) = l.strip_prefix("== ") {
+                cur = n.to_string();
+                out.entry(cur.clone()).or_default();
+            } else if let Some((k, v)) = l.split_once(" : ") {
+                out.get_mut(&cur)
+                    .unwrap()
+                    .insert(k.trim().to_string(), v.trim().to_string());
+            } else if l.trim().contains(" for ") && l.trim().ends_with("sectors") {
+                let e = out.get_mut(&cur).unwrap().entry("bad-blocks".into());
+                e.or_default().push_str(l.trim());
+            }
+        }
+        out
+    }
+
+    fn num(v: &str) -> u64 {
+        v.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    fn sb<'a>(g: &'a Graph, name: &str) -> &'a MdSuper {
+        match &g.nodes[g.by_name(name).unwrap_or_else(|| panic!("{name}"))].content {
+            Content::MdMember(sb) => sb,
+            c => panic!("{name}: {c:?}"),
+        }
+    }
+
+    /// Every member's superblock as mdadm --examine reports it: events, features, role,
+    /// offsets, bitmap, recovery offset, reshape, bad block log.
+    #[test]
+    fn superblocks_read_as_mdadm_examines_them() {
+        for scen in ["mdfeatures", "mdreshape"] {
+            let g = graph(scen, &[]);
+            let ex = examine(scen);
+            assert!(ex.len() >= 4, "{scen}: {ex:?}");
+            for (name, kv) in &ex {
+                let Some(role) = kv.get("Device Role") else {
+                    continue; // not a member (an unused partition)
+                };
+                let sb = sb(&g, name);
+                let at = format!("{scen}/{name}");
+                assert_eq!(sb.events, num(&kv["Events"]), "{at}");
+                let fm = u32::from_str_radix(kv["Feature Map"].trim_start_matches("0x"), 16);
+                assert_eq!(sb.feature_map, fm.unwrap(), "{at}");
+                assert_eq!(sb.data_offset, num(&kv["Data Offset"]), "{at}");
+                let want = match role.as_str() {
+                    "spare" => MdRole::Spare,
+                    "Journal" => MdRole::Journal,
+                    r => {
+                        let n: u32 = r.rsplit(' ').next().unwrap().parse().unwrap();
+                        if r.starts_with("Replacement device") {
+                            MdRole::Replacement(n)
+                        } else {
+                            MdRole::Active(n)
+                        }
+                    }
+                };
+                assert_eq!(sb.role, want, "{at}");
+                assert_eq!(
+                    sb.bitmap_offset.map(i64::from),
+                    kv.get("Internal Bitmap").map(|v| num(v) as i64),
+                    "{at}"
+                );
+                assert_eq!(
+                    sb.recovery_offset,
+                    kv.get("Recovery Offset").map(|v| num(v)),
+                    "{at}"
+                );
+                match (&sb.reshape, kv.get("Reshape pos'n")) {
+                    (None, None) => {}
+                    (Some(r), Some(pos)) => {
+                        // mdadm prints the position in KiB.
+                        assert_eq!(r.position, 2 * num(pos), "{at}");
+                        let delta = kv["Delta Devices"].split_whitespace().next().unwrap();
+                        assert_eq!(r.delta_disks.to_string(), delta, "{at}");
+                        let new = sb
+                            .data_offset
+                            .checked_add_signed(i64::from(r.new_offset.unwrap()))
+                            .unwrap();
+                        assert_eq!(new, num(&kv["New Offset"]), "{at}");
+                    }
+                    (r, p) => panic!("{at}: reshape {r:?} vs mdadm {p:?}"),
+                }
+                assert_eq!(
+                    sb.feature_map & FEATURE_BAD_BLOCKS != 0,
+                    kv.get("Bad Block Log")
+                        .is_some_and(|v| v.ends_with("bad blocks present.")),
+                    "{at}"
+                );
+                assert_eq!(
+                    sb.feature_map & FEATURE_BAD_BLOCKS != 0,
+                    kv.contains_key("bad-blocks"),
+                    "{at}"
+                );
+            }
+        }
+    }
+
+    fn state(g: &Graph, a: &Array, dev: &str) -> MemberState {
+        a.members
+            .iter()
+            .find(|m| g.nodes[m.node].name == dev)
+            .map(|m| m.state.clone())
+            .unwrap_or_else(|| panic!("{dev} not a member"))
+    }
+
+    fn array<'a>(g: &'a Graph, name: &str) -> &'a Array {
+        g.arrays
+            .iter()
+            .find(|a| a.link.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no array {name}"))
+    }
+
+    /// Bitmap + spare, journal, replacement in progress, bad block log: all startable as
+    /// they are, each member in the role mdadm adds it with, under the names mdadm gave
+    /// them (the committed oracle record /run/mdadm/map of the scenario).
+    #[test]
+    fn features_group_as_mdadm_assembles_them() {
+        let g = graph("mdfeatures", &[]);
+        for a in &g.arrays {
+            assert_eq!(a.verdict, Verdict::Complete, "{:?}", a.link);
+            assert!(a.problems.is_empty(), "{:?}", a.problems);
+        }
+        let bmp = array(&g, "bmp");
+        assert!(bmp.sb.bitmap && bmp.sb.bitmap_offset == Some(8));
+        assert_eq!(state(&g, bmp, "vdc1"), MemberState::Spare);
+        let jrn = array(&g, "jrn");
+        assert_eq!(state(&g, jrn, "vdd1"), MemberState::Journal);
+        let rpl = array(&g, "rpl");
+        assert_eq!(state(&g, rpl, "vda3"), MemberState::Active(0));
+        assert_eq!(
+            state(&g, rpl, "vdd2"),
+            MemberState::Replacement {
+                slot: 0,
+                in_sync: false
+            }
+        );
+        let bbl = array(&g, "bbl");
+        assert_eq!(state(&g, bbl, "vdc4"), MemberState::Active(1));
+        let map = String::from_utf8(fixtures::read("oracle/mdfeatures/features/md-map")).unwrap();
+        for l in map.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let name = w[3].strip_prefix("/dev/md/").unwrap();
+            assert_eq!(array(&g, name).devnm, w[0], "{l}");
+        }
+    }
+
+    /// Without its journal (the device filtered out, as lost), jrn is refused with mdadm's
+    /// words; the other arrays are not affected.
+    #[test]
+    fn a_missing_journal_is_refused_with_mdadms_words() {
+        let g = graph("mdfeatures", &["vdd1"]);
+        let Verdict::NotStartable { reason } = &array(&g, "jrn").verdict else {
+            panic!("{:?}", array(&g, "jrn").verdict)
+        };
+        assert!(
+            reason.contains(
+                "\"Not safe to assemble with missing or stale journal device, consider --force.\""
+            ),
+            "{reason}"
+        );
+        for n in ["bmp", "rpl", "bbl"] {
+            assert_eq!(array(&g, n).verdict, Verdict::Complete, "{n}");
+        }
+    }
+
+    /// The reshape held at sector 1920 with a new data offset: startable (mdadm: RUN_ARRAY,
+    /// the kernel resumes), read only once it runs, so nothing on it is seen yet.
+    #[test]
+    fn a_reshape_with_a_new_offset_starts_unread() {
+        let g = graph("mdreshape", &[]);
+        assert_eq!(g.arrays.len(), 1);
+        let a = &g.arrays[0];
+        assert_eq!(a.verdict, Verdict::Complete);
+        assert!(reshape_without_backup(&a.sb));
+        let states: Vec<MemberState> = a.members.iter().map(|m| m.state.clone()).collect();
+        assert_eq!(states, (0..4).map(MemberState::Active).collect::<Vec<_>>());
+        let n = g.node(a.node.expect("a node"));
+        assert!(n.reader().is_none(), "read in user space during a reshape");
+        assert!(g.vgs.is_empty(), "nothing on the array is read yet");
+        // During the reshape the kernel presents the old size: 2 data disks.
+        assert_eq!(n.size, a.sb.component_size * 2 * 512);
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
     }
 }

@@ -12,6 +12,9 @@
 //!        md::group           members by array UUID → arrays with member states and verdicts;
 //!                            startable arrays get a node (the kernel's if running, else one
 //!                            read in user space through source::layout)
+//!        bcache::group       backing devices with their cache sets → bcache devices; runnable
+//!                            ones get a node (the kernel's bcacheN, else the backing
+//!                            device's data read in user space)
 //!        lvm::group          PVs by VG id → newest metadata, missing PVs, LV states; usable LVs
 //!                            get a node the same way
 //!        crypt::group        LUKS headers → volumes (named as crypttab or systemd names them);
@@ -23,6 +26,7 @@
 //! second discovery of the same thing adds nothing: that is what bounds stacking and makes
 //! cycles (a PV inside its own LV) terminate.
 
+pub mod bcache;
 pub mod crypt;
 pub mod lvm;
 pub mod md;
@@ -83,6 +87,8 @@ pub enum NodeKind {
     Md { array: usize },
     /// An LV of a VG (index into [`Graph::vgs`]).
     Lv { vg: usize, lv: String },
+    /// A bcache device (index into [`Graph::bcache`]).
+    Bcache { dev: usize },
     /// A DM or MD device in the kernel that no metadata we read explains (plain dm-crypt,
     /// multipath...).
     OtherKernel,
@@ -201,6 +207,14 @@ pub struct Graph {
     pub live: bool,
     /// Live md devices: node → member kernel names (from sysfs `md/dev-*`).
     pub md_members: HashMap<NodeId, Vec<String>>,
+    /// bcache devices (one per backing device) and cache sets.
+    pub bcache: Vec<bcache::BcacheDev>,
+    pub cache_sets: Vec<bcache::CacheSet>,
+    /// Whole bcache superblocks of the devices blkid named bcache (None: unusable, warned).
+    pub(crate) bcache_sb: HashMap<NodeId, Option<crate::formats::fs::bcache::BcacheSuper>>,
+    /// Live devices stacked on others: node → kernel names of sysfs `slaves` (bcacheN's
+    /// backing device).
+    pub slaves: HashMap<NodeId, Vec<String>>,
 }
 
 impl Graph {
@@ -373,6 +387,7 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
         probe_new(&mut g);
         add_partitions(&mut g);
         md::group(&mut g);
+        bcache::group(&mut g);
         lvm::group(&mut g);
         crypt::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
@@ -565,6 +580,7 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     };
     let parents = parent.into_iter().collect();
     let md_members = d.md.as_ref().map(|m| m.members.clone());
+    let slaves = d.slaves.clone();
     let added = g.add(Node {
         key,
         name,
@@ -583,6 +599,9 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
     });
     if let (Some((id, _)), Some(m)) = (added, md_members) {
         g.md_members.insert(id, m);
+    }
+    if let (Some((id, true)), false) = (added, slaves.is_empty()) {
+        g.slaves.insert(id, slaves);
     }
     added.map(|(id, _)| id)
 }
@@ -785,7 +804,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
     }
     match &n.kind {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Md { .. } => n.kernel.is_some(),
+        NodeKind::Md { .. } | NodeKind::Bcache { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Partition { .. } | NodeKind::Lv { .. } | NodeKind::Crypt { .. } => false,
     }
@@ -798,6 +817,7 @@ fn display_base(g: &Graph, id: NodeId) -> String {
     match &n.kind {
         NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
+        NodeKind::Bcache { dev } => g.bcache[*dev].devnm.clone(),
         _ => n.kernel.as_ref().map_or_else(
             || n.name.clone(),
             |k| k.dm_name.clone().unwrap_or_else(|| k.name.clone()),

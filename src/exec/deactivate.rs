@@ -107,6 +107,8 @@ pub fn all_ours(env: &ExecEnv) -> Vec<String> {
             if is_lvm_uuid(&uuid) || crate::engine::crypt::key_from_dm_uuid(&uuid).is_some() {
                 out.push(k);
             }
+        } else if k.starts_with("bcache") && dir.join("bcache").is_dir() {
+            out.push(k);
         } else if k.starts_with("md") && dir.join("md").is_dir() {
             let state = attr(&dir.join("md/array_state")).unwrap_or_default();
             if super::md::is_running(&state) || has_md_members(&dir) {
@@ -315,8 +317,10 @@ fn take_down(
         take_down_dm(t, env, opts, udev, dmctl, notes)
     } else if t.dir.join("md").is_dir() {
         take_down_md(t, env, opts, udev, notes)
+    } else if t.dir.join("bcache").is_dir() {
+        take_down_bcache(t, env, opts, notes)
     } else {
-        DeactOutcome::Refused("neither a DM device nor an md array".into())
+        DeactOutcome::Refused("neither a DM device, an md array nor a bcache device".into())
     }
 }
 
@@ -413,6 +417,28 @@ fn take_down_md(
         Ok(false) => {}
         Err(e) => notes.push(format!("warning: mdadm map: {e}")),
     }
+    DeactOutcome::Stopped
+}
+
+/// A bcache device: stopped, then its cache set when nothing else uses it (exec/bcache.rs);
+/// its /dev/bcache/by-* links (when udev does not run) and /dev/evms link go with it.
+fn take_down_bcache(
+    t: &Target,
+    env: &ExecEnv,
+    opts: &ExecOptions,
+    notes: &mut Vec<String>,
+) -> DeactOutcome {
+    if opts.dry_run {
+        return DeactOutcome::WouldRemove;
+    }
+    let mut links = nodes::links_to(&env.dev.join("evms"), t.devno, 1);
+    if !env.udev_running() {
+        links.extend(nodes::links_to(&env.dev.join("bcache"), t.devno, 1));
+    }
+    if let Err(e) = super::bcache::stop(&t.kernel, &t.dir, env, notes) {
+        return DeactOutcome::Failed(e);
+    }
+    remove_links(&links, env, notes);
     DeactOutcome::Stopped
 }
 

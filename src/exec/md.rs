@@ -217,6 +217,8 @@ pub(crate) fn assemble(
         return o;
     }
     drop(file);
+    reopen(&devnm, env, notes);
+    after_run(m, &devnm, env, notes);
     report_started(m, &devnm, d, members.len(), env, notes);
     make_links(m, &devnm, env, udev, notes);
     Outcome::Created {
@@ -480,6 +482,50 @@ fn run(
         return Err(stop_after(file, devnm, "RUN_ARRAY", e, String::new()));
     }
     Ok(())
+}
+
+/// mdadm's `reopen_mddev` after `RUN_ARRAY`: the exclusive descriptor is dropped and the
+/// device opened again, read-only (`open_dev`). The open makes the kernel read the partition
+/// table of the new array (`md_open` → `bdev_check_media_change` sees the change `do_md_run`
+/// flagged, and `blkdev_get_whole` scans), so `mdNpM` exist before the next step needs them,
+/// with or without udev.
+fn reopen(devnm: &str, env: &ExecEnv, notes: &mut Vec<String>) {
+    let node = env.dev.join(devnm);
+    if let Err(e) = File::open(&node) {
+        notes.push(format!(
+            "warning: reopening {} failed ({e}): its partitions appear when it is next opened",
+            node.display()
+        ));
+    }
+}
+
+/// What mdadm writes to sysfs once the array runs (Assemble.c `start_array`): a reshaping
+/// RAID4/5/6 with a large chunk gets a bigger stripe cache.
+fn after_run(m: &MdStep, devnm: &str, env: &ExecEnv, notes: &mut Vec<String>) {
+    for f in &m.features {
+        notes.push(format!("{devnm}: {f}"));
+    }
+    if let Some(r) = &m.reshape {
+        notes.push(format!(
+            "{devnm}: reshape resumes at sector {} (to {}, {:+} disk(s)): the kernel goes on \
+             with it",
+            r.position, r.new_level, r.delta_disks
+        ));
+    }
+    let Some(n) = m.stripe_cache_size else {
+        return;
+    };
+    let path = env
+        .sys
+        .join("block")
+        .join(devnm)
+        .join("md/stripe_cache_size");
+    match fs::write(&path, format!("{n}\n")) {
+        Ok(()) => notes.push(format!(
+            "{devnm}: stripe_cache_size {n} (as mdadm sets it for a reshape)"
+        )),
+        Err(e) => notes.push(format!("warning: cannot write {}: {e}", path.display())),
+    }
 }
 
 /// What the kernel says of the started array.

@@ -248,6 +248,9 @@ mod tests {
             missing: vec![],
             degraded: false,
             size: 0,
+            features: vec![],
+            reshape: None,
+            stripe_cache_size: None,
         };
         assert_eq!(path(&step(Some("home")), "md127"), "/dev/md/home");
         assert_eq!(path(&step(None), "md127"), "/dev/md127");

@@ -14,6 +14,7 @@
 //! exceptions are outside our control: the devicemapper crate opens `/dev/mapper/control` and
 //! checks `/run/udev/control` itself (`core/dm.rs`, `core/dm_udev_sync.rs`).
 
+mod bcache;
 mod crypt;
 mod deactivate;
 mod dm;
@@ -91,6 +92,17 @@ pub struct ExecOptions {
 pub enum StepKind {
     Md,
     Dm,
+    Bcache,
+}
+
+impl StepKind {
+    fn word(&self) -> &'static str {
+        match self {
+            StepKind::Md => "md",
+            StepKind::Dm => "dm",
+            StepKind::Bcache => "bcache",
+        }
+    }
 }
 
 /// A failed kernel call or file operation, with everything needed to understand it.
@@ -263,13 +275,7 @@ impl ExecReport {
             .map(|s| {
                 let mut o = json::obj()
                     .with("key", s.key.as_str())
-                    .with(
-                        "kind",
-                        match s.kind {
-                            StepKind::Md => "md",
-                            StepKind::Dm => "dm",
-                        },
-                    )
+                    .with("kind", s.kind.word())
                     .with("name", s.name.as_str());
                 match &s.outcome {
                     Outcome::Created { kernel, devno } | Outcome::Present { kernel, devno } => {
@@ -329,10 +335,7 @@ impl ExecReport {
 impl fmt::Display for ExecReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for s in &self.steps {
-            let kind = match s.kind {
-                StepKind::Md => "md",
-                StepKind::Dm => "dm",
-            };
+            let kind = s.kind.word();
             match &s.outcome {
                 Outcome::Created { kernel, devno } => {
                     writeln!(f, "created {kind} {} ({kernel}, {devno})", s.name)?
@@ -381,22 +384,100 @@ pub trait Lookup {
     /// `major:minor` of the block device with this kernel name (`md127`, `dm-3`, `vda1`) or
     /// DM name (`vg0-root`).
     fn devno(&self, name: &str) -> Option<DevNo>;
+
+    /// `major:minor` of the kernel's partition `number` of the whole device `parent`, which an
+    /// earlier step made: `(kernel name, devno)`, once the kernel has scanned the device's
+    /// partition table.
+    fn partition(&self, parent: DevNo, number: u32) -> Option<(String, DevNo)> {
+        let _ = (parent, number);
+        None
+    }
 }
 
-/// [`Lookup`] over a sysfs tree.
+/// [`Lookup`] over a sysfs tree, with the device directory to open new devices in.
 pub struct SysLookup<'a> {
     pub sys: &'a Path,
+    pub dev: &'a Path,
+}
+
+/// How long a partition of a device made by this run may take to show up once its table has
+/// been scanned: only a concurrent re-scan (udev's `watch` after a write) removes and re-adds
+/// partitions; the scan itself is synchronous.
+const PARTITION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl SysLookup<'_> {
+    fn class_devno(&self, name: &str) -> Option<DevNo> {
+        DevNo::parse(&fs::read_to_string(self.sys.join("class/block").join(name).join("dev")).ok()?)
+    }
 }
 
 impl Lookup for SysLookup<'_> {
     fn devno(&self, name: &str) -> Option<DevNo> {
         if !name.contains('/') && !name.is_empty() {
-            if let Ok(s) = fs::read_to_string(self.sys.join("class/block").join(name).join("dev")) {
-                return DevNo::parse(&s);
+            if let Some(d) = self.class_devno(name) {
+                return Some(d);
             }
         }
         dm_by_name(self.sys, name).map(|(_, d)| d)
     }
+
+    /// The kernel creates a device's partitions when it scans its table: on the first open
+    /// after the device changed (a new md array, `md_open`), or on `BLKRRPART`, as `blockdev
+    /// --rereadpt` and mdadm's partition code ask for it; both are synchronous (sysfs and the
+    /// devtmpfs node exist when the call returns). Tried in that order; then a bounded wait
+    /// covers a concurrent re-scan by someone else.
+    fn partition(&self, parent: DevNo, number: u32) -> Option<(String, DevNo)> {
+        let link = fs::read_link(self.sys.join("dev/block").join(parent.to_string())).ok()?;
+        let kname = link.file_name()?.to_str()?.to_string();
+        let pname = crate::engine::partition_name(&kname, number);
+        if let Some(d) = self.class_devno(&pname) {
+            return Some((pname, d));
+        }
+        let node = self.dev.join(&kname);
+        let f = fs::File::open(&node).ok();
+        if let Some(d) = self.class_devno(&pname) {
+            log::info!("{pname} appeared when {kname} was opened (partition scan)");
+            return Some((pname, d));
+        }
+        if let Some(f) = &f {
+            use std::os::fd::AsRawFd;
+            // SAFETY: f is an open block device; BLKRRPART takes no argument.
+            let r = unsafe { blkrrpart(f.as_raw_fd()) };
+            log::info!("BLKRRPART on {kname}: {r:?}");
+        }
+        let t0 = std::time::Instant::now();
+        loop {
+            if let Some(d) = self.class_devno(&pname) {
+                return Some((pname, d));
+            }
+            if t0.elapsed() >= PARTITION_WAIT {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+// linux/fs.h: BLKRRPART _IO(0x12, 95).
+nix::ioctl_none!(blkrrpart, 0x12, 95);
+
+/// A planned name that is a kernel partition of a device another step makes: (that step's
+/// name, partition number), as the kernel names partitions (`md127p2`, `vdb1`).
+fn partition_of_planned<'a>(
+    name: &'a str,
+    producers: &HashMap<String, usize>,
+) -> Option<(&'a str, u32)> {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (head, num) = name.split_at(name.len() - digits);
+    let number: u32 = num.parse().ok().filter(|&n| n > 0)?;
+    [head, head.strip_suffix('p').unwrap_or("")]
+        .into_iter()
+        .find(|base| {
+            !base.is_empty()
+                && producers.contains_key(*base)
+                && crate::engine::partition_name(base, number) == name
+        })
+        .map(|base| (base, number))
 }
 
 /// Finds a DM device by its DM name in sysfs: (kernel name, devno).
@@ -466,11 +547,32 @@ pub(crate) fn resolve_ref(
                     "needs {name}, which was not produced"
                 ))),
             },
-            None => match lookup.devno(name) {
-                Some(d) => Ok(Some(d)),
-                None => Err(Unresolved::Invalid(format!(
-                    "{name} does not exist and no step of the plan creates it"
-                ))),
+            // A partition the kernel makes once an earlier step's device is scanned
+            // (partitions inside a new array): of the device that step really made (md126
+            // when md127 was taken), never a namesake.
+            None => match partition_of_planned(name, producers) {
+                Some((base, number)) => match done.get(base) {
+                    Some(Avail::Dev(d)) => match lookup.partition(*d, number) {
+                        Some((_, p)) => Ok(Some(p)),
+                        None => Err(Unresolved::Invalid(format!(
+                            "{name}: the kernel made no partition {number} of {base} ({d}) \
+                             when its partition table was scanned"
+                        ))),
+                    },
+                    Some(Avail::Dry) => Ok(None),
+                    Some(Avail::Missing(why)) => {
+                        Err(Unresolved::Blocked(format!("needs {base}: {why}")))
+                    }
+                    None => Err(Unresolved::Blocked(format!(
+                        "needs {base}, which was not produced"
+                    ))),
+                },
+                None => match lookup.devno(name) {
+                    Some(d) => Ok(Some(d)),
+                    None => Err(Unresolved::Invalid(format!(
+                        "{name} does not exist and no step of the plan creates it"
+                    ))),
+                },
             },
         },
     }
@@ -499,7 +601,10 @@ pub(crate) fn resolve_table(
 
 /// Runs the plan. Never panics on kernel or plan content; every problem ends up in the report.
 pub fn execute(plan: &Plan, env: &ExecEnv, opts: &ExecOptions) -> ExecReport {
-    let lookup = SysLookup { sys: &env.sys };
+    let lookup = SysLookup {
+        sys: &env.sys,
+        dev: &env.dev,
+    };
     let mut report = ExecReport {
         dry_run: opts.dry_run,
         ..ExecReport::default()
@@ -517,9 +622,43 @@ pub fn execute(plan: &Plan, env: &ExecEnv, opts: &ExecOptions) -> ExecReport {
         let (kind, name) = match step {
             Step::AssembleMd(m) => (StepKind::Md, m.devnm.clone()),
             Step::CreateDm(d) => (StepKind::Dm, d.name.clone()),
+            Step::RegisterBcache(b) => (StepKind::Bcache, b.devnm.clone()),
         };
         let mut notes = Vec::new();
         let outcome = match step {
+            Step::RegisterBcache(b) => {
+                let mut devs = Vec::new();
+                let mut stop = None;
+                for r in b.caches.iter().chain([&b.backing]) {
+                    match resolve_ref(r, i, &producers, &done, &lookup) {
+                        Ok(d) => devs.push(d),
+                        Err(Unresolved::Blocked(why)) => {
+                            stop = Some(Outcome::Skipped { reason: why });
+                            break;
+                        }
+                        Err(Unresolved::Invalid(why)) => {
+                            stop = Some(Outcome::Failed(ExecError::new(
+                                &b.devnm, "resolve", None, why,
+                            )));
+                            break;
+                        }
+                    }
+                }
+                match (stop, devs.split_last()) {
+                    (Some(o), _) => o,
+                    // Dry run over devices not made yet: nothing to look at.
+                    (None, Some((None, _))) => Outcome::WouldCreate {
+                        kernel: b.devnm.clone(),
+                    },
+                    (None, Some((Some(bk), caches))) if caches.iter().all(Option::is_some) => {
+                        let caches: Vec<DevNo> = caches.iter().flatten().copied().collect();
+                        bcache::register(b, *bk, &caches, env, opts, udev, &mut notes)
+                    }
+                    (None, _) => Outcome::WouldCreate {
+                        kernel: b.devnm.clone(),
+                    },
+                }
+            }
             Step::AssembleMd(m) => {
                 let mut members = Vec::new();
                 let mut stop = None;
@@ -673,6 +812,107 @@ mod tests {
         );
     }
 
+    /// A planned name that is a kernel partition of a device another step makes.
+    #[test]
+    fn partitions_of_planned_devices_are_recognised() {
+        let producers: HashMap<String, usize> = [
+            ("md127".to_string(), 0),
+            ("vg0-disk".to_string(), 1),
+            ("md1".to_string(), 2),
+        ]
+        .into();
+        assert_eq!(
+            partition_of_planned("md127p2", &producers),
+            Some(("md127", 2))
+        );
+        assert_eq!(
+            partition_of_planned("md1p12", &producers),
+            Some(("md1", 12))
+        );
+        // md12 is made by no step; md1 + "2" is not how the kernel names md1's partition 2.
+        assert_eq!(partition_of_planned("md12", &producers), None);
+        assert_eq!(partition_of_planned("md127p0", &producers), None);
+        assert_eq!(partition_of_planned("md127", &producers), None);
+        // A name ending in a letter gets no 'p' (vdb1); DM devices get kpartx steps instead.
+        assert_eq!(
+            partition_of_planned("vg0-disk1", &producers),
+            Some(("vg0-disk", 1))
+        );
+        assert_eq!(partition_of_planned("vg0-diskp1", &producers), None);
+    }
+
+    struct Parts(Vec<(DevNo, u32, &'static str, DevNo)>);
+    impl Lookup for Parts {
+        fn devno(&self, name: &str) -> Option<DevNo> {
+            // A namesake of the planned partition exists: it belongs to another array.
+            (name == "md127p2").then(|| dn(259, 9))
+        }
+        fn partition(&self, parent: DevNo, number: u32) -> Option<(String, DevNo)> {
+            self.0
+                .iter()
+                .find(|(p, n, _, _)| *p == parent && *n == number)
+                .map(|(_, _, k, d)| (k.to_string(), *d))
+        }
+    }
+
+    /// md127p2 of an array this run started as md126 (md127 was taken): the partition of the
+    /// device the step made, never the namesake; in a dry run it stays a name; when the array
+    /// step failed, dependents are skipped; a partition the kernel did not make fails.
+    #[test]
+    fn partitions_inside_a_new_array_resolve_through_its_step() {
+        let producers: HashMap<String, usize> = [("md127".to_string(), 0)].into();
+        let mut done = HashMap::new();
+        done.insert("md127".to_string(), Avail::Dev(dn(9, 126)));
+        let look = Parts(vec![(dn(9, 126), 2, "md126p2", dn(259, 3))]);
+        let r = planned("md127p2");
+        assert_eq!(
+            resolve_ref(&r, 1, &producers, &done, &look),
+            Ok(Some(dn(259, 3)))
+        );
+        assert!(matches!(
+            resolve_ref(&planned("md127p3"), 1, &producers, &done, &look),
+            Err(Unresolved::Invalid(m)) if m.contains("made no partition 3 of md127 (9:126)")
+        ));
+        done.insert("md127".to_string(), Avail::Dry);
+        assert_eq!(resolve_ref(&r, 1, &producers, &done, &look), Ok(None));
+        done.insert(
+            "md127".to_string(),
+            Avail::Missing("its step failed".into()),
+        );
+        assert_eq!(
+            resolve_ref(&r, 1, &producers, &done, &look),
+            Err(Unresolved::Blocked("needs md127: its step failed".into()))
+        );
+    }
+
+    /// The sysfs side: the partition is found once it is there (here from the start; the
+    /// open and BLKRRPART that make the kernel scan need a kernel).
+    #[test]
+    fn sys_lookup_finds_a_partition_by_its_parent() {
+        let t = nodes::tests::TempDir::new();
+        let sys = t.path().join("sys");
+        let class = sys.join("class/block");
+        fs::create_dir_all(&class).unwrap();
+        fs::create_dir_all(sys.join("dev/block")).unwrap();
+        for (name, d) in [("md126", "9:126"), ("md126p2", "259:3")] {
+            let dir = sys.join("devices/virtual/block").join(name);
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join("dev"), format!("{d}\n")).unwrap();
+            std::os::unix::fs::symlink(&dir, class.join(name)).unwrap();
+            std::os::unix::fs::symlink(&dir, sys.join("dev/block").join(d)).unwrap();
+        }
+        let dev = t.path().join("dev");
+        let look = SysLookup {
+            sys: &sys,
+            dev: &dev,
+        };
+        assert_eq!(
+            look.partition(dn(9, 126), 2),
+            Some(("md126p2".to_string(), dn(259, 3)))
+        );
+        assert_eq!(look.partition(dn(9, 125), 2), None);
+    }
+
     #[test]
     fn tables_print_resolved_numbers() {
         let producers: HashMap<String, usize> = [("md127".to_string(), 0)].into();
@@ -725,6 +965,9 @@ mod tests {
             missing: vec![],
             degraded: false,
             size: 0,
+            features: vec![],
+            reshape: None,
+            stripe_cache_size: None,
         };
         let dm = |name: &str, table: &str| DmStep {
             key: format!("lv:{name}"),

@@ -13,3 +13,4 @@ pub mod lvm;
 pub mod mbr;
 pub mod md;
 pub mod part;
+pub mod thin;

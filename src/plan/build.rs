@@ -50,6 +50,16 @@ pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
                 v.push(format!("/dev/md/{l}"));
             }
         }
+        NodeKind::Bcache { dev } => {
+            let b = &g.bcache[*dev];
+            v.push(b.devnm.clone());
+            v.push(format!("/dev/{}", b.devnm));
+            v.push(b.sb.uuid.clone());
+            for l in super::bcache::udev_links(&b.sb.uuid, b.sb.label.as_deref()) {
+                v.push(format!("/dev/{l}"));
+                v.push(l);
+            }
+        }
         _ => {}
     }
     for e in names::evms_names(g, id) {
@@ -109,6 +119,8 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
     let explicit = !sel.volumes.is_empty();
     let mut planned: Vec<NodeId> = Vec::new();
     let mut blocked: Vec<NodeId> = Vec::new();
+    // Names of the devices the steps make.
+    let mut made: std::collections::HashSet<String> = std::collections::HashSet::new();
     for id in order {
         let n = g.node(id);
         let blockers: Vec<&str> = n
@@ -146,11 +158,17 @@ pub fn build(g: &Graph, sel: &Selection) -> Plan {
             NodeStep::Nothing => {}
             NodeStep::Active => plan.active.push(n.name.clone()),
             NodeStep::Step(s) => {
+                made.insert(s.creates().to_string());
                 plan.steps.push(s);
                 planned.push(id);
             }
             NodeStep::Steps(v) => {
-                plan.steps.extend(v);
+                // Devices several LVs share (a thin pool's, an origin's) are made once.
+                for s in v {
+                    if made.insert(s.creates().to_string()) {
+                        plan.steps.push(s);
+                    }
+                }
                 planned.push(id);
             }
             NodeStep::Skip(reason) => {
@@ -204,12 +222,15 @@ fn visit(g: &Graph, id: NodeId, state: &mut [u8], order: &mut Vec<NodeId>, plan:
     }
 }
 
-/// Arrays, LVs and LUKS volumes are objects users name; disks and kernel partitions are not
-/// planned.
+/// Arrays, LVs, bcache devices and LUKS volumes are objects users name; disks and kernel
+/// partitions are not planned.
 fn is_object(g: &Graph, id: NodeId) -> bool {
     matches!(
         g.node(id).kind,
-        NodeKind::Md { .. } | NodeKind::Lv { .. } | NodeKind::Crypt { .. }
+        NodeKind::Md { .. }
+            | NodeKind::Lv { .. }
+            | NodeKind::Bcache { .. }
+            | NodeKind::Crypt { .. }
     )
 }
 
@@ -226,6 +247,7 @@ fn node_step(
         NodeKind::Partition { .. } => super::partition::step(g, id, planned),
         NodeKind::Md { array } => super::md::step(g, id, *array, sel, planned),
         NodeKind::Lv { vg, lv } => super::lvm::step(g, id, *vg, lv, sel, explicit, planned),
+        NodeKind::Bcache { dev } => super::bcache::step(g, id, *dev, sel, planned),
     }
 }
 
@@ -253,6 +275,40 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
             }
         }
     }
+    // Firmware RAID members (IMSM, DDF): external metadata, which mdadm assembles as a
+    // container plus member arrays and hands to mdmon, the daemon that keeps that metadata
+    // up to date while the arrays run; without mdmon the first write would block (the kernel
+    // waits for user space to record the array dirty). Never assembled here.
+    for (id, n) in g.nodes.iter().enumerate() {
+        let crate::probe::Content::Fs(f) = &n.content else {
+            continue;
+        };
+        if !matches!(f.fstype, "isw_raid_member" | "ddf_raid_member")
+            || n.excluded
+            || !(all || targets.contains(&id))
+        {
+            continue;
+        }
+        let what = f.not_mountable().unwrap_or("a firmware RAID member");
+        let format = if f.fstype == "isw_raid_member" {
+            "imsm"
+        } else {
+            "ddf"
+        };
+        plan.skipped.push(Skipped {
+            volume: n.name.clone(),
+            reason: format!(
+                "{what}: external metadata ({format}{}); mdadm assembles its container and \
+                 member arrays and starts mdmon to manage the metadata while they run \
+                 (`mdadm --assemble --scan` with mdmon in the initramfs); evms-activate does \
+                 not assemble external metadata",
+                f.version
+                    .as_deref()
+                    .map(|v| format!(" version {}", v.trim()))
+                    .unwrap_or_default()
+            ),
+        });
+    }
     for v in &g.vgs {
         for l in &v.lvs {
             if l.node.is_some() {
@@ -269,7 +325,9 @@ fn add_group_notes(g: &Graph, sel: &Selection, targets: &[NodeId], plan: &mut Pl
                     "uses missing PV(s) {}; activate with --partial",
                     missing.join(", ")
                 ),
-                (_, LvState::Unsupported { segtype }) => format!("unsupported yet: {segtype}"),
+                (_, LvState::Unsupported { segtype }) => {
+                    crate::engine::lvm::unsupported_text(segtype)
+                }
                 (_, LvState::Broken(e)) => format!("metadata problem: {e}"),
                 (_, LvState::Ok) => continue,
             };

@@ -2,6 +2,9 @@
 //! `plan` prints a [`Plan`]; `activate` hands it to `exec/`. Every step says what it needs
 //! (devices of earlier steps are [`DevRef::Planned`]), so the order is the dependency order.
 
+pub mod bcache;
+#[cfg(test)]
+mod bcache_tests;
 pub mod build;
 pub mod crypt;
 pub mod dm;
@@ -34,6 +37,8 @@ pub struct Selection {
     pub ignore_activation_skip: bool,
 }
 
+// One per node while the plan is built, moved into the plan: the size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum NodeStep {
     Nothing,
     Active,
@@ -57,6 +62,7 @@ fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
     let name = match &n.kind {
         NodeKind::Md { array } => g.arrays[*array].devnm.clone(),
         NodeKind::Lv { vg, lv } => names::dm_name(&g.vgs[*vg].name, lv),
+        NodeKind::Bcache { dev } => g.bcache[*dev].devnm.clone(),
         _ => n.name.clone(),
     };
     let _ = planned;
@@ -67,12 +73,15 @@ fn dev_ref(g: &Graph, id: NodeId, planned: &[NodeId]) -> DevRef {
     }
 }
 
-/// Role of an MD member in an assembly step.
+/// Role of an MD member in an assembly step. The kernel takes the role from the member's own
+/// superblock (`ADD_NEW_DISK` before `RUN_ARRAY` passes only the device); the plan says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberRole {
     Active(u32),
     Spare,
     Journal,
+    /// Rebuilding a copy of slot n beside the device still holding it (1.x REPLACEMENT).
+    Replacement(u32),
 }
 
 impl fmt::Display for MemberRole {
@@ -81,8 +90,25 @@ impl fmt::Display for MemberRole {
             MemberRole::Active(s) => write!(f, "slot {s}"),
             MemberRole::Spare => f.write_str("spare"),
             MemberRole::Journal => f.write_str("journal"),
+            MemberRole::Replacement(s) => write!(f, "replacement for slot {s}"),
         }
     }
+}
+
+/// A reshape recorded in the superblocks, which the kernel resumes when the array runs
+/// (mdadm hands it nothing more: `RUN_ARRAY`, Assemble.c `start_array`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MdReshape {
+    /// Array sector reached (`reshape_position`).
+    pub position: u64,
+    /// Level as the kernel names it after the reshape ("raid5", "raid6", ...).
+    pub new_level: String,
+    pub delta_disks: i32,
+    pub new_layout: u32,
+    pub new_chunk_sectors: u32,
+    /// Sectors the data offset moves by (1.x NEW_OFFSET): no backup file needed.
+    pub new_offset: i32,
+    pub backwards: bool,
 }
 
 /// A member to add to an array.
@@ -117,6 +143,29 @@ pub struct MdStep {
     pub degraded: bool,
     /// Size of the assembled array in bytes (for messages and checks).
     pub size: u64,
+    /// What the kernel takes from the superblocks besides the data (for the plan's text):
+    /// "bitmap internal", "journal", "bad block log", ...
+    pub features: Vec<String>,
+    /// A reshape the kernel resumes when the array runs.
+    pub reshape: Option<MdReshape>,
+    /// `md/stripe_cache_size` mdadm writes after starting a reshaping RAID4/5/6 whose chunk
+    /// needs more than the default 256 (Assemble.c `start_array`).
+    pub stripe_cache_size: Option<u32>,
+}
+
+impl MdStep {
+    /// md-mod and the personality of the level (and of the level a reshape leads to): the
+    /// kernel asks for them by `request_module("md-level-N")` when the array runs.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut v = vec!["md-mod"];
+        let levels = std::iter::once(&self.level).chain(self.reshape.iter().map(|r| &r.new_level));
+        for m in levels.filter_map(|l| md_level_module(l)) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
+        }
+        v
+    }
 }
 
 /// Create a DM device, load its table and resume it.
@@ -142,16 +191,56 @@ pub struct DmStep {
 }
 
 impl DmStep {
+    /// Every module the table's targets need, in table order.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for m in self.table.iter().flat_map(|t| t.target.modules()) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
+        }
+        v
+    }
+
     /// Sum of target lengths, in sectors.
     pub fn sectors(&self) -> u64 {
         self.table.iter().fold(0u64, |a, t| a.saturating_add(t.len))
     }
 }
 
+/// Register a bcache backing device and its cache set with the kernel (udev's
+/// `bcache-register`), which then creates /dev/bcacheN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BcacheStep {
+    /// Stable identity ("bcache:<backing device UUID>").
+    pub key: String,
+    /// The kernel name expected (`bcache0`); exec reports the one the kernel gave.
+    pub devnm: String,
+    /// The backing device's UUID (udev's CACHED_UUID) and its cache set's.
+    pub uuid: String,
+    pub set_uuid: String,
+    pub label: Option<String>,
+    pub backing: DevRef,
+    /// The cache devices of its set (none when it runs alone).
+    pub caches: Vec<DevRef>,
+    /// The backing device's superblock state and cache mode ("clean", "writeback").
+    pub state: String,
+    pub cache_mode: String,
+    /// Its cache set is missing and the degraded policy runs it without (sysfs `running`).
+    pub without_cache: bool,
+    /// Bytes.
+    pub size: u64,
+    /// Links relative to /dev that udev makes (`bcache/by-uuid/U`, `bcache/by-label/L`);
+    /// exec makes them when udev does not run.
+    pub links: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     AssembleMd(MdStep),
     CreateDm(DmStep),
+    /// Boxed: two device references and its strings would double the size of every step.
+    RegisterBcache(Box<BcacheStep>),
 }
 
 impl Step {
@@ -159,6 +248,7 @@ impl Step {
         match self {
             Step::AssembleMd(m) => &m.key,
             Step::CreateDm(d) => &d.key,
+            Step::RegisterBcache(b) => &b.key,
         }
     }
 
@@ -167,6 +257,16 @@ impl Step {
         match self {
             Step::AssembleMd(m) => &m.devnm,
             Step::CreateDm(d) => &d.name,
+            Step::RegisterBcache(b) => &b.devnm,
+        }
+    }
+
+    /// Kernel modules this step needs (loaded before it runs: boot and `activate` do).
+    pub fn modules(&self) -> Vec<&'static str> {
+        match self {
+            Step::AssembleMd(m) => m.modules(),
+            Step::CreateDm(d) => d.modules(),
+            Step::RegisterBcache(_) => vec!["bcache"],
         }
     }
 
@@ -175,6 +275,7 @@ impl Step {
         match self {
             Step::AssembleMd(m) => m.members.iter().map(|x| &x.dev).collect(),
             Step::CreateDm(d) => d.table.iter().flat_map(|t| t.target.devices()).collect(),
+            Step::RegisterBcache(b) => b.caches.iter().chain([&b.backing]).collect(),
         }
     }
 }
@@ -196,26 +297,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Kernel modules the steps need (dm-mod, md-mod, raid456, dm-raid, ...), deduplicated.
+    /// Kernel modules the steps need (dm-mod, md-mod, raid456, dm-raid, ...), in step order,
+    /// deduplicated.
     pub fn modules(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = Vec::new();
-        for s in &self.steps {
-            match s {
-                Step::AssembleMd(m) => {
-                    v.push("md-mod");
-                    if let Some(module) = md_level_module(&m.level) {
-                        v.push(module);
-                    }
-                }
-                Step::CreateDm(d) => v.extend(d.table.iter().map(|t| t.target.module())),
+        for m in self.steps.iter().flat_map(Step::modules) {
+            if !v.contains(&m) {
+                v.push(m);
             }
         }
-        let mut seen = Vec::new();
-        v.retain(|m| {
-            let new = !seen.contains(m);
-            seen.push(m);
-            new
-        });
         v
     }
 
@@ -309,17 +399,64 @@ fn step_json(s: &Step) -> Json {
                                 MemberRole::Active(s) => Json::from(s),
                                 MemberRole::Spare => Json::from("spare"),
                                 MemberRole::Journal => Json::from("journal"),
+                                MemberRole::Replacement(_) => Json::from("replacement"),
                             };
-                            json::obj()
+                            let mut o = json::obj()
                                 .with("device", x.dev.name())
                                 .with("role", role)
-                                .with("events", x.events)
+                                .with("events", x.events);
+                            if let MemberRole::Replacement(s) = x.role {
+                                o.push("replaces", s);
+                            }
+                            o
                         })
                         .collect(),
                 ),
             )
             .with("missing", m.missing.clone())
-            .with("degraded", m.degraded),
+            .with("degraded", m.degraded)
+            .with("features", m.features.clone())
+            .with(
+                "reshape",
+                m.reshape.as_ref().map(|r| {
+                    json::obj()
+                        .with("position", r.position)
+                        .with("new_level", r.new_level.as_str())
+                        .with("delta_disks", r.delta_disks)
+                        .with("new_layout", r.new_layout)
+                        .with("new_chunk_sectors", r.new_chunk_sectors)
+                        .with("new_offset", r.new_offset)
+                        .with("backwards", r.backwards)
+                }),
+            )
+            .with("modules", strings(&m.modules())),
+        Step::RegisterBcache(b) => json::obj()
+            .with("action", "register-bcache")
+            .with("key", b.key.as_str())
+            .with("devnm", b.devnm.as_str())
+            .with("uuid", b.uuid.as_str())
+            .with("set_uuid", b.set_uuid.as_str())
+            .with("label", b.label.clone())
+            .with("state", b.state.as_str())
+            .with("cache_mode", b.cache_mode.as_str())
+            .with("backing", b.backing.name())
+            .with(
+                "caches",
+                b.caches
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .with("without_cache", b.without_cache)
+            .with("size", b.size)
+            .with(
+                "links",
+                b.links
+                    .iter()
+                    .map(|l| format!("/dev/{l}"))
+                    .collect::<Vec<_>>(),
+            )
+            .with("modules", strings(&s.modules())),
         Step::CreateDm(d) => json::obj()
             .with("action", "create-dm")
             .with("key", d.key.as_str())
@@ -342,8 +479,13 @@ fn step_json(s: &Step) -> Json {
                     .iter()
                     .map(|l| format!("/dev/{l}"))
                     .collect::<Vec<_>>(),
-            ),
+            )
+            .with("modules", strings(&d.modules())),
     }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 impl fmt::Display for Plan {
@@ -381,6 +523,50 @@ impl fmt::Display for Plan {
                             slots.join(", ")
                         )?;
                     }
+                    for x in &m.features {
+                        writeln!(f, "      {x}")?;
+                    }
+                    if let Some(r) = &m.reshape {
+                        writeln!(
+                            f,
+                            "      reshape resumes at sector {} (to {}, {:+} disk(s), layout {}, chunk {} KiB, data offset {:+} sectors{})",
+                            r.position,
+                            r.new_level,
+                            r.delta_disks,
+                            r.new_layout,
+                            r.new_chunk_sectors / 2,
+                            r.new_offset,
+                            if r.backwards { ", backwards" } else { "" }
+                        )?;
+                    }
+                    writeln!(f, "      modules {}", m.modules().join(" "))?;
+                }
+                Step::RegisterBcache(b) => {
+                    writeln!(
+                        f,
+                        "{:>2}. register bcache {} (backing {}: {}, {})",
+                        i + 1,
+                        b.devnm,
+                        b.backing.name(),
+                        b.state,
+                        b.cache_mode
+                    )?;
+                    writeln!(f, "      uuid {}, cache set {}", b.uuid, b.set_uuid)?;
+                    for c in &b.caches {
+                        writeln!(f, "      register {} (cache)", c.name())?;
+                    }
+                    writeln!(f, "      register {} (backing)", b.backing.name())?;
+                    if b.without_cache {
+                        writeln!(
+                            f,
+                            "      run without its cache set (degraded): the kernel marks {} stale",
+                            b.backing.name()
+                        )?;
+                    }
+                    for l in &b.links {
+                        writeln!(f, "      link /dev/{l}")?;
+                    }
+                    writeln!(f, "      modules {}", s.modules().join(" "))?;
                 }
                 Step::CreateDm(d) => {
                     writeln!(
@@ -406,6 +592,7 @@ impl fmt::Display for Plan {
                     for l in &d.links {
                         writeln!(f, "      link /dev/{l}")?;
                     }
+                    writeln!(f, "      modules {}", d.modules().join(" "))?;
                 }
             }
         }

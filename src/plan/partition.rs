@@ -52,10 +52,14 @@ pub(super) fn step(g: &Graph, id: NodeId, planned: &[NodeId]) -> NodeStep {
     if let Some(why) = names::unsafe_name("partition name", &name) {
         return NodeStep::Skip(why);
     }
-    // A disk's partition gets no /dev/evms link, as kernel-made partitions get none
-    // (and lvm2 would then name a PV on it by the shorter /dev/evms path).
-    let links = if matches!(p.kind, NodeKind::Disk)
-        && p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none())
+    // A disk's partition gets no /dev/evms link, as kernel-made partitions get none; nor
+    // does a map holding a PV: lvm2 names a device by its shortest path and, at equal
+    // depth, prefers a symlink (dev-cache.c `_compare_paths`), so /dev/evms/NAME would
+    // become the PV's name in `pvs` instead of /dev/mapper/NAME.
+    let holds_pv = matches!(n.content, crate::probe::Content::LvmPv(_));
+    let links = if holds_pv
+        || matches!(p.kind, NodeKind::Disk)
+            && p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none())
     {
         vec![]
     } else {

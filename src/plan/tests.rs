@@ -190,7 +190,7 @@ mod partition {
                     d.table.iter().map(|t| t.to_string()).collect(),
                     d.links.clone(),
                 )),
-                Step::AssembleMd(_) => None,
+                _ => None,
             })
             .collect()
     }
@@ -285,7 +285,7 @@ mod md {
             .iter()
             .filter_map(|s| match s {
                 Step::AssembleMd(m) => Some(m),
-                Step::CreateDm(_) => None,
+                _ => None,
             })
             .collect();
         assert_eq!(steps.len(), 1, "{plan}");
@@ -318,6 +318,7 @@ mod lvm {
             .map(|s| match s {
                 Step::CreateDm(d) => d.name.clone(),
                 Step::AssembleMd(m) => m.devnm.clone(),
+                Step::RegisterBcache(b) => b.devnm.clone(),
             })
             .collect()
     }
@@ -490,5 +491,511 @@ mod lvm {
             ..Default::default()
         };
         assert_eq!(crate::plan::build::build(&g, &sel).steps.len(), 1);
+    }
+}
+
+mod families {
+    //! Thin, snapshot, cache, writecache, error and zero LVs over the metadata of the VM
+    //! scenarios lvthin, lvsnap and lvcache (lvm2 2.03.16 and the kernel wrote them;
+    //! tests/fixtures/lvm/segfam/cut.py), planned and compared with what lvm2 loaded for the
+    //! same disks: the committed oracle records tests/fixtures/oracle/S/CASE/{dm-table,dm-info}.
+    use super::walk::table_lines;
+    use crate::engine::fixtures::{graph, read};
+    use crate::engine::Graph;
+    use crate::plan::build::*;
+    use crate::plan::{Plan, Step};
+    use crate::source::sparse::SparseDev;
+
+    fn disk(scen: &str) -> SparseDev {
+        SparseDev::parse(&read(&format!("lvm/segfam/{scen}.spr"))).unwrap()
+    }
+
+    fn oracle(scen: &str, case: &str, file: &str) -> Vec<String> {
+        String::from_utf8(read(&format!("oracle/{scen}/{case}/{file}")))
+            .unwrap()
+            .lines()
+            // `dmsetup table` prints "error " / "zero " with a trailing blank.
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    }
+
+    /// `NAME UUID r|w` of every DM step, sorted: the oracle's dm-info without its counts.
+    fn info(p: &Plan) -> Vec<String> {
+        let mut v: Vec<String> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateDm(d) => Some(format!(
+                    "{} {} {}",
+                    d.name,
+                    d.uuid,
+                    if d.read_only { 'r' } else { 'w' }
+                )),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn oracle_info(scen: &str, case: &str) -> Vec<String> {
+        oracle(scen, case, "dm-info")
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                format!("{} {} {}", f[0], f[1], &f[2][3..4])
+            })
+            .collect()
+    }
+
+    fn check(g: &Graph, sel: &Selection, scen: &str, case: &str) -> Plan {
+        let p = build(g, sel);
+        assert_eq!(
+            table_lines(&p, ""),
+            oracle(scen, case, "dm-table"),
+            "{scen}/{case}:\n{p}"
+        );
+        assert_eq!(info(&p), oracle_info(scen, case), "{scen}/{case}");
+        p
+    }
+
+    fn named(v: &str) -> Selection {
+        Selection {
+            volumes: vec![v.into()],
+            ..Selection::default()
+        }
+    }
+
+    /// Pools with every feature word, a new pool, thin LVs, an external origin; the thin
+    /// snapshot's activation skip; one thin LV alone brings only its pool's layers.
+    #[test]
+    fn thin_as_lvm2_activates_it() {
+        let g = graph(vec![("vda", disk("lvthin"))], &[]);
+        let p = check(&g, &Selection::default(), "lvthin", "all");
+        assert!(p
+            .skipped
+            .iter()
+            .any(|s| s.volume == "vgt/snap1" && s.reason.starts_with("activation skip")));
+        // The links lvm2 made: visible LVs, not the used pools' placeholders.
+        let mut links: Vec<&str> = p
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::CreateDm(d) => d.links.first().map(String::as_str),
+                _ => None,
+            })
+            .collect();
+        links.sort();
+        assert_eq!(
+            links,
+            [
+                "vgt/ext",
+                "vgt/extthin",
+                "vgt/pool3",
+                "vgt/thin1",
+                "vgt/thin2"
+            ]
+        );
+        let k = Selection {
+            ignore_activation_skip: true,
+            ..Selection::default()
+        };
+        check(&g, &k, "lvthin", "skip");
+        check(&g, &named("vgt/thin1"), "lvthin", "thin1");
+        let mut m = p.modules();
+        m.sort();
+        assert_eq!(m, ["dm-mod", "dm-thin-pool"]);
+    }
+
+    /// A pool whose metadata superblock says needs_check is refused with the reason; what
+    /// does not use it is planned as before.
+    #[test]
+    fn a_pool_marked_needs_check_is_refused() {
+        let mut d = disk("lvthin");
+        // vgt-pool_tmeta starts at sector 22528 of vda (the oracle's table).
+        let off = 22528 * 512;
+        let mut b = d.get(off, crate::formats::thin::BLOCK);
+        b[4] |= 1;
+        let c = crate::formats::thin::block_checksum(&b[4..]);
+        b[..4].copy_from_slice(&c.to_le_bytes());
+        d.patch(off, &b);
+        let g = graph(vec![("vda", d)], &[]);
+        let p = build(&g, &Selection::default());
+        let why = |v: &str| {
+            p.skipped
+                .iter()
+                .find(|s| s.volume == v)
+                .map(|s| s.reason.clone())
+                .unwrap_or_default()
+        };
+        let want = "thin pool vgt/pool: its metadata (vgt/pool_tmeta) is marked needs_check: not activated";
+        assert!(why("vgt/pool").starts_with(want), "{}", why("vgt/pool"));
+        assert!(why("vgt/thin1").starts_with(want), "{}", why("vgt/thin1"));
+        let t = table_lines(&p, "");
+        assert!(t
+            .iter()
+            .all(|l| !l.starts_with("vgt-pool:") && !l.starts_with("vgt-thin1:")));
+        assert!(t.iter().any(|l| l.starts_with("vgt-thin2: ")));
+        // A transaction id that is not the metadata's is refused as libdm refuses it.
+        let mut d = disk("lvthin");
+        let mut b = d.get(off, crate::formats::thin::BLOCK);
+        b[48] = 7;
+        let c = crate::formats::thin::block_checksum(&b[4..]);
+        b[..4].copy_from_slice(&c.to_le_bytes());
+        d.patch(off, &b);
+        let p = build(&graph(vec![("vda", d)], &[]), &named("vgt/thin1"));
+        assert_eq!(
+            p.skipped[0].reason,
+            "thin pool vgt/pool: transaction_id is 7, while expected 2 (refused, as lvm2 refuses it)"
+        );
+        assert!(p.steps.is_empty());
+    }
+
+    /// Origins under snapshot-origin with their -real layer, snapshots over -cow, the merge
+    /// pending since `lvconvert --merge` of an open origin resumed as snapshot-merge with the
+    /// merging snapshot on error, an invalid snapshot loaded as any; a snapshot named alone
+    /// brings its origin.
+    #[test]
+    fn snapshots_as_lvm2_activates_them() {
+        let g = graph(vec![("vda", disk("lvsnap"))], &[]);
+        let p = check(&g, &Selection::default(), "lvsnap", "all");
+        assert_eq!(p.modules(), ["dm-mod", "dm-snapshot"]);
+        check(&g, &named("vgs/snap"), "lvsnap", "snap");
+    }
+
+    /// Cache pools (writethrough, passthrough), a cachevol (writeback; lvm2 2.03.16 loads
+    /// policy `mq` for it), writecache with settings, error and zero.
+    #[test]
+    fn cache_as_lvm2_activates_it() {
+        let g = graph(vec![("vda", disk("lvcache"))], &[]);
+        let p = check(&g, &Selection::default(), "lvcache", "all");
+        let mut m = p.modules();
+        m.sort();
+        assert_eq!(
+            m,
+            [
+                "dm-cache",
+                "dm-cache-smq",
+                "dm-mod",
+                "dm-writecache",
+                "dm-zero"
+            ]
+        );
+        check(&g, &named("vgc/cached"), "lvcache", "cached");
+    }
+}
+
+mod vg_access {
+    //! VGs lvm2 refuses (tests/fixtures/lvm/gen.sh `access`, made by lvm2 2.03.16): `expvg`
+    //! exported, `shrvg` shared (lock_type dlm). Our reasons quote what lvm2 says of each
+    //! (`expected.messages`, `vgchange -ay` there) and say what lvm2 would need.
+    use crate::engine::fixtures::graph;
+    use crate::engine::lvm::Access;
+    use crate::plan::build::*;
+    use crate::source::sparse::SparseDev;
+
+    fn access() -> (crate::engine::Graph, Vec<String>) {
+        let path = |f: &str| {
+            format!(
+                "{}/tests/fixtures/lvm/access/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        };
+        let pv = |f: &str| SparseDev::parse(&std::fs::read(path(f)).unwrap()).unwrap();
+        let said = std::fs::read_to_string(path("expected.messages")).unwrap();
+        (
+            graph(vec![("vda", pv("pv1.spr")), ("vdb", pv("pv2.spr"))], &[]),
+            said.lines().map(|l| l.trim().to_string()).collect(),
+        )
+    }
+
+    #[test]
+    fn exported_and_shared_vgs_are_refused_as_lvm2_refuses_them() {
+        let (g, said) = access();
+        let vg = |n: &str| g.vgs.iter().find(|v| v.name == n).unwrap();
+        assert_eq!(vg("expvg").access, Access::Exported);
+        assert_eq!(vg("shrvg").access, Access::Shared("dlm".into()));
+        for volumes in [vec![], vec!["expvg".to_string(), "shrvg/data".to_string()]] {
+            let plan = build(
+                &g,
+                &Selection {
+                    volumes,
+                    ..Selection::default()
+                },
+            );
+            assert!(plan.steps.is_empty(), "{plan}");
+            let reason = |v: &str| {
+                plan.skipped
+                    .iter()
+                    .find(|s| s.volume == v)
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_else(|| panic!("{v} not skipped: {plan}"))
+            };
+            let exp = reason("expvg/data");
+            assert!(
+                exp.contains(&format!("\"{}\"", said[0])),
+                "{exp} / {}",
+                said[0]
+            );
+            assert!(exp.contains("vgimport expvg"), "{exp}");
+            let shr = reason("shrvg/data");
+            assert!(
+                shr.contains(&format!("\"{}\"", said[1])),
+                "{shr} / {}",
+                said[1]
+            );
+            assert!(shr.contains("lvmlockd") && shr.contains("vgchange --lockstart shrvg"));
+        }
+    }
+}
+
+mod modules {
+    //! The kernel modules each step names (text and JSON), over lvm2- and mdadm-made
+    //! fixtures; the per-target lists are tested in plan/dm.rs.
+    use crate::engine::fixtures;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MdReshape, MdStep, Step};
+
+    /// Every step says what it needs, and the plan's list is their union in step order.
+    #[test]
+    fn every_step_names_its_modules() {
+        let devs = ["vda", "vdb"]
+            .iter()
+            .map(|&n| (n, fixtures::disk("splitbrain", n)))
+            .collect();
+        let g = fixtures::graph(devs, &[]);
+        let plan = build(&g, &Selection::default());
+        let md = plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                _ => None,
+            })
+            .expect("an md step");
+        assert_eq!(md.modules(), ["md-mod", "raid1"]);
+        let text = plan.to_string();
+        assert!(text.contains("\n      modules md-mod raid1\n"), "{text}");
+        let json = plan.to_json();
+        assert_eq!(
+            json["steps"][0]["modules"],
+            serde_json::json!(["md-mod", "raid1"])
+        );
+        let g = fixtures::lvmfaults(&["vda", "vdb"], &[]);
+        let plan = build(&g, &Selection::default());
+        assert!(!plan.steps.is_empty());
+        for s in &plan.steps {
+            assert_eq!(s.modules(), ["dm-mod"], "{s:?}");
+        }
+        assert!(plan.to_string().contains("      modules dm-mod\n"));
+        assert_eq!(plan.modules(), ["dm-mod"]);
+    }
+
+    /// A reshape to another level needs that level's personality too.
+    #[test]
+    fn a_reshape_names_the_new_level() {
+        let mut m = MdStep {
+            key: "md:x".into(),
+            uuid: crate::ids::MdUuid([1; 16]),
+            metadata: "1.2".into(),
+            devnm: "md127".into(),
+            name: None,
+            level: "raid1".into(),
+            raid_disks: 2,
+            members: vec![],
+            missing: vec![],
+            degraded: false,
+            size: 0,
+            features: vec![],
+            reshape: None,
+            stripe_cache_size: None,
+        };
+        assert_eq!(m.modules(), ["md-mod", "raid1"]);
+        m.level = "raid5".into();
+        m.reshape = Some(MdReshape {
+            position: 0,
+            new_level: "raid6".into(),
+            delta_disks: 1,
+            new_layout: 18,
+            new_chunk_sectors: 128,
+            new_offset: -2048,
+            backwards: false,
+        });
+        assert_eq!(m.modules(), ["md-mod", "raid456"]);
+        m.level = "raid10".into();
+        m.reshape.as_mut().unwrap().new_level = "raid0".into();
+        assert_eq!(m.modules(), ["md-mod", "raid10", "raid0"]);
+    }
+}
+
+mod external_md {
+    //! IMSM and DDF members as mdadm 4.2 wrote them in the VM (tests/vm/ident-fixtures.sh):
+    //! reported with what assembling them takes, never planned.
+    use crate::engine::fixtures::{graph, read};
+    use crate::plan::build::{build, Selection};
+    use crate::source::sparse::SparseDev;
+
+    #[test]
+    fn firmware_raid_members_are_reported_with_what_they_need() {
+        let disk = |f: &str| SparseDev::parse(&read(&format!("fs/{f}/disk.spr"))).unwrap();
+        let g = graph(vec![("vda", disk("imsm")), ("vdb", disk("ddf"))], &[]);
+        for sel in [
+            Selection::default(),
+            Selection {
+                volumes: vec!["vda".into(), "vdb".into()],
+                ..Selection::default()
+            },
+        ] {
+            let plan = build(&g, &sel);
+            assert!(plan.steps.is_empty(), "{plan}");
+            let reason = |v: &str| {
+                plan.skipped
+                    .iter()
+                    .find(|s| s.volume == v)
+                    .map(|s| s.reason.clone())
+                    .unwrap_or_else(|| panic!("{v}: {plan}"))
+            };
+            let imsm = reason("vda");
+            assert!(
+                imsm.starts_with("an Intel IMSM RAID member (its arrays need mdadm with mdmon): external metadata (imsm version 1.1.00)"),
+                "{imsm}"
+            );
+            assert!(imsm.contains("starts mdmon") && imsm.contains("does not assemble"));
+            let ddf = reason("vdb");
+            assert!(ddf.starts_with("a DDF RAID member"), "{ddf}");
+            assert!(ddf.contains("external metadata (ddf"), "{ddf}");
+        }
+        // Named by something else: not reported.
+        let plan = build(
+            &g,
+            &Selection {
+                volumes: vec!["vdb".into()],
+                ..Selection::default()
+            },
+        );
+        assert!(!plan.skipped.iter().any(|s| s.volume == "vda"), "{plan}");
+    }
+}
+
+mod md_features {
+    //! Assembly steps for the VM scenarios mdfeatures and mdreshape (tests/fixtures/md/features):
+    //! roles, mdadm's member order, what the kernel takes from the superblocks, the reshape.
+    use crate::engine::md::features::graph;
+    use crate::plan::build::{build, Selection};
+    use crate::plan::{MdStep, MemberRole, Plan, Step};
+
+    fn md_steps(p: &Plan) -> Vec<&MdStep> {
+        p.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::AssembleMd(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn members(m: &MdStep) -> Vec<(&str, MemberRole)> {
+        m.members.iter().map(|x| (x.dev.name(), x.role)).collect()
+    }
+
+    fn step<'a>(p: &'a Plan, name: &str) -> &'a MdStep {
+        md_steps(p)
+            .into_iter()
+            .find(|m| m.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no step for {name}: {p}"))
+    }
+
+    /// Each member with its role, in mdadm's order (a replacement after the slot it
+    /// replaces, spares and journal after the slots, the chosen drive last), and what the
+    /// kernel takes from the superblocks said in the plan.
+    #[test]
+    fn features_are_planned_as_mdadm_assembles_them() {
+        let plan = build(&graph("mdfeatures", &[]), &Selection::default());
+        assert_eq!(md_steps(&plan).len(), 4, "{plan}");
+        assert_eq!(
+            members(step(&plan, "bmp")),
+            [
+                ("vdb1", MemberRole::Active(1)),
+                ("vdc1", MemberRole::Spare),
+                ("vda1", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            members(step(&plan, "jrn")),
+            [
+                ("vdb2", MemberRole::Active(1)),
+                ("vdc2", MemberRole::Active(2)),
+                ("vdd1", MemberRole::Journal),
+                ("vda2", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            members(step(&plan, "rpl")),
+            [
+                ("vdd2", MemberRole::Replacement(0)),
+                ("vdb3", MemberRole::Active(1)),
+                ("vda3", MemberRole::Active(0)),
+            ]
+        );
+        assert_eq!(
+            step(&plan, "bmp").features,
+            ["write-intent bitmap internal, +8 sectors from the superblock (the kernel loads it)"]
+        );
+        assert_eq!(
+            step(&plan, "jrn").features,
+            ["write journal on vdd1 (the kernel replays it)"]
+        );
+        assert_eq!(
+            step(&plan, "bbl").features,
+            ["bad block list on vdc4 (the kernel loads it)"]
+        );
+        assert!(step(&plan, "rpl").features.is_empty());
+        let text = plan.to_string();
+        assert!(
+            text.contains("      add vdd2 as replacement for slot 0 (events "),
+            "{text}"
+        );
+        let json = plan.to_json();
+        let rpl = json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "rpl")
+            .unwrap();
+        assert_eq!(rpl["members"][0]["role"], "replacement");
+        assert_eq!(rpl["members"][0]["replaces"], 0);
+    }
+
+    /// The reshape resumes: the step carries what the superblocks record and nothing for
+    /// exec to do but run the array (a 64 KiB chunk needs no bigger stripe cache); members
+    /// in mdadm's order, slot 0 (the chosen drive) last.
+    #[test]
+    fn a_reshape_is_handed_to_the_kernel() {
+        let plan = build(&graph("mdreshape", &[]), &Selection::default());
+        let m = md_steps(&plan);
+        assert_eq!(m.len(), 1, "{plan}");
+        let r = m[0].reshape.as_ref().expect("a reshape");
+        assert_eq!(
+            (
+                r.position,
+                r.delta_disks,
+                r.new_offset,
+                r.new_level.as_str()
+            ),
+            (1920, 1, -384, "raid5")
+        );
+        assert_eq!(m[0].stripe_cache_size, None);
+        assert_eq!(
+            members(m[0]),
+            [
+                ("vdb", MemberRole::Active(1)),
+                ("vdc", MemberRole::Active(2)),
+                ("vdd", MemberRole::Active(3)),
+                ("vda", MemberRole::Active(0)),
+            ]
+        );
+        assert!(plan.to_string().contains(
+            "      reshape resumes at sector 1920 (to raid5, +1 disk(s), layout 2, chunk 64 KiB, data offset -384 sectors)\n"
+        ));
     }
 }

@@ -5,6 +5,7 @@
 use crate::error::{FormatError, ProbeError};
 use crate::source::{self, ReadAt};
 
+pub mod bcache;
 pub mod fs;
 pub mod luks;
 pub mod lvm;

@@ -11,6 +11,10 @@ DMSETUP=/usr/sbin/dmsetup
 KPARTX=/usr/sbin/kpartx
 SFDISK=/usr/sbin/sfdisk
 MKE2FS=/usr/sbin/mke2fs
+MAKE_BCACHE=/usr/sbin/make-bcache
+BLKID=/usr/sbin/blkid
+# bcache-tools' udev helper: writes its argument to /sys/fs/bcache/register.
+BCACHE_REGISTER=/usr/lib/udev/bcache-register
 EVMS=/bin/evms-activate
 # libdm (dmsetup, kpartx) creates /dev/mapper nodes itself instead of waiting for udev.
 export DM_DISABLE_UDEV=1

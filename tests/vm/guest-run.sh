@@ -44,6 +44,31 @@ residue() {
   for d in /sys/block/dm-*; do
     [ -d "$d/dm" ] && echo "dm $(cat "$d/dm/name")"
   done
+  # bcache: devices the kernel holds (registered backing or cache devices, running bcacheN)
+  # and cache sets.
+  for d in /sys/block/*/bcache; do
+    [ -e "$d" ] && echo "bcache ${d%/bcache}" | sed 's|/sys/block/||'
+  done
+  for d in /sys/fs/bcache/*-*; do
+    [ -d "$d" ] && echo "bcache-set ${d##*/}"
+  done
+  return 0
+}
+
+# bcache teardown as its sysfs files offer it: every registered backing device (running or
+# waiting for its cache) is stopped, then every cache set (never `unregister`, which would
+# detach the backing devices for good). The kernel finishes asynchronously: bounded wait.
+bcache_teardown() {
+  local f i=0
+  for f in /sys/block/*/bcache/stop; do
+    [ -e "$f" ] && echo 1 > "$f"
+  done
+  while ls -d /sys/block/bcache* >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  for f in /sys/fs/bcache/*-*/stop; do
+    [ -e "$f" ] && echo 1 > "$f"
+  done
+  i=0
+  while ls -d /sys/fs/bcache/*-* /sys/block/*/bcache >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
   return 0
 }
 
@@ -60,9 +85,20 @@ tools_teardown() {
     $KPARTX -d "$m"
   done
   $MDADM --stop --scan 2>/dev/null
-  # Arrays stacked on arrays, LUKS volumes on arrays or in LVs need more passes.
+  bcache_teardown
+  # Arrays stacked on arrays and LUKS volumes on arrays or in LVs need more passes, and a VG on
+  # a kpartx map of another VG's LV holds that map until its own vgchange -an: then kpartx -d
+  # again.
   [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; crypt_close_all; $MDADM --stop --scan 2>/dev/null; }
   [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; crypt_close_all; $MDADM --stop --scan 2>/dev/null; }
+  if [ -n "$(residue)" ] && [ -n "$KPARTX_ON" ]; then
+    for m in $KPARTX_ON; do
+      [ -e "/dev/mapper/$m" ] && $KPARTX -d "/dev/mapper/$m"
+    done
+    $LVM vgchange -an >/dev/null 2>&1
+    crypt_close_all
+    $MDADM --stop --scan 2>/dev/null
+  fi
   return 0
 }
 
@@ -80,6 +116,18 @@ oracle_default() {
     if [ -e "/dev/mapper/$m" ]; then $KPARTX -a -s "/dev/mapper/$m" || rc=$?; fi
   done
   return $rc
+}
+
+# bcache as udev does it (69-bcache.rules): every block device blkid names bcache is handed
+# to bcache-tools' bcache-register, in the order of /sys/class/block (coldplug's).
+oracle_bcache() {
+  local d n
+  for d in /sys/class/block/*; do
+    n=${d##*/}
+    [ "$($BLKID -p -s TYPE -o value "/dev/$n" 2>/dev/null)" = bcache ] || continue
+    echo "bcache-register /dev/$n"
+    $BCACHE_REGISTER "/dev/$n"
+  done
 }
 
 # The udev-driven way (dracut, systemd hosts): `mdadm --incremental` per block device, without
@@ -168,6 +216,13 @@ after_hash() {
   echo "$1 $(timeout 120 sha256sum < "$(readlink -f "$2")" | cut -d' ' -f1)" >> "$AFTER_OUT"
 }
 
+# In a case's WRITE function (run after ours3, while our devices are active): new content
+# written through our devices, read back through them; CASE_x_AFTER must then find exactly
+# this once lvm2 has assembled the volume again.
+written_hash() {
+  echo "$1 $(timeout 120 sha256sum < "$(readlink -f "$2")" | cut -d' ' -f1)" >> "$WRITTEN_OUT"
+}
+
 # ---- recording -------------------------------------------------------------------------
 
 # "MAJ:MIN NAME" for every block device: DM devices by DM name, others by kernel name.
@@ -226,6 +281,17 @@ record() {
         [ -e "$d/md/$a" ] && printf ' %s=%s' "$a" "$(cat $d/md/$a 2>/dev/null | tr ' ' _)"
       done
       echo
+      # Features, only when in use (arrays without them record as before): the bitmap, the
+      # consistency policy when it is not plain resync, a reshape, a non-default stripe cache.
+      a=$(cat "$d/md/bitmap/location" 2>/dev/null)
+      [ -n "$a" ] && [ "$a" != none ] &&
+        echo "$m bitmap location=$a chunksize=$(cat $d/md/bitmap/chunksize) space=$(cat $d/md/bitmap/space 2>/dev/null)"
+      a=$(cat "$d/md/consistency_policy" 2>/dev/null)
+      case $a in bitmap|journal|ppl) echo "$m consistency_policy=$a journal_mode=$(cat $d/md/journal_mode 2>/dev/null | tr ' ' _)" ;; esac
+      a=$(cat "$d/md/reshape_position" 2>/dev/null)
+      [ -n "$a" ] && [ "$a" != none ] && echo "$m reshape_position=$a"
+      a=$(cat "$d/md/stripe_cache_size" 2>/dev/null)
+      [ -n "$a" ] && [ "$a" != 256 ] && echo "$m stripe_cache_size=$a"
       for f in "$d"/md/dev-*; do
         [ -d "$f" ] || continue
         # A DM member (a LUKS volume) by its DM name: dm-N numbers differ between runs.
@@ -234,6 +300,8 @@ record() {
         printf '%s member %s' "$m" "$a"
         for a in slot state offset size; do printf ' %s=%s' "$a" "$(cat $f/$a 2>/dev/null | tr ' ' _)"; done
         echo
+        a=$(cat "$f/bad_blocks" 2>/dev/null | tr '\n' ,)
+        [ -n "$a" ] && echo "$m member ${f##*/dev-} bad_blocks=$a"
       done
       ls "$d" | grep "^${m}p[0-9]" | sed "s/^/$m partition /"
     } >> "$dir/md"
@@ -247,6 +315,8 @@ record() {
   : > "$dir/devnodes"; : > "$dir/info"
   for f in $(dev_new); do
     case $f in /dev/dm-[0-9]*) continue ;; /dev/evms | /dev/evms/*) echo "evms $f -> $(nodename "$f")" >> "$dir/info"; continue ;; esac
+    # udev's links (69-bcache.rules); no udev here, so only ours makes them: kept apart.
+    case $f in /dev/bcache | /dev/bcache/*) [ -L "$f" ] && echo "bcache $f -> $(nodename "$f")" >> "$dir/info"; continue ;; esac
     if [ -L "$f" ]; then
       echo "$f -> $(nodename "$f")"
     elif [ -b "$f" ]; then
@@ -258,6 +328,27 @@ record() {
       echo "$f other"
     fi >> "$dir/devnodes"
   done
+  # bcache: what the kernel says of each running device, the devices it holds, its sets.
+  : > "$dir/bcache"
+  for f in /sys/block/bcache*; do
+    [ -d "$f/bcache" ] || continue
+    printf '%s size=%s' "${f##*/}" "$(cat "$f/size")"
+    for a in state cache_mode backing_dev_name label; do
+      printf ' %s=%s' "$a" "$(cat "$f/bcache/$a" 2>/dev/null | tr ' ' _)"
+    done
+    printf ' set=%s\n' "$(basename "$(readlink "$f/bcache/cache" 2>/dev/null)" 2>/dev/null)"
+    # make-bcache cannot choose device UUIDs: not comparable across image re-creations.
+    echo "bcache-uuid ${f##*/} $(cat "$f/bcache/backing_dev_uuid")" >> "$dir/info"
+  done >> "$dir/bcache"
+  for f in /sys/block/*/bcache; do
+    case $f in /sys/block/bcache*) continue ;; esac
+    [ -e "$f" ] || continue
+    f=${f%/bcache}
+    if [ -e "$f/bcache/set" ]; then echo "registered ${f##*/} cache"; else echo "registered ${f##*/} backing"; fi
+  done >> "$dir/bcache"
+  for f in /sys/fs/bcache/*-*; do
+    [ -d "$f" ] && echo "cache-set ${f##*/} $(ls "$f" | grep -c '^bdev') backing $(ls "$f" | grep -c '^cache[0-9]') cache"
+  done >> "$dir/bcache"
   # What lvm2 reports about the active LVs (must say active/open the same way for ours).
   $LVM lvs -a --reportformat json --units s -o vg_name,lv_name,lv_attr,lv_size,lv_active,lv_health_status,devices 2>/dev/null > "$dir/lvm-lvs"
   $LVM vgs --reportformat json --units s -o vg_name,vg_attr,pv_count,lv_count,vg_size,vg_free 2>/dev/null > "$dir/lvm-vgs"
@@ -272,13 +363,17 @@ record() {
   : > "$dir/hashes"
   # A suspended DM device would block the read for ever: it is named, not read; any read is
   # also bounded in time.
-  for f in /sys/class/block/dm-* /sys/class/block/md*; do
+  for f in /sys/class/block/dm-* /sys/class/block/md* /sys/class/block/bcache*; do
     [ -e "$f/dev" ] || continue
     n=$(awk -v k="$(cat "$f/dev")" '$1 == k { print $2 }' /tmp/devmap)
     if [ "$(cat "$f/size")" = 0 ]; then
       echo "$n empty"
     elif [ "$(cat "$f/dm/suspended" 2>/dev/null)" = 1 ]; then
       echo "$n suspended"
+    elif case " $HASH_VOLATILE " in *" $n "*) true ;; *) false ;; esac; then
+      # A cache's own devices change when the cached LV is read (blocks are promoted), and
+      # the order devices are read in follows kernel minors: named, not hashed.
+      echo "$n volatile"
     else
       echo "$n $(timeout 120 /usr/bin/sha256sum < "/dev/${f##*/}" | cut -d' ' -f1)"
     fi >> "$dir/hashes"
@@ -310,6 +405,15 @@ step() {
   echo "    exit $rc"
 }
 
+# The scenario's SETTLE function (if any) after an activation, before its record: e.g. wait
+# for a resumed reshape or recovery to end, so the record does not depend on timing.
+settle() {
+  [ -n "${SETTLE:-}" ] || return 0
+  echo "=== settle: $SETTLE"
+  ("$SETTLE") 2>&1 | sed 's/^/    /'
+  return 0
+}
+
 teardown_step() {
   local dir=$1 name=$2
   tools_teardown > "$dir/$name.log" 2>&1
@@ -325,25 +429,35 @@ run_case() {
   eval "expect=\${CASE_${c}_EXPECT:-equal}"
   eval "damage=\${CASE_${c}_DAMAGE:-}"
   eval "after=\${CASE_${c}_AFTER:-}"
+  eval "write=\${CASE_${c}_WRITE:-}"
   echo "$expect" > "$d/expect"
   echo "=== case $c (oracle: $oracle; ours: activate $args; expect $expect${damage:+; damage $damage})"
   disks_prepare "$damage"
   step "$d" oracle $oracle
+  settle
   record "$d/oracle"
   teardown_step "$d" oracle-teardown
   disks_prepare "$damage"
   # Ours. $args is split on purpose (volume names and flags).
   # shellcheck disable=SC2086
   step "$d" ours1 $EVMS activate $args
+  settle
   record "$d/ours1"
   if [ "$expect" != not-started ]; then
     # lvm2 and mdadm must be able to tear down what we built.
     teardown_step "$d" tools-teardown
     disks_prepare "$damage"
     step "$d" ours2 $EVMS activate $args
+    settle
     record "$d/ours2"
     step "$d" ours3 $EVMS activate $args
+    settle
     record "$d/ours3"
+    if [ -n "$write" ]; then
+      WRITTEN_OUT=$d/written-hashes
+      : > "$WRITTEN_OUT"
+      step "$d" write "$write"
+    fi
   fi
   step "$d" deactivate $EVMS deactivate
   residue > "$d/deactivate.residue"

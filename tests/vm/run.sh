@@ -32,10 +32,20 @@ VMCACHE=$CACHE/vm
 RUNDIR=$VMCACHE/run
 # Records compared between the oracle and ours (README.md, "Records"); the committed fixtures
 # hold the same files except hashes (image contents are not reproducible byte for byte).
-COMPARED="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs hashes"
+COMPARED="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs bcache hashes"
 FIXTURE_FILES="dm-table dm-info md md-detail md-map devnodes lvm-lvs lvm-vgs lvm-pvs"
-GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456 dm-crypt xts essiv algif_skcipher"
-GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum cryptsetup"
+# Committed too where a scenario has bcache devices (the others' records predate the file).
+fixture_files() { # COMMITTED-DIR ORACLE-DIR
+  if [ -e "$1/bcache" ] || [ -s "$2/bcache" ]; then echo "$FIXTURE_FILES bcache"; else echo "$FIXTURE_FILES"; fi
+}
+# dm-thin-pool, dm-snapshot, dm-cache (+ its smq policy, which the kernel would request_module)
+# and dm-writecache for the thin/snapshot/cache scenarios; bcache for its scenario; dm-crypt,
+# its ciphers and algif_skcipher (cryptsetup's kernel crypto API) for the LUKS scenarios.
+GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456 dm-thin-pool dm-snapshot dm-cache dm-cache-smq dm-writecache bcache dm-crypt xts essiv algif_skcipher"
+# thin_check and cache_check (thin-provisioning-tools): lvm2 runs them before it activates a
+# pool, as on an installed Debian system. make-bcache and blkid for the bcache scenario.
+# cryptsetup for the LUKS scenarios.
+GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum thin_check cache_check make-bcache blkid cryptsetup"
 
 ours="" jobs_max=1 build=0 rebuild=0 update=0 export_dir="" list=0 scenarios=()
 while [ $# -gt 0 ]; do
@@ -94,7 +104,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # One initramfs for every scenario and both modes (the mode is on the kernel command line).
 build_initramfs() {
   local files=(--file "$VMDIR/guest-lib.sh:/vm/guest-lib.sh" --file "$VMDIR/guest-luks.sh:/vm/guest-luks.sh"
-    --file /etc/mke2fs.conf:/etc/mke2fs.conf) f
+    --file /etc/mke2fs.conf:/etc/mke2fs.conf --file /lib/udev/bcache-register:/usr/lib/udev/bcache-register) f
   for f in "$VMDIR"/scenarios/*.sh; do files+=(--file "$f:/vm/scenarios/$(basename "$f")"); done
   if [ -n "$ours" ]; then
     mkdir -p "$RUNDIR" && install -m 755 "$ours" "$RUNDIR/ours" && files+=(--file "$RUNDIR/ours:/bin/evms-activate")
@@ -169,9 +179,24 @@ case_vals() {
   return 0
 }
 
-# What a record shows as active: DM names and running md arrays, sorted, one line.
+running_bcache() { grep '^bcache[0-9]' "$1/bcache" 2>/dev/null; }
+
+# What a record shows as active: DM names, running md arrays and bcache devices, sorted, one
+# line.
 active_set() {
-  { cut -d' ' -f1 "$1/dm-info"; running_md "$1" | cut -d' ' -f1; } | sort | tr '\n' ' ' | sed 's/ $//'
+  { cut -d' ' -f1 "$1/dm-info"; running_md "$1" | cut -d' ' -f1; running_bcache "$1" | cut -d' ' -f1; } |
+    sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# udev's /dev/bcache/by-uuid links (69-bcache.rules, from the kernel's CACHED_UUID: the
+# backing device's UUID) made by ours without udev, for every running bcache device.
+check_bcache_links() { # RECORD-DIR NAME
+  local dev uuid
+  running_bcache "$1" | while read -r dev _; do
+    uuid=$(awk -v d="$dev" '$1 == "bcache-uuid" && $2 == d { print $3 }' "$1/info")
+    grep -qxF "bcache /dev/bcache/by-uuid/$uuid -> $dev" "$1/info" ||
+      echo "- $2: no link /dev/bcache/by-uuid/$uuid -> $dev (udev's name)"
+  done
 }
 
 # Checks that apply to every kind of case (printed as "- ..." lines):
@@ -180,6 +205,8 @@ active_set() {
 #   CASE_x_DATA             volumes that ours must have activated with their creation-time
 #                           content (the image's data-hashes): NAME (as in `hashes` and in
 #                           data-hashes) or RECORD=NAME (md127=fresh-vdb)
+#   CASE_x_WRITE            (guest) function run after ours3 that writes through our devices and
+#                           records what it wrote (written_hash); CASE_x_AFTER must find that
 #   CASE_x_AFTER            (guest) function run after our deactivate: its after_hash lines must
 #                           equal the creation-time hashes (no data lost), CASE_x_AFTER_DATA names
 #                           the volumes it must have reached
@@ -211,11 +238,17 @@ EOF_OSAYS
       [ "$got" = "$want" ] || echo "- $st: $rec ${got:-is not active}; its data as created ($name) is $want"
     done
   done
+  if [ -n "$(scen_var "$s" "CASE_${c}_WRITE")" ]; then
+    [ "$(cat "$d/write.rc" 2>/dev/null)" = 0 ] && [ -s "$d/written-hashes" ] ||
+      echo "- write: could not write through our devices (log: $d/write.log)"
+  fi
   if [ -n "$(scen_var "$s" "CASE_${c}_AFTER")" ]; then
     [ "$(cat "$d/after.rc" 2>/dev/null)" = 0 ] ||
       echo "- after: the tools could not reach the data (log: $d/after.log)"
     while read -r name got; do
-      want=$(awk -v n="$name" '$1 == n { print $2 }' "$DATAHASHES" 2>/dev/null)
+      # Written through our devices (CASE_x_WRITE), else as created.
+      want=$(awk -v n="$name" '$1 == n { print $2 }' "$d/written-hashes" 2>/dev/null)
+      [ -n "$want" ] || want=$(awk -v n="$name" '$1 == n { print $2 }' "$DATAHASHES" 2>/dev/null)
       [ "$got" = "$want" ] || echo "- after: $name holds $got, created as ${want:-?} (data changed or lost)"
     done < "$d/after-hashes"
     for name in $(case_vals "$s" "$c" AFTER_DATA); do
@@ -254,12 +287,15 @@ check_case() {
       echo "- vgchange -an / mdadm --stop left our devices behind: $(tr '\n' ';' < "$d/tools-teardown.residue")"
   elif [ "$expect" = not-started ]; then
     [ -n "$(running_md "$d/oracle")" ] && echo "- scenario premise: the oracle started an array: $(running_md "$d/oracle")"
+    [ -n "$(running_bcache "$d/oracle")" ] && echo "- scenario premise: the oracle started a bcache device: $(running_bcache "$d/oracle")"
+    grep -q '^registered ' "$d/ours1/bcache" 2>/dev/null && echo "- ours registered bcache devices although nothing may start: $(grep '^registered ' "$d/ours1/bcache" | tr '\n' ';')"
     [ -s "$d/ours1/dm-table" ] && { echo "- ours created DM devices although nothing may start:"; sed 's/^/      /' "$d/ours1/dm-table"; }
     [ -n "$(running_md "$d/ours1")" ] && echo "- ours started an array without --degraded: $(running_md "$d/ours1")"
   else
     [ "$rc" = 0 ] || [ "$(scen_var "$s" "CASE_${c}_ORACLE_RC")" = any ] ||
       echo "- oracle exited $rc (log: $d/oracle.log)"
-    [ -s "$d/oracle/dm-table" ] || [ -s "$d/oracle/md" ] || echo "- oracle activated nothing (harness or scenario error)"
+    [ -s "$d/oracle/dm-table" ] || [ -s "$d/oracle/md" ] || [ -s "$d/oracle/bcache" ] ||
+      echo "- oracle activated nothing (harness or scenario error)"
     local prev="" prevdiff=""
     for st in ours1 ours2 ours3; do
       [ -f "$d/$st.rc" ] || continue
@@ -293,12 +329,15 @@ check_case() {
   # The committed oracle records (input of the image-based golden tests) must still be what the
   # real tools do.
   fx=$FIXTURES/$s/$c
+  for st in ours1 ours2 ours3; do
+    [ -f "$d/$st/bcache" ] && [ "$(cat "$d/$st.rc" 2>/dev/null)" = 0 ] && check_bcache_links "$d/$st" "$st"
+  done
   if [ $update = 1 ]; then
     mkdir -p "$fx"
-    for f in $FIXTURE_FILES; do cp "$d/oracle/$f" "$fx/$f"; done
+    for f in $(fixture_files "$fx" "$d/oracle"); do cp "$d/oracle/$f" "$fx/$f"; done
   elif [ ! -d "$fx" ]; then
     echo "- no committed oracle records in tests/fixtures/oracle/$s/$c (run with --update-fixtures)"
-  elif ! diff_records "$fx" "$d/oracle" "$FIXTURE_FILES" "committed" "oracle" >/tmp/vmfx.$$; then
+  elif ! diff_records "$fx" "$d/oracle" "$(fixture_files "$fx" "$d/oracle")" "committed" "oracle" >/tmp/vmfx.$$; then
     echo "- the oracle's records differ from tests/fixtures/oracle/$s/$c (tool or scenario change? --update-fixtures):"
     cat /tmp/vmfx.$$
   fi

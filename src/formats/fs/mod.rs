@@ -95,7 +95,9 @@ impl FsInfo {
             "swap" => "swap space",
             "swsuspend" => "a hibernation image in swap space",
             "jbd" => "an external ext3/ext4 journal",
-            "bcache" => "a bcache backing or cache device (what it holds is reached through /dev/bcacheN; not supported yet)",
+            "bcache" => {
+                "a bcache backing or cache device (what it holds is reached through /dev/bcacheN)"
+            }
             "drbd" => "a DRBD backing device (its data is reached through /dev/drbdN)",
             "vdo" => "a VDO volume (its data is reached through the VDO device)",
             "zfs_member" => "a ZFS pool member (ZFS pools are not supported)",

@@ -62,24 +62,16 @@ pub fn dm_uuid(vg_id: &LvmId, lv_id: &LvmId, layer: Option<&str>) -> String {
 /// The suffix lvm2 2.03.16 `build_dm_uuid` gives an LV's own device when no layer is asked
 /// for (`lib/misc/lvm-string.c`, checked in that order).
 pub fn role_layer(vg: &Vg, lv: &Lv) -> Option<&'static str> {
-    let used_as = |pred: &dyn Fn(&SegKind) -> bool| {
-        vg.lvs
-            .iter()
-            .flat_map(|l| &l.segments)
-            .any(|s| pred(&s.kind))
-    };
+    let l = &vg.links;
     let name = lv.name.as_str();
     let has = |pred: &dyn Fn(&SegKind) -> bool| lv.segments.iter().any(|s| pred(&s.kind));
-    if used_as(&|k| matches!(k, SegKind::Cache(c) if c.origin == name)) {
+    if l.is_cache_origin(name) || l.is_writecache_origin(name) {
         return Some("real");
     }
-    if used_as(&|k| matches!(k, SegKind::Writecache(w) if w.origin == name)) {
-        return Some("real");
-    }
-    if used_as(&|k| matches!(k, SegKind::CachePool(p) if p.data == name)) {
+    if l.is_cache_pool_data(name) {
         return Some("cdata");
     }
-    if used_as(&|k| matches!(k, SegKind::CachePool(p) if p.metadata == name)) {
+    if l.is_cache_pool_meta(name) {
         return Some("cmeta");
     }
     if lv.status.contains(Flags::CACHE_VOL) {
@@ -88,16 +80,16 @@ pub fn role_layer(vg: &Vg, lv: &Lv) -> Option<&'static str> {
     if has(&|k| matches!(k, SegKind::ThinPool(_))) {
         return Some("pool");
     }
-    if used_as(&|k| matches!(k, SegKind::ThinPool(p) if p.pool == name)) {
+    if l.is_thin_pool_data(name) {
         return Some("tdata");
     }
-    if used_as(&|k| matches!(k, SegKind::ThinPool(p) if p.metadata == name)) {
+    if l.is_thin_pool_meta(name) {
         return Some("tmeta");
     }
     if has(&|k| matches!(k, SegKind::VdoPool(_))) {
         return Some("pool");
     }
-    if used_as(&|k| matches!(k, SegKind::VdoPool(p) if p.data == name)) {
+    if l.is_vdo_pool_data(name) {
         return Some("vdata");
     }
     None

@@ -98,6 +98,26 @@ pub enum Target {
     /// `crypt <cipher> <key> <iv_offset> <dev> <offset> [<#opt> <opt>...]` (plan/crypt.rs).
     /// `params()` hides a hex key; `kernel_params()` is the text to load.
     Crypt(Box<crypt::CryptTarget>),
+    /// `cache <meta> <data> <origin> <block size> <#features> [features] <policy>
+    /// <#policy args> [args]` (dm-cache.rst; libdm `_cache_emit_segment_line`)
+    Cache {
+        meta: DevRef,
+        data: DevRef,
+        origin: DevRef,
+        block_size: u64,
+        features: Vec<String>,
+        policy: String,
+        policy_args: Vec<String>,
+    },
+    /// `writecache <p|s> <origin> <cache> <block size> <#args> [args]` (dm-writecache.rst;
+    /// libdm `_writecache_emit_segment_line`); `block_size` in bytes.
+    Writecache {
+        pmem: bool,
+        origin: DevRef,
+        cache: DevRef,
+        block_size: u64,
+        args: Vec<String>,
+    },
 }
 
 impl Target {
@@ -115,6 +135,8 @@ impl Target {
             Target::Snapshot { merge: false, .. } => "snapshot",
             Target::Snapshot { merge: true, .. } => "snapshot-merge",
             Target::Crypt(_) => "crypt",
+            Target::Cache { .. } => "cache",
+            Target::Writecache { .. } => "writecache",
         }
     }
 
@@ -128,7 +150,24 @@ impl Target {
             Target::ThinPool { .. } | Target::Thin { .. } => "dm-thin-pool",
             Target::SnapshotOrigin { .. } | Target::Snapshot { .. } => "dm-snapshot",
             Target::Crypt(_) => "dm-crypt",
+            Target::Cache { .. } => "dm-cache",
+            Target::Writecache { .. } => "dm-writecache",
         }
+    }
+
+    /// Every kernel module this target needs, the target's own first: [`Target::module`]
+    /// plus what the kernel would otherwise `request_module()` while loading the table (an md
+    /// personality, a cache policy, a dirty log, crypto algorithms), which an initramfs
+    /// without modprobe cannot satisfy. Keyed by the kernel type name and the parameter text,
+    /// so every target type has its list here whichever variant prints it.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut v = vec![self.module()];
+        for m in target_modules(self.type_name(), &self.params()) {
+            if !v.contains(&m) {
+                v.push(m);
+            }
+        }
+        v
     }
 
     /// Devices this target refers to.
@@ -152,6 +191,10 @@ impl Target {
             Target::SnapshotOrigin { origin } => vec![origin],
             Target::Snapshot { origin, cow, .. } => vec![origin, cow],
             Target::Crypt(c) => vec![&c.dev],
+            Target::Cache {
+                meta, data, origin, ..
+            } => vec![meta, data, origin],
+            Target::Writecache { origin, cache, .. } => vec![origin, cache],
         }
     }
 
@@ -176,6 +219,10 @@ impl Target {
             Target::SnapshotOrigin { origin } => vec![origin],
             Target::Snapshot { origin, cow, .. } => vec![origin, cow],
             Target::Crypt(c) => vec![&mut c.dev],
+            Target::Cache {
+                meta, data, origin, ..
+            } => vec![meta, data, origin],
+            Target::Writecache { origin, cache, .. } => vec![origin, cache],
         }
     }
 
@@ -266,6 +313,55 @@ impl Target {
                 )
             }
             Target::Crypt(c) => c.text(false),
+            Target::Cache {
+                meta,
+                data,
+                origin,
+                block_size,
+                features,
+                policy,
+                policy_args,
+            } => {
+                let mut s = format!(
+                    "{} {} {} {} {}",
+                    d(meta),
+                    d(data),
+                    d(origin),
+                    block_size,
+                    features.len()
+                );
+                for f in features {
+                    s.push(' ');
+                    s.push_str(f);
+                }
+                s.push_str(&format!(" {policy} {}", policy_args.len()));
+                for a in policy_args {
+                    s.push(' ');
+                    s.push_str(a);
+                }
+                s
+            }
+            Target::Writecache {
+                pmem,
+                origin,
+                cache,
+                block_size,
+                args,
+            } => {
+                let mut s = format!(
+                    "{} {} {} {} {}",
+                    if *pmem { "p" } else { "s" },
+                    d(origin),
+                    d(cache),
+                    block_size,
+                    args.len()
+                );
+                for a in args {
+                    s.push(' ');
+                    s.push_str(a);
+                }
+                s
+            }
         }
     }
 
@@ -396,9 +492,135 @@ impl Target {
                 })
             }
             "crypt" => Ok(Target::Crypt(Box::new(crypt::CryptTarget::parse(params)?))),
+            "cache" => {
+                let nf = usize::try_from(num(4, "#features")?).map_err(|e| e.to_string())?;
+                let p = 5usize.checked_add(nf).ok_or("cache: too many features")?;
+                let policy = w.get(p).ok_or("cache: missing policy")?.to_string();
+                let na = usize::try_from(num(p + 1, "#policy args")?).map_err(|e| e.to_string())?;
+                exact(p + 2 + na)?;
+                Ok(Target::Cache {
+                    meta: dev(0, "metadata device")?,
+                    data: dev(1, "cache device")?,
+                    origin: dev(2, "origin device")?,
+                    block_size: num(3, "block size")?,
+                    features: w[5..p].iter().map(|s| s.to_string()).collect(),
+                    policy,
+                    policy_args: w[p + 2..].iter().map(|s| s.to_string()).collect(),
+                })
+            }
+            "writecache" => {
+                let pmem = match w.first() {
+                    Some(&"p") => true,
+                    Some(&"s") => false,
+                    other => return Err(format!("writecache: bad type {other:?}")),
+                };
+                let na = usize::try_from(num(4, "#args")?).map_err(|e| e.to_string())?;
+                exact(5usize.checked_add(na).ok_or("writecache: too many args")?)?;
+                Ok(Target::Writecache {
+                    pmem,
+                    origin: dev(1, "origin device")?,
+                    cache: dev(2, "cache device")?,
+                    block_size: num(3, "block size")?,
+                    args: w[5..].iter().map(|s| s.to_string()).collect(),
+                })
+            }
             other => Err(format!("unknown target type '{other}'")),
         }
     }
+}
+
+/// The modules a table line of kernel target type `ttype` with parameters `params` needs
+/// (Linux 6.1 `drivers/md`, module names as modules.dep has them). Beyond the target's own
+/// module: dm-raid asks md for its personality (`md_run` → `request_module("md-level-N")`);
+/// dm-cache loads its policy by name (`dm-cache-%s`; smq also registers mq, default and
+/// cleaner, so all four are dm-cache-smq); dm-mirror takes its dirty log by name (`core` and
+/// `disk` are in dm-log, `userspace` in dm-log-userspace); dm-crypt allocates its cipher
+/// through the crypto API (`crypto-<name>` aliases for the cipher, the chaining mode and an
+/// ESSIV hash).
+pub fn target_modules(ttype: &str, params: &str) -> Vec<&'static str> {
+    let w: Vec<&str> = params.split_whitespace().collect();
+    match ttype {
+        "linear" | "striped" | "error" => vec!["dm-mod"],
+        "zero" => vec!["dm-zero"],
+        "raid" => {
+            let personality = match w.first().copied().unwrap_or("") {
+                "raid0" => Some("raid0"),
+                "raid1" => Some("raid1"),
+                t if t.starts_with("raid10") => Some("raid10"),
+                t if t.starts_with("raid4") || t.starts_with("raid5") || t.starts_with("raid6") => {
+                    Some("raid456")
+                }
+                _ => None,
+            };
+            std::iter::once("dm-raid").chain(personality).collect()
+        }
+        "thin-pool" | "thin" => vec!["dm-thin-pool"],
+        "snapshot" | "snapshot-origin" | "snapshot-merge" => vec!["dm-snapshot"],
+        "mirror" => {
+            // mirror <log type> <#log args> ...
+            let log = match w.first().copied() {
+                Some("userspace") => "dm-log-userspace",
+                _ => "dm-log",
+            };
+            vec!["dm-mirror", log]
+        }
+        "cache" => vec!["dm-cache", "dm-cache-smq"],
+        "writecache" => vec!["dm-writecache"],
+        "integrity" => vec!["dm-integrity"],
+        "era" => vec!["dm-era"],
+        "crypt" => {
+            let mut v = vec!["dm-crypt"];
+            v.extend(crypto_modules(w.first().copied().unwrap_or("")));
+            v
+        }
+        "delay" => vec!["dm-delay"],
+        "flakey" => vec!["dm-flakey"],
+        "multipath" => vec!["dm-multipath"],
+        "verity" => vec!["dm-verity"],
+        // Out-of-tree in Linux 6.1 (kvdo).
+        "vdo" => vec!["kvdo"],
+        _ => vec![],
+    }
+}
+
+/// `crypto-*` module aliases for a dm-crypt cipher spec: `cipher[:keycount]-mode-iv[:ivopts]`
+/// (e.g. `aes-xts-plain64`, `aes-cbc-essiv:sha256`) or `capi:...` (left to the kernel).
+fn crypto_modules(spec: &str) -> Vec<&'static str> {
+    const KNOWN: [(&str, &str); 14] = [
+        ("aes", "crypto-aes"),
+        ("serpent", "crypto-serpent"),
+        ("twofish", "crypto-twofish"),
+        ("camellia", "crypto-camellia"),
+        ("cast5", "crypto-cast5"),
+        ("cast6", "crypto-cast6"),
+        ("xts", "crypto-xts"),
+        ("cbc", "crypto-cbc"),
+        ("ecb", "crypto-ecb"),
+        ("lrw", "crypto-lrw"),
+        ("essiv", "crypto-essiv"),
+        ("sha256", "crypto-sha256"),
+        ("sha1", "crypto-sha1"),
+        ("sha512", "crypto-sha512"),
+    ];
+    if spec.starts_with("capi:") {
+        return vec![];
+    }
+    let mut parts = spec.split('-');
+    let cipher = parts.next().unwrap_or("").split(':').next().unwrap_or("");
+    let mode = parts.next().unwrap_or("");
+    let (iv, ivopts) = parts
+        .next()
+        .map(|s| s.split_once(':').unwrap_or((s, "")))
+        .unwrap_or(("", ""));
+    let mut v = Vec::new();
+    for name in [cipher, mode, iv, ivopts] {
+        if let Some((_, m)) = KNOWN.iter().find(|(n, _)| *n == name) {
+            if !v.contains(m) {
+                v.push(*m);
+            }
+        }
+    }
+    v
 }
 
 /// One line of a table: `<start> <length> <type> <params>` (sectors).
@@ -474,6 +696,27 @@ mod tests {
         rt("0 8192 snapshot-origin 253:4");
         rt("0 8192 snapshot 253:4 253:5 P 8");
         rt("0 8192 linear vg0-pool-tpool 0");
+        // As lvm2 2.03.16 loaded them (tests/fixtures/oracle/lvthin, lvsnap, lvcache).
+        rt("0 16384 thin-pool 253:1 253:2 128 0 3 skip_block_zeroing ignore_discard error_if_no_space");
+        rt("0 8192 thin 253:3 2 253:7");
+        rt("0 16384 cache 253:1 253:2 253:3 128 2 metadata2 writeback mq 0");
+        rt("0 16384 cache 253:1 253:2 253:3 128 1 writethrough smq 2 migration_threshold 4096");
+        rt("0 16384 writecache s 253:1 253:2 4096 4 high_watermark 80 writeback_jobs 1024");
+        rt("0 16384 writecache s 253:1 253:2 4096 0");
+        rt("0 8192 snapshot-merge 253:4 253:5 P 128");
+    }
+
+    #[test]
+    fn cache_targets_need_their_policy_module() {
+        let t = TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough smq 0").unwrap();
+        assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-smq"]);
+        // Linux 6.1 has no dm-cache-cleaner module: dm-cache-policy-smq.c registers the
+        // cleaner policy too (with mq and default).
+        let t = TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough cleaner 0").unwrap();
+        assert_eq!(t.target.modules(), ["dm-cache", "dm-cache-smq"]);
+        assert!(TargetLine::parse("0 8 cache 1:1 1:2 1:3 128 1 writethrough smq 2 x").is_err());
+        assert!(TargetLine::parse("0 8 writecache x 1:1 1:2 4096 0").is_err());
+        assert!(TargetLine::parse("0 8 writecache s 1:1 1:2 4096 2 fua").is_err());
     }
 
     #[test]
@@ -493,5 +736,96 @@ mod tests {
         let d: Vec<String> = t.target.devices().iter().map(|d| d.table_form()).collect();
         assert_eq!(d, ["254:16", "254:32"]);
         assert_eq!(t.target.module(), "dm-mod");
+    }
+
+    fn mods(line: &str) -> Vec<&'static str> {
+        TargetLine::parse(line).unwrap().target.modules()
+    }
+
+    /// The personality dm-raid's `md_run` would request, per raid type lvm2 writes.
+    #[test]
+    fn raid_lines_name_their_personality() {
+        assert_eq!(
+            mods("0 8192 raid raid1 3 0 region_size 4096 2 253:2 253:3 253:4 253:5"),
+            ["dm-raid", "raid1"]
+        );
+        for t in [
+            "raid4",
+            "raid5_ls",
+            "raid5_n",
+            "raid6_zr",
+            "raid6_n_6",
+            "raid6_ls_6",
+        ] {
+            assert_eq!(
+                mods(&format!("0 8 raid {t} 1 128 3 - 1:1 - 1:2 - 1:3")),
+                ["dm-raid", "raid456"],
+                "{t}"
+            );
+        }
+        assert_eq!(
+            mods("0 8 raid raid10 3 128 raid10_copies 2 2 - 1:1 - 1:2"),
+            ["dm-raid", "raid10"]
+        );
+        assert_eq!(
+            mods("0 8 raid raid0 1 128 2 - 1:1 - 1:2"),
+            ["dm-raid", "raid0"]
+        );
+        assert_eq!(mods("0 8 zero"), ["dm-zero"]);
+        assert_eq!(mods("0 8 thin 253:3 1"), ["dm-thin-pool"]);
+        assert_eq!(mods("0 8 snapshot-origin 253:4"), ["dm-snapshot"]);
+    }
+
+    /// Target types whose variants come with their families, by kernel type name.
+    #[test]
+    fn every_target_type_has_its_modules() {
+        let t = target_modules;
+        assert_eq!(
+            t("mirror", "core 2 1024 nosync 2 1:1 0 1:2 0"),
+            ["dm-mirror", "dm-log"]
+        );
+        assert_eq!(
+            t(
+                "mirror",
+                "disk 2 253:1 1024 2 253:2 0 253:3 0 1 handle_errors"
+            ),
+            ["dm-mirror", "dm-log"]
+        );
+        assert_eq!(
+            t(
+                "mirror",
+                "userspace 4 u clustered-disk 253:1 1024 2 1:1 0 1:2 0"
+            ),
+            ["dm-mirror", "dm-log-userspace"]
+        );
+        assert_eq!(
+            t(
+                "cache",
+                "253:1 253:2 253:3 128 2 metadata2 writethrough smq 0"
+            ),
+            ["dm-cache", "dm-cache-smq"]
+        );
+        assert_eq!(t("writecache", "s 253:1 253:2 4096 0"), ["dm-writecache"]);
+        assert_eq!(t("integrity", "253:1 0 4 J 0"), ["dm-integrity"]);
+        assert_eq!(
+            t(
+                "crypt",
+                "aes-xts-plain64 :64:logon:cryptsetup:x 0 253:1 4096"
+            ),
+            ["dm-crypt", "crypto-aes", "crypto-xts"]
+        );
+        assert_eq!(
+            t("crypt", "aes-cbc-essiv:sha256 0123 0 8:1 0"),
+            [
+                "dm-crypt",
+                "crypto-aes",
+                "crypto-cbc",
+                "crypto-essiv",
+                "crypto-sha256"
+            ]
+        );
+        assert_eq!(t("crypt", "capi:xts(aes)-plain64 k 0 8:1 0"), ["dm-crypt"]);
+        assert_eq!(t("vdo", ""), ["kvdo"]);
+        assert!(t("no-such-target", "").is_empty());
     }
 }

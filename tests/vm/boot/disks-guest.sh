@@ -115,6 +115,72 @@ lukstack)
   /usr/sbin/mdadm --stop /dev/md/pv0
   for d in vda1 vdb1 vdc1 vdd1; do /usr/sbin/cryptsetup close c$d; done
   ;;
+mdlvm)
+  /usr/sbin/mdadm --create /dev/md/lvmsys --run --level=1 --raid-devices=2 --metadata=1.2 \
+    --homehost='<none>' --name=lvmsys /dev/vda /dev/vdb
+  /usr/sbin/mdadm --wait /dev/md/lvmsys || true
+  md=$(md_dev lvmsys)
+  export_to_meta '' /usr/sbin/mdadm --detail --export /dev/md/lvmsys
+  /usr/sbin/sfdisk /dev/md/lvmsys <<'EOF'
+label: gpt
+size=8MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="spare", uuid=0DDBA11E-5EED-4B0B-8A55-C0DEC0DE0011
+type=E6D6D379-F507-44C2-A23C-238F2A3DF928, name="pv", uuid=0DDBA11E-5EED-4B0B-8A55-C0DEC0DE0012
+EOF
+  i=0; while [ ! -b /dev/${md}p2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  /usr/sbin/lvm pvcreate /dev/${md}p2
+  /usr/sbin/lvm vgcreate vgm /dev/${md}p2
+  /usr/sbin/lvm lvcreate -n root -L 40M vgm
+  dd if=/dev/vdc of=/dev/vgm/root bs=1M
+  export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vgm/root
+  /usr/sbin/lvm lvs -o lv_name,vg_name,lv_size,devices vgm
+  /usr/sbin/lvm vgchange -an vgm
+  /usr/sbin/mdadm --stop /dev/md/lvmsys
+  ;;
+lvmsnap)
+  /usr/sbin/lvm pvcreate /dev/vda
+  /usr/sbin/lvm vgcreate vgb /dev/vda
+  /usr/sbin/lvm lvcreate -y --type thin-pool -L 64M -n pool vgb
+  /usr/sbin/lvm lvcreate -y -V 48M --thinpool vgb/pool -n thinroot
+  dd if=/dev/vdb of=/dev/vgb/thinroot bs=1M
+  /usr/sbin/tune2fs -L thinroot /dev/vgb/thinroot
+  /usr/sbin/lvm lvcreate -y -L 48M -n base vgb
+  dd if=/dev/vdb of=/dev/vgb/base bs=1M
+  /usr/sbin/tune2fs -L snaproot /dev/vgb/base
+  /usr/sbin/lvm lvcreate -y -s -L 16M -n snap vgb/base
+  /usr/sbin/tune2fs -L origin /dev/vgb/base
+  /usr/sbin/lvm lvcreate -y -L 48M -n cacheroot vgb
+  dd if=/dev/vdb of=/dev/vgb/cacheroot bs=1M
+  /usr/sbin/tune2fs -L cacheroot /dev/vgb/cacheroot
+  /usr/sbin/lvm lvcreate -y --type cache-pool -L 8M -n cpool vgb
+  /usr/sbin/lvm lvconvert -y --type cache --cachepool vgb/cpool vgb/cacheroot
+  export_to_meta THIN /usr/sbin/blkid -p -o export /dev/vgb/thinroot
+  export_to_meta SNAP /usr/sbin/blkid -p -o export /dev/vgb/snap
+  export_to_meta BASE /usr/sbin/blkid -p -o export /dev/vgb/base
+  /usr/sbin/lvm lvs -a -o lv_name,lv_attr,lv_size,origin,pool_lv,devices vgb
+  /usr/sbin/lvm vgchange -an vgb
+  ;;
+bcache)
+  # As udev would: the cache device and the backing device handed to the kernel.
+  echo /dev/vdb > /sys/fs/bcache/register
+  echo /dev/vda > /sys/fs/bcache/register
+  i=0; while [ ! -e /sys/block/vda/bcache/dev ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  b=$(basename "$(readlink /sys/block/vda/bcache/dev)")
+  # Every write to the cache (no sequential bypass), none written back: root's blocks are
+  # dirty in the cache when the set is stopped.
+  echo 0 > /sys/block/$b/bcache/sequential_cutoff
+  for f in /sys/fs/bcache/*-*/congested_*_threshold_us; do echo 0 > "$f"; done
+  echo 0 > /sys/block/$b/bcache/writeback_running
+  dd if=/dev/vdc of=/dev/$b bs=1M
+  sync
+  echo "$b: state $(cat /sys/block/$b/bcache/state), dirty_data $(cat /sys/block/$b/bcache/dirty_data)"
+  [ "$(cat /sys/block/$b/bcache/state)" = dirty ]
+  echo "BCACHE_DEV=$b" >> $meta
+  export_to_meta ROOTBC /usr/sbin/blkid -p -o export /dev/$b
+  echo 1 > /sys/block/$b/bcache/stop
+  i=0; while [ -e /sys/block/$b ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  for f in /sys/fs/bcache/*-*/stop; do echo 1 > "$f"; done
+  i=0; while ls -d /sys/fs/bcache/*-* >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  ;;
 *)
   echo "unknown set '$set_name'"; exit 1 ;;
 esac

@@ -27,6 +27,21 @@
 #             LVM VG vg0 → root (the root image).
 #   luksys    the luks layout with a Debian systemd root (tests/vm/boot/systemd-root.sh, whose
 #             crypttab names the volume cryptroot) on vg0/root instead of the busybox one.
+#   mdlvm     2 whole disks → in a VM: mdadm RAID1 metadata 1.2, name lvmsys → a GPT on the
+#             array (p1 8 MiB, p2 the rest) → LVM PV on md127p2 → VG vgm, LV root (40 MiB) →
+#             the root image dd'd onto it (the one-pass case: a VG on a partition inside an
+#             array the same activate starts).
+#   lvmsnap   one disk → in a VM: LVM VG vgb with a thin pool and thin LV thinroot (the root
+#             image dd'd onto it, LABEL=thinroot), and a linear LV base (the root image,
+#             LABEL=snaproot) with a COW snapshot snap, after which base is relabelled
+#             "origin": the snapshot keeps the root as it was (a rollback target, boom style);
+#             and an LV cacheroot (the root image, LABEL=cacheroot) cached by a cache pool
+#             (writethrough, smq: lvm2's defaults).
+#   bcache    make-bcache (host): disk1 a backing device in writeback mode, disk2 the cache
+#             device of its set → in a VM the kernel registers both, and the root image is
+#             dd'd onto bcache0 with sequential bypass and background writeback off: at rest
+#             the backing device's superblock says dirty and root's blocks are in the cache
+#             only (readable through bcache0 alone).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -34,7 +49,7 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|luks|lukstack|luksys}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|mdlvm|lvmsnap|bcache|luks|lukstack|luksys}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
   "$top/tests/vm/guest-init.sh" "$here/systemd-root.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
@@ -79,8 +94,8 @@ create_in_vm() { # SET DISK...
   local args=() d
   for d in "$@"; do args+=(--disk "$d"); done
   vm_initramfs "$tmp/create.gz" --script "$here/disks-guest.sh" \
-    --tools "mdadm lvm sfdisk mke2fs blkid cryptsetup mkswap" \
-    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4 dm-crypt xts algif_skcipher"
+    --tools "mdadm lvm sfdisk mke2fs blkid tune2fs cryptsetup mkswap" \
+    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 ext4 dm-thin-pool dm-snapshot dm-cache dm-cache-smq bcache dm-crypt xts algif_skcipher"
   log "creating $set in a VM (mdadm, lvm2, sfdisk, mke2fs)"
   if ! vm_run "$tmp/create.gz" "$tmp/create.log" --out "$tmp/out" --timeout 600 "${args[@]}" \
       --append "no_timer_check evms_set=$set"; then
@@ -175,6 +190,28 @@ lukstack)
   make_rootfs "$tmp/root.img" 64M stackroot
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm lukstack "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/disk3.img" "$tmp/disk4.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+mdlvm)
+  for i in 1 2; do truncate -s 64M "$tmp/disk$i.img"; done
+  make_rootfs "$tmp/root.img" 40M lvmroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm mdlvm "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+lvmsnap)
+  truncate -s 256M "$tmp/disk1.img"
+  make_rootfs "$tmp/root.img" 48M root
+  create_in_vm lvmsnap "$tmp/disk1.img" "$tmp/root.img"
+  ;;
+bcache)
+  truncate -s 40M "$tmp/disk1.img"
+  truncate -s 128M "$tmp/disk2.img"
+  make-bcache -B -w 512 --writeback --cset-uuid 0bcac4e0-5e70-4000-8000-00000000b007 "$tmp/disk1.img" >&2
+  make-bcache -C -w 512 -b 64k --cset-uuid 0bcac4e0-5e70-4000-8000-00000000b007 "$tmp/disk2.img" >&2
+  make_rootfs "$tmp/root.img" 32M bcroot
+  { blkid_meta ROOT "$tmp/root.img"; blkid_meta BACKING "$tmp/disk1.img"; } > "$tmp/meta.env"
+  create_in_vm bcache "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
   ;;
 *) echo "disks.sh: unknown set $set_name" >&2; exit 2 ;;

@@ -35,6 +35,10 @@ for d in /sys/block/md*; do
   holders=$(ls "$d/holders" | tr '\n' ',' | sed 's/,$//')
   echo "EVMS-MD $(basename "$d") $dev level=$(cat "$d/md/level") state=$(cat "$d/md/array_state") degraded=$(cat "$d/md/degraded" 2>/dev/null || echo -) holders=${holders:--} record=[$(record "$dev")]"
 done
+for d in /sys/block/bcache*; do
+  [ -e "$d/bcache/state" ] || continue
+  echo "EVMS-BCACHE $(basename "$d") $(cat "$d/dev") state=$(cat "$d/bcache/state") cache_mode=$(cat "$d/bcache/cache_mode" | tr ' ' _) backing=$(cat "$d/bcache/backing_dev_name") set=$(basename "$(readlink "$d/bcache/cache")")"
+done
 # Nodes and links made without udev.
 find /dev -mindepth 2 \( -type l -o -type b \) | sort | while read -r f; do
   case $f in /dev/mapper/control|/dev/pts/*|/dev/char/*|/dev/block/*|/dev/disk/*|/dev/fd|/dev/fd/*) continue ;; esac

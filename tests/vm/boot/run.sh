@@ -19,7 +19,17 @@
 #   flagship-all    the same disks with rd.auto: everything is activated, home included.
 #   flagship-resume resume=/dev/vg0/home: home's chain too, handed to /sys/power/resume before
 #                   root is mounted; the kernel finds no image and the boot goes on.
+#   thin-root       root=/dev/vgb/thinroot, a thin LV: the pool's tmeta/tdata/tpool and the thin
+#                   LV only (tests/vm/boot/disks.sh set lvmsnap).
+#   snap-root       rd.lvm.lv=vgb/snap root=/dev/vgb/snap (boom style): the COW snapshot with its
+#                   origin (-real, snapshot-origin, -cow, snapshot); the snapshot's filesystem.
+#   cache-root      root=/dev/vgb/cacheroot, an LV cached by a cache pool: cdata, cmeta, corig,
+#                   cache; dm-cache and dm-cache-smq loaded by need.
 #   mdpart          MD RAID1 over two whole disks, GPT on the array, root=PARTUUID= of md127p1.
+#   bcache          root on bcache: the backing device (writeback) on disk 1, the cache on disk 2,
+#                   root's blocks dirty in the cache (unreadable in user space): root=LABEL=
+#                   makes /init load bcache, register both through /sys/fs/bcache/register and
+#                   mount /dev/bcache0; udev's /dev/bcache/by-uuid link is made.
 #   degraded        the flagship with disk 3 absent: after the degraded grace period (default
 #                   10 s) the array starts degraded and root is mounted.
 #   hotplug         no disk at boot; the GPT disk is added through QMP (blockdev-add +
@@ -34,6 +44,9 @@
 #   initramfs-tools Debian's mkinitramfs with initramfs-hooks/ (our hook and scripts; lvm2's
 #                   and mdadm's activation removed from the image) on the flagship disks;
 #                   skipped when initramfs-tools is not installed.
+#   initramfs-tools-mdlvm  the same generator (udev running) on the mdlvm disks: root on an
+#                   LV whose PV is md127p2, a partition inside an array the same `activate`
+#                   starts; the first activate (local-top) must bring root up in one run.
 #   initramfs-tools-stepaside  the same with EVMS_ONLY=no: our scripts are not in the image,
 #                   lvm2's and mdadm's udev activation is, and activates (vg0/home too).
 #   dracut          Debian's dracut 059 (unpacked, not installed) with dracut-module/ and
@@ -86,9 +99,10 @@ rm -rf "$work"; mkdir -p "$work"
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
-  flagship-all flagship-resume mdpart degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools
-  initramfs-tools-stepaside dracut mkinitcpio mkinitcpio-nobin deb luks-root luks-keyfile luks-wrong
-  luks-stack luks-systemd initramfs-tools-luks dracut-luks)
+  flagship-all flagship-resume thin-root snap-root cache-root mdpart bcache degraded hotplug
+  hotplug-garbage missing missing-md noshell initramfs-tools initramfs-tools-stepaside
+  initramfs-tools-mdlvm dracut mkinitcpio mkinitcpio-nobin deb luks-root luks-keyfile
+  luks-wrong luks-stack luks-systemd initramfs-tools-luks dracut-luks)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -99,6 +113,8 @@ mkir() { # OUT [mkinitramfs options]
 }
 mkir "$work/initrd.gz"
 mkir "$work/initrd-list.gz" --preload ext4
+# With the thin, snapshot and cache targets (loaded by need, from the plan's modules).
+mkir "$work/initrd-lvm.gz" --modules "dm-thin-pool dm-snapshot dm-cache dm-cache-smq"
 
 # --- disk sets (cached) -------------------------------------------------------------------------
 declare -A SETDIR
@@ -155,7 +171,8 @@ booted() { # SCEN LOG ROOTNAME
   need "$1" "$2" '^EVMS-MOUNT /dev devtmpfs devtmpfs' || return 1
   need "$1" "$2" '^EVMS-ROOT-END$' || return 1
   # lvm2 issue #31: every DM device needs its udev database entry.
-  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
+  # (A layer's record starts with lvm2's DM_UDEV_DISABLE_* flags, in dmsetup's order.)
+  if grep '^EVMS-DM ' "$2" | grep -v 'record=\[\(E:DM_UDEV_[A-Z_]*=1 \)*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 '; then
     fail "$1" "a DM device without E:DM_UDEV_PRIMARY_SOURCE_FLAG=1"; return 1
   fi
   stages "$2" >/dev/null || { fail "$1" "stage lines missing"; return 1; }
@@ -277,6 +294,67 @@ scen_flagship-resume() {
   pass $scen
 }
 
+# Root on a thin LV: only its chain is made (the pool's _tmeta, _tdata and -tpool layer, and
+# the thin LV), as `lvchange -ay vgb/thinroot` makes it; not the pool's own vgb-pool device,
+# not the snapshot's chain.
+scen_thin-root() {
+  disks lvmsnap || return
+  local log=$work/thin-root.log
+  boot thin-root "$work/initrd-lvm.gz" "root=/dev/vgb/thinroot evms.debug" "$(disk lvmsnap 1 thin-root)"
+  booted thin-root "$log" 'dm-[0-9]+ vgb-thinroot' || return
+  need thin-root "$log" '^EVMS-MOUNT / /dev/dm-[0-9]+ ext4 ro$' || return
+  need thin-root "$log" 'evms-activate: loaded module dm_thin_pool' || return
+  local d
+  for d in vgb-pool_tmeta vgb-pool_tdata vgb-pool-tpool vgb-thinroot; do
+    need thin-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-tmeta|-tdata|-tpool)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail thin-root "not exactly root's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  need thin-root "$log" '^EVMS-NODE /dev/vgb/thinroot -> \.\./mapper/vgb-thinroot \(vgb-thinroot\)$' || return
+  stages "$log"
+  pass thin-root
+}
+
+# Root on a COW snapshot, boom style: `rd.lvm.lv=vgb/snap root=/dev/vgb/snap`. The snapshot
+# comes up with its origin (vgb-base-real, vgb-base as snapshot-origin, vgb-snap-cow,
+# vgb-snap), as lvm2 activates a snapshot; the root mounted is the snapshot's filesystem
+# (LABEL=snaproot; the origin was relabelled after the snapshot was taken).
+scen_snap-root() {
+  disks lvmsnap || return
+  local log=$work/snap-root.log
+  boot snap-root "$work/initrd-lvm.gz" "rd.lvm.lv=vgb/snap root=/dev/vgb/snap evms.debug" "$(disk lvmsnap 1 snap-root)"
+  booted snap-root "$log" 'dm-[0-9]+ vgb-snap' || return
+  need snap-root "$log" 'evms-activate: loaded module dm_snapshot' || return
+  need snap-root "$log" 'evms-activate: mounted /dev/[a-z0-9/-]+ \(ext4, ro\) on /sysroot' || return
+  local d
+  for d in vgb-base-real vgb-base vgb-snap-cow vgb-snap; do
+    need snap-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-real|-cow)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail snap-root "not exactly the snapshot's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  never snap-root "$log" '^EVMS-DM vgb-(pool|thinroot)' || return
+  stages "$log"
+  pass snap-root
+}
+
+# Root on a cached LV (cache pool, writethrough, smq): the pool's _cdata/_cmeta, the origin's
+# _corig (-real) and the cache; dm-cache and its smq policy module loaded by need. (/usr on a
+# cached LV, as the issue puts it, is not a boot of ours: our /init mounts root only and
+# leaves /usr to the booted system; the activation is the same.)
+scen_cache-root() {
+  disks lvmsnap || return
+  local log=$work/cache-root.log
+  boot cache-root "$work/initrd-lvm.gz" "root=/dev/vgb/cacheroot evms.debug" "$(disk lvmsnap 1 cache-root)"
+  booted cache-root "$log" 'dm-[0-9]+ vgb-cacheroot' || return
+  need cache-root "$log" 'evms-activate: loaded module dm_cache$' || return
+  need cache-root "$log" 'evms-activate: loaded module dm_cache_smq' || return
+  local d
+  for d in vgb-cpool_cpool_cdata vgb-cpool_cpool_cmeta vgb-cacheroot_corig vgb-cacheroot; do
+    need cache-root "$log" "^EVMS-DM $d 25[0-9]:[0-9]+ uuid=LVM-[A-Za-z0-9]{64}(-cdata|-cmeta|-real)? record=" || return
+  done
+  [ "$(grep -c '^EVMS-DM ' "$log")" = 4 ] || { fail cache-root "not exactly root's chain is active: $(grep '^EVMS-DM ' "$log" | cut -d' ' -f2 | tr '\n' ' ')"; return; }
+  stages "$log"
+  pass cache-root
+}
+
 scen_mdpart() {
   disks mdpart || return
   local log=$work/mdpart.log pu mdu
@@ -291,6 +369,26 @@ scen_mdpart() {
   never mdpart "$log" '^EVMS-DM ' || return
   stages "$log"
   pass mdpart
+}
+
+scen_bcache() {
+  disks bcache || return
+  local log=$work/bcache.log bu
+  [ -f "$work/initrd-bcache.gz" ] || mkir "$work/initrd-bcache.gz" --modules bcache
+  bu=$(meta bcache BACKING_UUID)
+  boot bcache "$work/initrd-bcache.gz" "root=LABEL=$(meta bcache ROOT_LABEL) evms.debug" \
+    "$(disk bcache 1 bcache)" "$(disk bcache 2 bcache)"
+  booted bcache "$log" bcache0 || return
+  need bcache "$log" '^EVMS-MOUNT / /dev/bcache0 ext4 ro$' || return
+  need bcache "$log" 'evms-activate: loaded module bcache' || return
+  need bcache "$log" 'evms-activate: +registered /dev/vdb$' || return
+  need bcache "$log" 'evms-activate: +registered /dev/vda$' || return
+  # Writeback of the dirty blocks starts once attached: dirty or already clean.
+  need bcache "$log" '^EVMS-BCACHE bcache0 [0-9]+:0 state=(dirty|clean) cache_mode=writethrough_\[writeback\]_writearound_none backing=vda set=0bcac4e0-5e70-4000-8000-00000000b007$' || return
+  need bcache "$log" "^EVMS-NODE /dev/bcache/by-uuid/$bu -> \.\./\.\./bcache0 \(bcache0\)$" || return
+  never bcache "$log" '^EVMS-(DM|MD) ' || return
+  stages "$log"
+  pass bcache
 }
 
 scen_degraded() {
@@ -712,6 +810,30 @@ scen_initramfs-tools() {
   # Debian's md_mod start_ro=1 starts arrays read-auto (the first write makes them active).
   need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=(clean|read-auto) degraded=0 ' || return
   generator_booted $scen "$log" "initramfs-tools, udev" || return
+  pass $scen
+}
+
+# One `activate` with udev running (initramfs-tools' local-top) for a VG on md127p2 of an
+# array it starts: the kernel makes md127p2 once the array is reopened after it runs, and the
+# LV step finds it in the same run (no "does not exist", no retry from local-block needed).
+scen_initramfs-tools-mdlvm() {
+  local scen=initramfs-tools-mdlvm log=$work/initramfs-tools-mdlvm.log img=$work/itools-mdlvm.img
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks mdlvm || return
+  itools_build $scen "$img" || return
+  itools_policy $scen "$work/$scen-root" || return
+  boot $scen "$img" "root=/dev/vgm/root" "$(disk mdlvm 1 $scen)" "$(disk mdlvm 2 $scen)"
+  need $scen "$log" 'evms-activate: activating root.s chain' || return
+  need $scen "$log" 'created md md127 \(md127, 9:127\)' || return
+  need $scen "$log" 'created dm vgm-root \(dm-0, ' || return
+  never $scen "$log" 'FAILED|does not exist and no step|made no partition' || return
+  # Created once: local-block (run while root is missing) had nothing left to do.
+  [ "$(grep -c 'created dm vgm-root' "$log")" = 1 ] || { fail $scen "vgm-root created more than once"; return; }
+  need $scen "$log" '^EVMS-ROOT-OK pid=1$' || return
+  need $scen "$log" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vgm-root$' || return
+  need $scen "$log" '^EVMS-NODE /dev/vgm/root -> \.\./dm-0' || return
   pass $scen
 }
 

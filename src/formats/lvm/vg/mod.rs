@@ -30,6 +30,7 @@ mod cache;
 mod fields;
 mod flags;
 mod integrity;
+mod links;
 mod mirror;
 mod raid;
 mod snapshot;
@@ -41,6 +42,7 @@ mod writecache;
 pub use cache::{Cache, CacheParams, CachePool};
 pub use flags::Flags;
 pub use integrity::Integrity;
+pub use links::Links;
 pub use mirror::Mirror;
 pub use raid::{Raid, Raid0};
 pub use snapshot::Snapshot;
@@ -121,6 +123,9 @@ pub struct Vg {
     pub text_size: u64,
     /// Things lvm2 accepts with a warning (an unusable fixed minor, say).
     pub warnings: Vec<VgError>,
+    /// Who refers to whom among the LVs (built on import; boxed: a VG travels inside every
+    /// PV's probe result).
+    pub links: Box<Links>,
 }
 
 /// A PV as the VG metadata lists it (`physical_volumes { pvN { ... } }`).
@@ -335,7 +340,11 @@ impl Vg {
     }
 
     pub fn lv(&self, name: &str) -> Option<&Lv> {
-        self.lvs.iter().find(|l| l.name == name)
+        match self.links.index(name).and_then(|i| self.lvs.get(i)) {
+            Some(l) if l.name == name => Some(l),
+            // The list was changed after import (tests): look it up.
+            _ => self.lvs.iter().find(|l| l.name == name),
+        }
     }
 
     pub fn pv_by_key(&self, key: &str) -> Option<&Pv> {
@@ -497,10 +506,11 @@ impl<'a> Importer<'a> {
             metadata_copies,
             tags,
             pvs,
-            lvs,
             checksum: 0,
             text_size: 0,
             warnings: self.warnings,
+            links: Box::new(Links::of(&lvs)),
+            lvs,
         })
     }
 
