@@ -70,11 +70,13 @@ vm: build
 
 # Activation against mdadm + lvm2 in the same VM boots (split into the kernel's work and ours;
 # 250/500/1000 LVs, 64 PVs, 16 arrays, a long metadata history; with and without udev), bytes
-# read, boot time against busybox + mdadm + lvm2, initramfs-tools and dracut, sizes. Writes
+# read, boot time against busybox + mdadm + lvm2, initramfs-tools and dracut, sizes, and LUKS
+# unlock time against cryptsetup open on the same headers, per KDF. Writes
 # target/bench/report.md and SVG charts (docs/benchmarks.md). QUICK=1: the small cases only.
 # Nothing is asserted.
 bench: build
 	tests/bench.sh
+	tests/bench-luks.sh
 
 # Boots a real kernel (QEMU) with only our binary as /init and root on LVM on MD RAID5 over
 # three GPT disks written by the real tools; shows the console and a one-line summary.

@@ -1,6 +1,7 @@
 //! Command line (argh): `scan`, `plan`, `activate`, `deactivate`, `init`. Thin: every command
 //! calls the same library functions `init` uses, with paths from options.
 
+use crate::askpass::{self, Sources};
 use crate::config::{evms, mdadm, ActivateFilter};
 use crate::engine::{self, Inputs, Settings};
 use crate::json::JsonExt;
@@ -50,6 +51,14 @@ pub struct ScanCmd {
     /// lvm local system id (default: none, so VGs with a system_id are foreign)
     #[argh(option)]
     pub system_id: Option<String>,
+    /// a file whose exact bytes are tried as the passphrase of every LUKS volume (repeatable;
+    /// - reads standard input): what the volumes hold is then read through them
+    #[argh(option)]
+    pub key_file: Vec<PathBuf>,
+    /// crypttab naming LUKS volumes (default: /etc/crypttab on the running system, none for
+    /// image files)
+    #[argh(option)]
+    pub crypttab: Option<PathBuf>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -95,6 +104,14 @@ pub struct PlanCmd {
     /// lvm local system id
     #[argh(option)]
     pub system_id: Option<String>,
+    /// a file whose exact bytes are tried as the passphrase of every LUKS volume (repeatable;
+    /// - reads standard input)
+    #[argh(option)]
+    pub key_file: Vec<PathBuf>,
+    /// crypttab naming LUKS volumes (default: /etc/crypttab on the running system, none for
+    /// image files)
+    #[argh(option)]
+    pub crypttab: Option<PathBuf>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -127,6 +144,18 @@ pub struct ActivateCmd {
     /// print what would be done, change nothing
     #[argh(switch)]
     pub dry_run: bool,
+    /// a file whose exact bytes are tried as the passphrase of every LUKS volume to open
+    /// (repeatable; - reads standard input); without one, the terminal is asked
+    #[argh(option)]
+    pub key_file: Vec<PathBuf>,
+    /// crypttab naming LUKS volumes, with their key files and options (default /etc/crypttab)
+    #[argh(option)]
+    pub crypttab: Option<PathBuf>,
+    /// where a passphrase is asked for: tty (the controlling terminal; the default), console
+    /// (every console the kernel writes to, as the boot asks), systemd (systemd's password
+    /// agents), none
+    #[argh(option, default = "String::from(\"tty\")")]
+    pub prompt: String,
     /// sysfs root (default /sys)
     #[argh(option, default = "PathBuf::from(\"/sys\")")]
     pub sysfs: PathBuf,
@@ -248,16 +277,73 @@ fn settings(
         },
         system_id: system_id.map(str::to_string),
         exclude: filter.map(|f| f.exclude.clone()).unwrap_or_default(),
+        ..Settings::default()
     }
+}
+
+/// The LUKS side of the settings: crypttab (the given one; else /etc/crypttab for the running
+/// system), a key store sized by MemAvailable, and the key files' bytes. Err: a usage error.
+fn luks_settings(
+    st: &mut Settings,
+    crypttab: Option<&Path>,
+    live: bool,
+    key_files: &[PathBuf],
+) -> Result<Sources, String> {
+    let ct = match crypttab {
+        Some(p) if !p.exists() => return Err(format!("{}: no such file", p.display())),
+        Some(p) => Some(p.to_path_buf()),
+        None if live => Some(PathBuf::from("/etc/crypttab")),
+        None => None,
+    };
+    if let Some(p) = ct {
+        let t = crate::config::crypttab::Crypttab::read(&p)?;
+        for w in &t.warnings {
+            log::warn!("{w}");
+        }
+        st.crypttab = t.entries;
+    }
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| crate::unlock::keys::mem_available(&m))
+        .unwrap_or(1 << 30);
+    st.keys = crate::unlock::Keys::new(mem);
+    let mut src = Sources {
+        root: PathBuf::from("/"),
+        ..Sources::default()
+    };
+    for f in key_files {
+        let p = askpass::read_key_file(f, 0, None)?;
+        src.key_files.push((f.display().to_string(), p));
+    }
+    Ok(src)
+}
+
+/// Discovery, with every LUKS volume the key files open read through (no prompt).
+fn discover_with_keys(inp: &Inputs, st: &Settings, src: &Sources) -> engine::Graph {
+    let g = engine::discover(inp, st.clone());
+    if src.key_files.is_empty() {
+        return g;
+    }
+    let mut rep = askpass::UnlockReport::default();
+    let g = askpass::unlock_until(inp, st, g, &|_, _| true, &|_| false, src, None, &mut rep);
+    for l in &rep.lines {
+        log::info!("{l}");
+    }
+    g
 }
 
 fn scan(c: &ScanCmd) -> i32 {
     let inp = inputs(&c.image, &c.sysfs, &c.dev);
     let live = matches!(inp, Inputs::Live { .. });
-    let g = engine::discover(
-        &inp,
-        settings(c.homehost.as_deref(), c.system_id.as_deref(), live, None),
-    );
+    let mut st = settings(c.homehost.as_deref(), c.system_id.as_deref(), live, None);
+    let src = match luks_settings(&mut st, c.crypttab.as_deref(), live, &c.key_file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("evms-activate: {e}");
+            return 2;
+        }
+    };
+    let g = discover_with_keys(&inp, &st, &src);
     if c.json {
         print!("{}", crate::report::json(&g).pretty());
     } else {
@@ -276,15 +362,20 @@ fn plan(c: &PlanCmd) -> i32 {
             return 2;
         }
     };
-    let g = engine::discover(
-        &inp,
-        settings(
-            c.homehost.as_deref(),
-            c.system_id.as_deref(),
-            live,
-            filt.as_ref(),
-        ),
+    let mut st = settings(
+        c.homehost.as_deref(),
+        c.system_id.as_deref(),
+        live,
+        filt.as_ref(),
     );
+    let src = match luks_settings(&mut st, c.crypttab.as_deref(), live, &c.key_file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("evms-activate: {e}");
+            return 2;
+        }
+    };
+    let g = discover_with_keys(&inp, &st, &src);
     let sel = Selection {
         volumes: c.volumes.clone(),
         filter: filt,
@@ -320,15 +411,114 @@ fn activate(c: &ActivateCmd) -> i32 {
         }
     };
     let inp = inputs(&[], &c.sysfs, &c.dev);
-    let st = settings(
+    let mut st = settings(
         c.homehost.as_deref(),
         c.system_id.as_deref(),
         true,
         filt.as_ref(),
     );
+    let src = match luks_settings(&mut st, c.crypttab.as_deref(), true, &c.key_file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("evms-activate: {e}");
+            return 2;
+        }
+    };
+    let root_ref = match c
+        .root
+        .as_deref()
+        .map(crate::boot::cmdline::parse_device_ref)
+    {
+        Some(Err(e)) => {
+            eprintln!(
+                "evms-activate: root={}: {e}",
+                c.root.as_deref().unwrap_or("")
+            );
+            return 2;
+        }
+        Some(Ok((r, _))) => Some(r),
+        None => None,
+    };
+    // LUKS volumes: those the named volumes (or root=) are built on, found by opening locked
+    // volumes until they resolve; with nothing named, every volume crypttab does not mark
+    // noauto. Key files and reused passphrases first, then the terminal.
+    let mut prompter: Option<Box<dyn askpass::Prompter>> = match c.prompt.as_str() {
+        "tty" => TtyPrompter::open().map(|t| Box::new(t) as Box<dyn askpass::Prompter>),
+        "console" => crate::boot::prompt::ConsolePrompter::open(&crate::boot::BootEnv::system())
+            .map(|t| Box::new(t) as Box<dyn askpass::Prompter>),
+        "systemd" => {
+            askpass::AgentPrompter::new(Path::new("/run/systemd/ask-password"), "activate")
+                .map(|t| Box::new(t) as Box<dyn askpass::Prompter>)
+        }
+        "none" => None,
+        other => {
+            eprintln!("evms-activate: --prompt {other}: expected tty, console, systemd or none");
+            return 2;
+        }
+    };
+    let started = std::time::Instant::now();
+    let g = engine::discover(&inp, st.clone());
+    log::debug!("discovery: {:.6}", started.elapsed().as_secs_f64());
+    let mut rep = askpass::UnlockReport::default();
+    let named = !c.volumes.is_empty() || root_ref.is_some();
+    let resolved = |g: &engine::Graph| -> (Vec<engine::NodeId>, bool) {
+        let mut ids = Vec::new();
+        let mut all = true;
+        for w in &c.volumes {
+            let f = crate::plan::build::resolve(g, w);
+            all &= !f.is_empty();
+            ids.extend(f);
+        }
+        if let Some(r) = &root_ref {
+            match crate::boot::volumes::resolve_root(g, r) {
+                Ok(Some(i)) => ids.push(i),
+                _ => all = false,
+            }
+        }
+        (ids, all)
+    };
+    let done = |g: &engine::Graph| {
+        let (ids, all) = resolved(g);
+        named && all && ids.iter().all(|&i| askpass::chain_complete(g, i))
+    };
+    let candidate = |g: &engine::Graph, v: &engine::crypt::CryptVol| {
+        let noauto = v.entry.as_ref().is_some_and(|e| e.options.noauto);
+        if !named {
+            return !noauto;
+        }
+        // The volumes under what is named; any other while something named is not found or
+        // not whole yet (it may be the missing array member).
+        let (ids, all) = resolved(g);
+        let chain = askpass::locked_in_chain(g, &ids);
+        let whole = all && ids.iter().all(|&i| askpass::chain_complete(g, i));
+        g.cryptvols
+            .iter()
+            .position(|x| x.key == v.key)
+            .is_some_and(|i| chain.contains(&i))
+            || (!whole && !noauto)
+    };
+    let g = askpass::unlock_until(
+        &inp,
+        &st,
+        g,
+        &candidate,
+        &done,
+        &src,
+        prompter.as_deref_mut(),
+        &mut rep,
+    );
+    for l in &rep.lines {
+        println!("{l}");
+    }
+    let mut luks_failed = false;
+    for f in &rep.failed {
+        let nofail = if f.nofail { " (nofail)" } else { "" };
+        println!("cannot open {}: {}{nofail}", f.what, f.reason);
+        luks_failed |= !f.nofail;
+    }
     let mut volumes = c.volumes.clone();
     if let Some(r) = &c.root {
-        match root_volume(&inp, &st, r) {
+        match root_volume_in(&g, r) {
             Ok(key) => volumes.push(key),
             Err(e) => {
                 eprintln!("evms-activate: {e}");
@@ -354,9 +544,6 @@ fn activate(c: &ActivateCmd) -> i32 {
         dry_run: c.dry_run,
         ..Default::default()
     };
-    let started = std::time::Instant::now();
-    let g = engine::discover(&inp, st.clone());
-    log::debug!("discovery: {:.6}", started.elapsed().as_secs_f64());
     let mut modules = CliModules::default();
     let outcome = crate::activate::run(&inp, &st, g, &sel, &env, &opts, &mut |m| modules.load(m));
     // For the benchmark (tests/bench.sh): the whole run, the kernel's share, peak memory.
@@ -372,7 +559,37 @@ fn activate(c: &ActivateCmd) -> i32 {
     for line in &outcome.lines {
         println!("{line}");
     }
-    i32::from(!outcome.ok)
+    i32::from(!outcome.ok || luks_failed)
+}
+
+/// The controlling terminal, for passphrase prompts (none in scripts and initramfs hooks).
+struct TtyPrompter {
+    tty: std::fs::File,
+}
+
+impl TtyPrompter {
+    fn open() -> Option<TtyPrompter> {
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        nix::unistd::isatty(&tty)
+            .unwrap_or(false)
+            .then_some(TtyPrompter { tty })
+    }
+}
+
+impl askpass::Prompter for TtyPrompter {
+    fn ask(&mut self, prompt: &str) -> Option<crate::unlock::Passphrase> {
+        askpass::ask_ttys(std::slice::from_ref(&self.tty), prompt)
+            .ok()
+            .flatten()
+    }
+    fn say(&mut self, msg: &str) {
+        use std::io::Write;
+        let _ = writeln!(self.tty, "{msg}");
+    }
 }
 
 /// Loads the kernel modules each round's steps need (dm-mod, md-mod, raid456, dm targets, a
@@ -425,10 +642,14 @@ impl CliModules {
 
 /// The graph key of the volume a root= value names (resolved as the boot resolves it), for
 /// `activate --root`.
+#[cfg(test)]
 fn root_volume(inp: &Inputs, st: &Settings, root: &str) -> Result<String, String> {
+    root_volume_in(&engine::discover(inp, st.clone()), root)
+}
+
+fn root_volume_in(g: &engine::Graph, root: &str) -> Result<String, String> {
     let (r, _notes) = crate::boot::cmdline::parse_device_ref(root)?;
-    let g = engine::discover(inp, st.clone());
-    match crate::boot::volumes::resolve_root(&g, &r)? {
+    match crate::boot::volumes::resolve_root(g, &r)? {
         Some(i) => Ok(g.node(i).key.clone()),
         None => Err(format!(
             "root={root}: no disk, partition, array, logical volume or filesystem matches it yet"

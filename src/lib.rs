@@ -16,6 +16,7 @@
 //! `cli` included, is written once in tests/layering.rs, which fails on any import against it.
 
 pub mod activate;
+pub mod askpass;
 pub mod boot;
 pub mod cli;
 pub mod config;

@@ -143,6 +143,24 @@ pub fn node_state(g: &Graph, id: NodeId) -> String {
             parts.push(format!("{} of {name}", m.state));
         }
     }
+    // A LUKS volume, or the device holding its header?
+    if let NodeKind::Crypt { vol } = &n.kind {
+        let v = &g.cryptvols[*vol];
+        parts.push(format!(
+            "LUKS{} on {}: {}",
+            v.header.version(),
+            g.node(v.header_node).name,
+            v.state_text()
+        ));
+    }
+    if let Some(v) = g.cryptvols.iter().find(|v| v.header_node == id) {
+        parts.push(format!(
+            "{}; opens as {}: {}",
+            v.summary(),
+            v.name,
+            v.state_text()
+        ));
+    }
     // PV of a VG?
     if let Content::LvmPv(p) = &n.content {
         match g
@@ -402,6 +420,7 @@ pub fn json(g: &Graph) -> Json {
                 NodeKind::Lv { .. } => "lv",
                 NodeKind::Bcache { .. } => "bcache",
                 NodeKind::OtherKernel => "other",
+                NodeKind::Crypt { .. } => "crypt",
             };
             let mut j = json::obj()
                 .with("name", n.name.as_str())
@@ -476,6 +495,46 @@ pub fn json(g: &Graph) -> Json {
                             .collect(),
                     ),
                 )
+        })
+        .collect();
+    let luks: Vec<Json> = g
+        .cryptvols
+        .iter()
+        .map(|v| {
+            let h = &v.header;
+            let state = match &v.state {
+                crate::engine::crypt::CryptState::Locked => "locked",
+                crate::engine::crypt::CryptState::Unlocked { .. } => "unlocked",
+                crate::engine::crypt::CryptState::Active => "active",
+                crate::engine::crypt::CryptState::Unsupported(_) => "unsupported",
+                crate::engine::crypt::CryptState::Broken(_) => "broken",
+            };
+            json::obj()
+                .with("uuid", v.uuid.as_str())
+                .with("version", u64::from(h.version()))
+                .with("name", v.name.as_str())
+                .with("device", g.node(v.header_node).name.clone())
+                .with("crypttab", v.entry.is_some())
+                .with("state", state)
+                .with("reason", v.state_text())
+                .with("cipher", h.cipher_spec())
+                .with("key_bits", h.volume_key_size().map(|k| u64::from(k) * 8))
+                .with("sector_size", u64::from(h.sector_size()))
+                .with("data_offset", v.data_offset)
+                .with(
+                    "keyslots",
+                    Json::Array(
+                        h.keyslots_in_use()
+                            .into_iter()
+                            .map(|(i, k)| json::obj().with("id", u64::from(i)).with("kdf", k))
+                            .collect(),
+                    ),
+                )
+                .with(
+                    "opened_by",
+                    v.unlocked.as_ref().map(|u| u64::from(u.keyslot)),
+                )
+                .with("node", v.node.map(|n| g.node(n).name.clone()))
         })
         .collect();
     let vgs: Vec<Json> = g
@@ -615,6 +674,7 @@ pub fn json(g: &Graph) -> Json {
         .with("vgs", Json::Array(vgs))
         .with("bcache", Json::Array(bcache))
         .with("cache_sets", Json::Array(cache_sets))
+        .with("luks", Json::Array(luks))
         .with("problems", problems)
         .with("warnings", warnings)
 }

@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. A module may import its own layer and those before it. Leaves come first:
 /// `error`, `ids` (typed identifiers), `glob`, `json` (the output writer) and `config` (files
-/// read from /etc) are used from the readers up; `unlock` (LUKS keys, coming) reads keyslots
-/// through `source` and `formats` and is used from `activate` up; `report` prints the graph
-/// and the plan's reasons; `activate` is the run loop both `boot` and `cli` drive.
+/// read from /etc) are used from the readers up; `unlock` (LUKS keys) reads keyslots
+/// through `source` and `formats` and is used from `engine` up; `report` prints the graph
+/// and the plan's reasons; `activate` is the run loop both `boot` and `cli` drive, `askpass`
+/// beside it the order LUKS volumes are opened in and where passphrases come from.
 const ORDER: &[&[&str]] = &[
     &["error", "ids", "glob", "json"],
     &["config"],
@@ -34,7 +35,7 @@ const ORDER: &[&[&str]] = &[
     &["plan"],
     &["report"],
     &["exec"],
-    &["activate"],
+    &["activate", "askpass"],
     &["boot"],
     &["cli"],
 ];

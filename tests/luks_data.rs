@@ -7,6 +7,8 @@
 //! * our crypt table, with the key, equals `dmsetup table --showkeys` after cryptsetup opened
 //!   the same disk with the same options (the disk's MAJ:MIN recorded there); without the key
 //!   it equals `dmsetup table`; the DM UUID equals `dmsetup info`'s;
+//! * the data area decrypted in user space (the reader discovery uses on images) hashes as the
+//!   kernel's mapping did (`sha256sum /dev/mapper/NAME` after `cryptsetup open`);
 //! * volumes cryptsetup opens with more than dm-crypt (integrity, reencryption) are reported
 //!   unsupported, before any passphrase is asked for.
 //!
@@ -20,6 +22,8 @@ use evms_activate::plan::DevRef;
 use evms_activate::probe::luks::read_header;
 use evms_activate::source::sysfs::DevNo;
 use evms_activate::source::FileDev;
+use evms_activate::source::ReadAt;
+use evms_activate::unlock::reader::CryptReader;
 use evms_activate::unlock::{self, UnlockError};
 use std::path::{Path, PathBuf};
 
@@ -178,6 +182,44 @@ fn check(d: &Path, name: &str) -> Result<(), String> {
             "hidden table differs:\n  ours:   {line}\n  oracle: {}",
             text(&d.join("table-hidden"))
         ));
+    }
+    // The decrypted data area read in user space equals what the kernel's mapping read.
+    if let Ok(want) = std::fs::read_to_string(d.join("data.sha256")) {
+        let src: evms_activate::source::layout::Src = std::sync::Arc::new(
+            FileDev::open(&d.join("disk.img"), 512).map_err(|e| e.to_string())?,
+        );
+        let r = CryptReader::new(
+            src,
+            hdr.data_offset_sectors() * 512,
+            line.len * 512,
+            hdr.sector_size(),
+            &hdr.cipher_spec().ok_or("no cipher")?,
+            std::sync::Arc::new(got),
+        )
+        .map_err(|e| format!("reader: {e}"))?;
+        let mut all = vec![0u8; (line.len * 512) as usize];
+        r.read_exact_at(0, &mut all).map_err(|e| e.to_string())?;
+        let h: String = Hash::Sha256
+            .digest(&[&all])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if h != want.trim() {
+            return Err(format!(
+                "decrypted data sha256 {h}, the kernel's mapping {}",
+                want.trim()
+            ));
+        }
+        // Reads at odd offsets and lengths agree with the whole.
+        for (off, len) in [(1u64, 700usize), (4095, 9000), (line.len * 512 - 513, 513)] {
+            let mut b = vec![0u8; len];
+            r.read_exact_at(off, &mut b).map_err(|e| e.to_string())?;
+            if b[..] != all[off as usize..off as usize + len] {
+                return Err(format!("read of {len} bytes at {off} differs"));
+            }
+        }
+    } else {
+        return Err("no data.sha256 (re-run make luks-fixtures)".into());
     }
     let info = text(&d.join("info"));
     let (mapped, uuid) = info.split_once(':').ok_or("bad info")?;
@@ -376,4 +418,34 @@ fn luks2_keyslot_fields() {
         matches!(&s[0].reason, SkipReason::Unsupported(e) if e.contains("cipher camellia")),
         "{s:?}"
     );
+}
+
+/// The run's key store: a wrong passphrase is remembered per volume (its KDF is not run
+/// again), one that opened a volume is offered first for the next, a key is found again by
+/// its header.
+#[test]
+fn keys_are_kept_and_passphrases_reused() {
+    use evms_activate::unlock::{Keys, Passphrase};
+    let keys = Keys::new(MEM);
+    let vol = |name: &str| {
+        let d = cache().join(name);
+        let dev = FileDev::open(&d.join("disk.img"), 512).unwrap();
+        let h = read_header(name, &dev).unwrap().unwrap().header;
+        (h, dev, Passphrase::new(pass(name)))
+    };
+    let (h1, d1, p1) = vol("luks1-sha256");
+    let (h2, d2, p2) = vol("luks2-argon2id");
+    let wrong = Passphrase::new(b"nope".to_vec());
+    assert!(matches!(
+        keys.open(&h1, &d1, &wrong, None),
+        Err(UnlockError::WrongPassphrase { .. })
+    ));
+    assert!(keys.known_wrong(&h1, &wrong));
+    assert!(!keys.known_wrong(&h2, &wrong));
+    let k = keys.open(&h1, &d1, &p1, None).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&k, &keys.get(&h1).unwrap()));
+    // key-slot= limits the search: keyslot 1 is empty.
+    assert!(keys.open(&h2, &d2, &p2, Some(1)).is_err());
+    keys.open(&h2, &d2, &p2, Some(0)).unwrap();
+    assert_eq!(keys.reusable(), vec![p2, p1]);
 }

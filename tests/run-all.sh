@@ -4,14 +4,18 @@
 #   unit       cargo test (parsers, golden real-tool fixtures, mutate-one-field, plan, engine)
 #   md-data    whole MD arrays made by mdadm in a VM, read through our RAID mapping: sha256
 #   luks-data  LUKS volumes made by cryptsetup in a VM: unlocked to cryptsetup's volume key,
-#              our dm-crypt tables equal to the ones cryptsetup loaded
+#              our dm-crypt tables equal to the ones cryptsetup loaded, the data area
+#              decrypted in user space equal to the kernel's mapping
 #   discovery  scan/plan on the scenario images vs lvm2's tables, lvs/pvs, mdadm --detail
-#   vm         real-kernel activation vs mdadm + lvm2 + kpartx in the same boot
+#              (LUKS scenarios read through with their passphrase)
+#   vm         real-kernel activation vs mdadm + lvm2 + kpartx (+ cryptsetup) in the same boot
 #   exec-vm    the executor's own kernel tests (conflicts, failures, cleanup, deactivation)
 #   package    make install/uninstall into scratch trees; make deb through lintian
 #   boot-test  our binary as the only program in the initramfs: root on GPT, RAID5+LVM, MD
 #              partitions, degraded, hot-plug, missing root; initramfs-tools, dracut and
-#              mkinitcpio images; the Debian package installed in a chroot, its image booted
+#              mkinitcpio images; the Debian package installed in a chroot, its image booted;
+#              LUKS roots with the passphrase typed on the console, a key file, wrong
+#              passphrases, the founding stack, a systemd root taking the volume over
 #   fuzz-smoke every cargo-fuzz target briefly from the real-tool seeds (crash regressions)
 set -uo pipefail
 cd "$(dirname "$0")/.."

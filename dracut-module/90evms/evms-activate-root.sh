@@ -1,7 +1,16 @@
 #!/bin/sh
-# Activates root's chain (and resume='s) with evms-activate; with rd.auto or
-# evms.activate=all, everything it finds. Extra arguments (--degraded) are passed on.
+# Activates root's chain (and resume='s) with evms-activate, LUKS volumes under them opened;
+# with rd.auto or evms.activate=all, everything it finds. Extra arguments (--degraded) are
+# passed on.
 type getarg >/dev/null 2>&1 || . /lib/dracut-lib.sh
+
+# LUKS passphrases: through systemd's password agents when systemd runs this image (its console
+# agent or plymouth asks), else on the consoles.
+if [ -d /run/systemd/system ] && [ -d /run/systemd/ask-password ]; then
+    set -- "$@" --prompt systemd
+else
+    set -- "$@" --prompt console
+fi
 
 if getargbool 0 rd.auto || [ "$(getarg evms.activate=)" = all ]; then
     evms-activate activate "$@" 2>&1 | vinfo

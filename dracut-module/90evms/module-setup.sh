@@ -17,8 +17,10 @@ depends() {
 
 installkernel() {
     # evms-activate loads what each step of the plan needs from these itself (modules.dep):
-    # the targets lvm2 loads and the md personalities.
-    hostonly='' instmods dm_mod dm_zero dm_snapshot dm_mirror dm_log dm_thin_pool dm_cache dm_cache_smq dm_writecache dm_integrity dm_raid md_mod linear raid0 raid1 raid10 raid456 bcache
+    # the targets lvm2 loads, the md personalities, bcache, and for LUKS dm-crypt and the usual
+    # ciphers (it loads a volume's before its table).
+    hostonly='' instmods dm_mod dm_zero dm_snapshot dm_mirror dm_log dm_thin_pool dm_cache dm_cache_smq dm_writecache dm_integrity dm_raid md_mod linear raid0 raid1 raid10 raid456 bcache \
+        dm_crypt xts essiv cbc ecb aesni_intel aes_generic sha256_generic serpent_generic twofish_generic
 }
 
 install() {
@@ -36,6 +38,11 @@ install() {
     inst_script "$moddir/evms-md-name.sh" /usr/sbin/evms-md-name
     inst_rules "$moddir/63-evms-md.rules"
     [ -f /etc/evms.conf ] && inst_simple /etc/evms.conf
+    # LUKS: the system's crypttab names the volumes (EVMS_CRYPTTAB: another file); evms-activate
+    # opens them itself (dracut's crypt module and cryptsetup are not needed) and asks through
+    # systemd's password agents, as systemd-cryptsetup would.
+    local crypttab=${EVMS_CRYPTTAB:-/etc/crypttab}
+    [ -s "$crypttab" ] && inst_simple "$crypttab" /etc/crypttab
     # mdadm's HOMEHOST and ARRAY names decide /dev/md/NAME, as for mdadm.
     if [ -f /etc/mdadm.conf ]; then
         inst_simple /etc/mdadm.conf

@@ -853,9 +853,14 @@ pub fn run_cmdline(data: &[u8]) -> String {
     format!("root {:?}, {} warnings", spec.root, warnings.len())
 }
 
-/// `config`: evms.conf, then the filter over names derived from the input.
+/// `config`: evms.conf, then the filter over names derived from the input; the same text as
+/// a crypttab too (its result is not part of the summary, which regression files record).
 pub fn run_config(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
+    let tab = evms_activate::config::crypttab::Crypttab::parse(&text, "fuzz");
+    for e in &tab.entries {
+        let _ = e.device.to_string();
+    }
     match evms_activate::config::evms::parse(&text) {
         Ok(Some(f)) => {
             let names: Vec<String> = text.split_whitespace().take(16).map(String::from).collect();

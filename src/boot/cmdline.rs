@@ -225,6 +225,8 @@ pub struct BootSpec {
     pub serial_modules: bool,
     /// `loglevel=N` (kernel console log level).
     pub loglevel: Option<u8>,
+    /// `rd.luks*` / `luks*` (systemd-cryptsetup-generator's and dracut's LUKS options).
+    pub luks: LuksSpec,
     /// Words after `--`: the kernel passes them to init unchanged.
     pub init_args: Vec<String>,
     /// Parameters this program does not interpret, in order (`quiet`, `console=…`, module
@@ -263,10 +265,63 @@ impl Default for BootSpec {
             debug: false,
             serial_modules: false,
             loglevel: None,
+            luks: LuksSpec::default(),
             init_args: Vec::new(),
             other: Vec::new(),
         }
     }
+}
+
+/// The LUKS options of the command line, in systemd's spellings (`rd.luks.*` in the initramfs,
+/// `luks.*` everywhere; both are read): see systemd-cryptsetup-generator(8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LuksSpec {
+    /// `rd.luks=0` / `luks=no`: no LUKS volume is opened.
+    pub enabled: bool,
+    /// `rd.luks.crypttab=0`: the initramfs' /etc/crypttab is not read.
+    pub crypttab: bool,
+    /// `rd.luks.uuid=UUID` (a `luks-` prefix is dropped; lower case): open these volumes, and
+    /// only those (with `rd.luks.name=`).
+    pub uuids: Vec<String>,
+    /// `rd.luks.name=UUID=NAME`: open this volume under NAME.
+    pub names: Vec<(String, String)>,
+    /// `rd.luks.key=[UUID=]KEYFILE[:KEYDEV]`: a key file for one volume, or (no UUID) for
+    /// every volume. The value after `UUID=` as written.
+    pub keys: Vec<(Option<String>, String)>,
+    /// `rd.luks.options=[UUID=]OPTIONS`: crypttab options for one volume, or (no UUID) for
+    /// those named on the command line without their own.
+    pub options: Vec<(Option<String>, String)>,
+}
+
+impl Default for LuksSpec {
+    fn default() -> Self {
+        LuksSpec {
+            enabled: true,
+            crypttab: true,
+            uuids: Vec::new(),
+            names: Vec::new(),
+            keys: Vec::new(),
+            options: Vec::new(),
+        }
+    }
+}
+
+/// A LUKS UUID as the command line gives it: `luks-` prefix dropped (dracut writes
+/// `rd.luks.uuid=luks-<UUID>`), lower case; `None` when it is not hex digits and dashes.
+fn luks_uuid(v: &str) -> Option<String> {
+    let u = v.strip_prefix("luks-").unwrap_or(v).to_ascii_lowercase();
+    (!u.is_empty() && u.len() <= 64 && u.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-'))
+        .then_some(u)
+}
+
+/// `UUID=REST` where the part before the first `=` is a LUKS UUID; else (None, whole).
+fn luks_uuid_prefixed(v: &str) -> (Option<String>, String) {
+    if let Some((a, b)) = v.split_once('=') {
+        if let Some(u) = luks_uuid(a).filter(|u| u.contains('-') || u.len() == 32) {
+            return (Some(u), b.to_string());
+        }
+    }
+    (None, v.to_string())
 }
 
 /// One `param[=value]` of the command line, quotes removed as the kernel removes them.
@@ -450,6 +505,14 @@ impl BootSpec {
                 | "evms.degraded"
                 | "evms.modules"
                 | "loglevel"
+                | "rd.luks.uuid"
+                | "luks.uuid"
+                | "rd.luks.name"
+                | "luks.name"
+                | "rd.luks.key"
+                | "luks.key"
+                | "rd.luks.options"
+                | "luks.options"
         );
         let v = match value {
             Some(v) => v,
@@ -571,6 +634,38 @@ impl BootSpec {
                     ),
                 },
             },
+            "rd.luks" | "luks" => match bool_value(value) {
+                Some(b) => self.luks.enabled = b,
+                None => warn(format!("expected {name}=0 or {name}=1")),
+            },
+            "rd.luks.crypttab" | "luks.crypttab" => match bool_value(value) {
+                Some(b) => self.luks.crypttab = b,
+                None => warn(format!("expected {name}=0 or {name}=1")),
+            },
+            "rd.luks.uuid" | "luks.uuid" => match luks_uuid(v) {
+                Some(u) => {
+                    if !self.luks.uuids.contains(&u) {
+                        self.luks.uuids.push(u)
+                    }
+                }
+                None => warn("not a LUKS UUID (hex digits and dashes, as blkid prints it)".into()),
+            },
+            "rd.luks.name" | "luks.name" => match luks_uuid_prefixed(v) {
+                (Some(u), n) if !n.is_empty() && !n.contains('/') => self.luks.names.push((u, n)),
+                _ => warn(format!("expected {name}=UUID=NAME")),
+            },
+            "rd.luks.key" | "luks.key" => {
+                let (u, k) = luks_uuid_prefixed(v);
+                if k.is_empty() {
+                    warn(format!("expected {name}=KEYFILE or {name}=UUID=KEYFILE"));
+                } else {
+                    self.luks.keys.push((u, k));
+                }
+            }
+            "rd.luks.options" | "luks.options" => {
+                let (u, o) = luks_uuid_prefixed(v);
+                self.luks.options.push((u, o));
+            }
             "evms.activate" => match v {
                 "root" => self.activate = ActivateScope::Root,
                 "all" => self.activate = ActivateScope::All,
@@ -937,6 +1032,49 @@ mod tests {
 
     fn root(v: &str) -> DeviceRef {
         parse_device_ref(v).unwrap().0
+    }
+
+    /// systemd-cryptsetup-generator's and dracut's spellings, both the `rd.` and plain forms.
+    #[test]
+    fn luks_options() {
+        let (s, w) = BootSpec::parse(
+            "root=/dev/vg0/root rd.luks.uuid=luks-5E0C0000-0000-4000-8000-000000000001 \
+             luks.uuid=5e0c0000-0000-4000-8000-000000000001 \
+             rd.luks.name=5e0c0000-0000-4000-8000-000000000002=cryptdata \
+             rd.luks.key=/etc/keys/all.key \
+             luks.key=5e0c0000-0000-4000-8000-000000000002=/k/data.key:/dev/vdz \
+             rd.luks.options=discard,tries=1 \
+             rd.luks.options=5e0c0000-0000-4000-8000-000000000002=readonly \
+             rd.luks.crypttab=0 rd.luks.name=bogus rd.luks.uuid=zz!",
+        );
+        let l = &s.luks;
+        assert!(l.enabled && !l.crypttab);
+        assert_eq!(l.uuids, ["5e0c0000-0000-4000-8000-000000000001"]);
+        assert_eq!(
+            l.names,
+            [(
+                "5e0c0000-0000-4000-8000-000000000002".to_string(),
+                "cryptdata".to_string()
+            )]
+        );
+        assert_eq!(
+            l.keys,
+            [
+                (None, "/etc/keys/all.key".to_string()),
+                (
+                    Some("5e0c0000-0000-4000-8000-000000000002".to_string()),
+                    "/k/data.key:/dev/vdz".to_string()
+                )
+            ]
+        );
+        assert_eq!(l.options[0], (None, "discard,tries=1".to_string()));
+        assert_eq!(l.options[1].1, "readonly");
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].message.contains("UUID=NAME"));
+        assert!(w[1].message.contains("not a LUKS UUID"));
+        assert!(!BootSpec::parse("rd.luks=0").0.luks.enabled);
+        assert!(!BootSpec::parse("luks=no").0.luks.enabled);
+        assert!(BootSpec::parse("").0.luks.enabled);
     }
 
     #[test]

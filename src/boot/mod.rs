@@ -34,8 +34,10 @@ pub mod early;
 pub mod emergency;
 mod env;
 pub mod kmsg;
+pub mod luks;
 pub mod modules;
 pub mod mount;
+pub mod prompt;
 pub mod simple_root;
 pub mod switch_root;
 pub mod uevent;
@@ -142,6 +144,10 @@ pub trait RootFinder {
         let _ = (spec, env, root);
         Ok(())
     }
+
+    /// The boot is tried again after the failure path (Enter on the console, a shell left):
+    /// forget what gave up in the previous attempt (a LUKS volume is asked for again).
+    fn retry(&mut self) {}
 }
 
 /// CLOCK_MONOTONIC in seconds, the clock of the kernel's own log timestamps.
@@ -277,6 +283,7 @@ pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
             Err(r) => r,
         };
         emergency::run(&boot.spec, &env.shell, &report);
+        finder.retry();
         // Retrying: a root mounted by the failed attempt is in the way.
         if early::is_mountpoint(&env.new_root).unwrap_or(false) {
             if let Err(e) = nix::mount::umount2(&env.new_root, nix::mount::MntFlags::MNT_DETACH) {

@@ -23,6 +23,8 @@ pub struct VolumeRootFinder {
     /// Problems already logged: every round rediscovers every device, a bad superblock is
     /// said once.
     warned: std::collections::BTreeSet<String>,
+    /// LUKS: the key store, volumes that did not open (boot/luks.rs).
+    luks: super::luks::LuksState,
 }
 
 impl VolumeRootFinder {
@@ -57,7 +59,7 @@ fn resolve(g: &Graph, r: &DeviceRef, for_root: bool) -> Result<Option<NodeId>, S
                 if let Content::Fs(f) = &g.node(i).content {
                     if f.fstype == "crypto_LUKS" {
                         return Err(format!(
-                            "root=UUID={u} is the LUKS header on {}, not a filesystem: unlocking LUKS is not supported yet; root= must name the filesystem inside",
+                            "root=UUID={u} is the LUKS header on {}, not a filesystem: root= names the filesystem inside the volume (its UUID, LABEL or /dev/mapper/NAME)",
                             g.node(i).name
                         ));
                     }
@@ -176,6 +178,21 @@ fn unread_bcache(g: &Graph) -> Vec<String> {
         .collect()
 }
 
+/// Loads a cipher module of a crypt table: there is no modprobe for the kernel to call during
+/// the table load, so it is loaded first. An alias several drivers answer (crypto-aes:
+/// aesni_intel, which needs AES-NI) may fail for some of them; the table load names a cipher
+/// really missing, so failures are only logged at debug level.
+fn load_cipher(round: &mut Round, loaded: &mut Vec<String>, m: &str) {
+    loaded.push(m.to_string());
+    let r = round.modules.request(m, "", "a LUKS volume's cipher");
+    for l in &r.loaded {
+        log::debug!("loaded module {l}");
+    }
+    for e in r.errors.iter().chain(&r.ignored) {
+        log::debug!("{e}");
+    }
+}
+
 /// The volumes to activate besides root's chain: resume=, rd.lvm.vg/lv, rd.md.uuid.
 fn extra_volumes(g: &Graph, spec: &BootSpec) -> Vec<String> {
     let mut v = Vec::new();
@@ -243,6 +260,14 @@ pub fn explain(g: &Graph, spec: &BootSpec) -> String {
             ));
         }
     }
+    for v in &g.cryptvols {
+        if v.state == engine::crypt::CryptState::Locked {
+            why.push(format!(
+                "LUKS volume {} is locked",
+                crate::askpass::describe(g, v)
+            ));
+        }
+    }
     if !why.is_empty() {
         s.push_str(&format!("; missing: {}", why.join("; ")));
     }
@@ -284,6 +309,10 @@ fn seen_entry(g: &Graph, i: NodeId) -> String {
 }
 
 impl RootFinder for VolumeRootFinder {
+    fn retry(&mut self) {
+        self.luks.retry();
+    }
+
     fn discover(&mut self, round: &mut Round<'_>) -> Discovery {
         let spec = round.spec;
         let Some(root) = spec.root.clone() else {
@@ -296,12 +325,14 @@ impl RootFinder for VolumeRootFinder {
             sys: env.sys_dir.clone(),
             dev: env.dev_dir.clone(),
         };
-        let settings = Settings {
+        let mut settings = Settings {
             homehost: crate::config::mdadm::homehost(None, &env.initramfs_root.join("etc")),
             md_arrays: crate::config::mdadm::conf_arrays(&env.initramfs_root.join("etc")),
             system_id: None,
             exclude: spec.exclude.clone(),
+            ..Settings::default()
         };
+        let (luks_src, luks_tab) = self.luks.configure(spec, env, &mut settings);
         // Every round reads every device's metadata again (from the page cache after the
         // first time) instead of keeping probe results: the kernel rewrites MD superblocks
         // when an array starts, and a kept result would be stale. The debug line measures it.
@@ -320,12 +351,30 @@ impl RootFinder for VolumeRootFinder {
                 self.warned.insert(p);
             }
         }
+        // Root's chain, or everything when asked to (rd.auto, evms.activate=all).
+        let all = spec.auto || matches!(spec.activate, ActivateScope::All);
+        // LUKS volumes root (and resume=) may be inside: opened until they resolve.
+        let wanted = |g: &Graph| -> bool {
+            let ok =
+                |found: Option<NodeId>| found.is_some_and(|i| crate::askpass::chain_complete(g, i));
+            ok(resolve_root(g, &root).ok().flatten())
+                && spec
+                    .resume
+                    .as_ref()
+                    .is_none_or(|r| ok(resolve_resume(g, r)))
+        };
+        let g = self.luks.open(
+            &inputs, &settings, g, spec, env, &luks_src, luks_tab, all, &wanted,
+        );
         let target = match resolve_root(&g, &root) {
             Err(report) => return Discovery::Failed { report },
             Ok(t) => t,
         };
-        // Root's chain, or everything when asked to (rd.auto, evms.activate=all).
-        let all = spec.auto || matches!(spec.activate, ActivateScope::All);
+        if target.is_none() {
+            if let Some(report) = self.luks.failure(&g) {
+                return Discovery::Failed { report };
+            }
+        }
         let mut volumes = Vec::new();
         if !all {
             match target {
@@ -370,6 +419,12 @@ impl RootFinder for VolumeRootFinder {
         let g2 = if plan.steps.is_empty() {
             g
         } else {
+            // The ciphers of crypt tables first (the later rounds' in `load`, below).
+            for m in plan.crypto_modules() {
+                if !self.loaded.contains(&m) {
+                    load_cipher(round, &mut self.loaded, &m);
+                }
+            }
             // What the first plan needs, and root's filesystem when it was read in user space,
             // load side by side up front (beside raid456 and dm-mod when there are CPUs for
             // it, instead of after); later steps' own modules load as they come (below).
@@ -385,6 +440,7 @@ impl RootFinder for VolumeRootFinder {
             for (m, why) in plan
                 .modules()
                 .into_iter()
+                .filter(|m| !m.starts_with("crypto-"))
                 .map(|m| (m.to_string(), "the volumes root needs"))
                 .chain(fs)
             {
@@ -412,7 +468,12 @@ impl RootFinder for VolumeRootFinder {
             let loaded = &mut self.loaded;
             let mut load = |mods: &[&'static str]| {
                 for m in mods {
-                    if !loaded.iter().any(|x| x == m) {
+                    if loaded.iter().any(|x| x == m) {
+                        continue;
+                    }
+                    if m.starts_with("crypto-") {
+                        load_cipher(round, loaded, m);
+                    } else {
                         loaded.push(m.to_string());
                         if let Err(e) = round.load_module(m, "the volumes root needs") {
                             log::error!("{e}");

@@ -6,9 +6,11 @@
 //!   fallback.
 //!
 //! Each takes its file or `/etc` directory as a parameter (the boot reads the initramfs'
-//! copy, the command line the system's; tests their own). `/etc/crypttab` joins them as
-//! `crypttab` with the LUKS work.
+//! copy, the command line the system's; tests their own).
+//! * [`crypttab`]: `/etc/crypttab`: the names LUKS volumes are opened under, their key files
+//!   and options.
 
+pub mod crypttab;
 pub mod evms;
 pub mod mdadm;
 

@@ -17,6 +17,9 @@
 //!                            device's data read in user space)
 //!        lvm::group          PVs by VG id → newest metadata, missing PVs, LV states; usable LVs
 //!                            get a node the same way
+//!        crypt::group        LUKS headers → volumes (named as crypttab or systemd names them);
+//!                            the kernel's device when open, else read in user space once the
+//!                            run holds the key, else a locked node
 //! ```
 //! Nodes are keyed by a stable identity ("dev:vda", "md:<uuid>", "lv:<vgid>/<lvid>",
 //! "<parent key>:p<N>") so a kernel device and the object it realises are one node, and a
@@ -24,6 +27,7 @@
 //! cycles (a PV inside its own LV) terminate.
 
 pub mod bcache;
+pub mod crypt;
 pub mod lvm;
 pub mod md;
 pub mod names;
@@ -85,8 +89,11 @@ pub enum NodeKind {
     Lv { vg: usize, lv: String },
     /// A bcache device (index into [`Graph::bcache`]).
     Bcache { dev: usize },
-    /// A DM or MD device in the kernel that no metadata we read explains (crypt, multipath...).
+    /// A DM or MD device in the kernel that no metadata we read explains (plain dm-crypt,
+    /// multipath...).
     OtherKernel,
+    /// A LUKS volume's decrypted device (index into [`Graph::cryptvols`]).
+    Crypt { vol: usize },
 }
 
 /// One device or assembled object.
@@ -178,6 +185,11 @@ pub struct Settings {
     /// filter it acts before grouping, so it is how a duplicate (a cloned PV, a split-off
     /// mirror half) is set aside: lvm's `devices/filter` and mdadm's DEVICE line do the same.
     pub exclude: Vec<String>,
+    /// crypttab entries (and the boot command line's `rd.luks.*` volumes): the names LUKS
+    /// volumes are opened under and their options.
+    pub crypttab: Vec<crate::config::crypttab::Entry>,
+    /// Volume keys opened in this run: volumes whose key is here are read through.
+    pub keys: crate::unlock::Keys,
 }
 
 /// The object graph.
@@ -186,6 +198,7 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     pub arrays: Vec<md::Array>,
     pub vgs: Vec<lvm::VolGroup>,
+    pub cryptvols: Vec<crypt::CryptVol>,
     /// Problems not tied to one node (duplicates, limits reached).
     pub problems: Vec<String>,
     by_key: HashMap<String, NodeId>,
@@ -423,6 +436,7 @@ fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Kno
         md::group(&mut g);
         bcache::group(&mut g);
         lvm::group(&mut g);
+        crypt::group(&mut g);
         if g.nodes.len() == before && g.nodes.iter().all(|n| n.probed) {
             g.known.clear();
             return g;
@@ -519,6 +533,9 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
             if let Some(id) = kpartx_disk_parent(g, u) {
                 return format!("{}:p{n}", g.nodes[id].key);
             }
+        }
+        if let Some(k) = crypt::key_from_dm_uuid(u) {
+            return k;
         }
         return format!("dm:{u}");
     }
@@ -739,7 +756,7 @@ pub fn partition_needs_map(g: &Graph, id: NodeId) -> bool {
         return false;
     };
     let p = &g.nodes[parent];
-    if matches!(p.kind, NodeKind::Lv { .. })
+    if matches!(p.kind, NodeKind::Lv { .. } | NodeKind::Crypt { .. })
         || p.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_some())
     {
         return true;
@@ -852,7 +869,7 @@ fn kernel_partitions_expected(g: &Graph, id: NodeId) -> bool {
         NodeKind::Disk => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
         NodeKind::Md { .. } | NodeKind::Bcache { .. } => n.kernel.is_some(),
         NodeKind::OtherKernel => n.kernel.as_ref().is_some_and(|k| k.dm_uuid.is_none()),
-        NodeKind::Partition { .. } | NodeKind::Lv { .. } => false,
+        NodeKind::Partition { .. } | NodeKind::Lv { .. } | NodeKind::Crypt { .. } => false,
     }
 }
 

@@ -91,8 +91,9 @@ impl fmt::Display for DeactivateReport {
 
 /// The devices exec's kind of activation makes: every DM device with an lvm2 UUID (`LVM-`,
 /// and kpartx partitions of those, `partN-LVM-`), kpartx partitions of disks whose table the
-/// kernel does not see (`partN-devnode_MAJ:MIN_Wh5pYvM`) and every md array. Kernel names,
-/// sorted.
+/// kernel does not see (`partN-devnode_MAJ:MIN_Wh5pYvM`), every LUKS volume cryptsetup's way
+/// (`CRYPT-LUKS1-`, `CRYPT-LUKS2-`: removing one is `cryptsetup close`; the kernel wipes the
+/// key with the table) and every md array. Kernel names, sorted.
 pub fn all_ours(env: &ExecEnv) -> Vec<String> {
     let mut out = Vec::new();
     let Ok(rd) = fs::read_dir(env.sys.join("block")) else {
@@ -103,7 +104,7 @@ pub fn all_ours(env: &ExecEnv) -> Vec<String> {
         let dir = e.path();
         if k.starts_with("dm-") {
             let uuid = attr(&dir.join("dm/uuid")).unwrap_or_default();
-            if is_lvm_uuid(&uuid) {
+            if is_lvm_uuid(&uuid) || crate::engine::crypt::key_from_dm_uuid(&uuid).is_some() {
                 out.push(k);
             }
         } else if k.starts_with("bcache") && dir.join("bcache").is_dir() {

@@ -182,6 +182,7 @@ pub(crate) fn create(
         }
     };
     if opts.dry_run {
+        super::crypt::dry_run_notes(table, notes);
         return taken(notes).unwrap_or_else(|| Outcome::WouldCreate {
             kernel: step.name.clone(),
         });
@@ -192,6 +193,11 @@ pub(crate) fn create(
     } else {
         DmFlags::empty()
     };
+    if let Some(r) = super::crypt::locked(table) {
+        let mut err = ExecError::new(&step.name, r.action, None, r.message);
+        err.table = ours;
+        return Outcome::Failed(err);
+    }
     // 1. DM_DEV_CREATE: the device starts suspended, without a table.
     let created = match step.fixed_devno {
         Some(fixed) => create_persistent(dm.file(), &step.name, &step.uuid, fixed, step.read_only)
@@ -238,13 +244,34 @@ pub(crate) fn create(
             )
         })
         .collect();
+    // A LUKS2 key goes into the thread keyring for the load and is revoked right after
+    // (exec/crypt.rs); a table with a key is loaded with DM_SECURE_DATA, as libdm does.
+    let keys = match super::crypt::prepare(table, &mut tuples, notes) {
+        Ok(k) => k,
+        Err(r) => {
+            for t in &mut tuples {
+                zeroize::Zeroize::zeroize(&mut t.3);
+            }
+            let mut err = ExecError::new(&step.name, r.action, r.errno, r.message);
+            err.table = ours.clone();
+            let mut o = Outcome::Failed(err);
+            undo(dm, uuid, &mut o);
+            return o;
+        }
+    };
+    let secure = if super::crypt::has_crypt(table) {
+        DmFlags::DM_SECURE_DATA
+    } else {
+        DmFlags::empty()
+    };
     let loaded = timed(Call::DmLoad, || {
         dm.table_load(
             &DevId::Uuid(uuid),
             &tuples,
-            DmOptions::default().set_flags(ro),
+            DmOptions::default().set_flags(ro | secure),
         )
     });
+    drop(keys);
     for t in &mut tuples {
         zeroize::Zeroize::zeroize(&mut t.3);
     }

@@ -15,6 +15,7 @@
 //! checks `/run/udev/control` itself (`core/dm.rs`, `core/dm_udev_sync.rs`).
 
 mod bcache;
+mod crypt;
 mod deactivate;
 mod dm;
 mod md;

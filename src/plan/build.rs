@@ -31,6 +31,14 @@ pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
             v.push(names::dm_name(vgn, lv));
             v.push(format!("/dev/mapper/{}", names::dm_name(vgn, lv)));
         }
+        NodeKind::Crypt { vol } => {
+            let c = &g.cryptvols[*vol];
+            v.push(c.name.clone());
+            v.push(format!("/dev/mapper/{}", c.name));
+            v.push(format!("luks-{}", c.uuid));
+            v.push(c.uuid.clone());
+            v.push(format!("UUID={}", c.uuid));
+        }
         NodeKind::Md { array } => {
             let a = &g.arrays[*array];
             v.push(a.devnm.clone());
@@ -62,15 +70,25 @@ pub fn node_names(g: &Graph, id: NodeId) -> Vec<String> {
     v
 }
 
-/// Nodes a user word names. A VG name selects all its LVs.
+/// Nodes a user word names. A VG name selects all its LVs; the device holding a LUKS header
+/// selects its volume too (as `cryptsetup open DEVICE` names it).
 pub fn resolve(g: &Graph, word: &str) -> Vec<NodeId> {
     let w = word.trim_end_matches('/');
     if let Some(vg) = g.vgs.iter().position(|v| v.name == w) {
         return g.vgs[vg].lvs.iter().filter_map(|l| l.node).collect();
     }
-    (0..g.nodes.len())
+    let mut found: Vec<NodeId> = (0..g.nodes.len())
         .filter(|&id| node_names(g, id).iter().any(|n| n == w))
-        .collect()
+        .collect();
+    for c in &g.cryptvols {
+        if let Some(n) = c
+            .node
+            .filter(|n| found.contains(&c.header_node) && !found.contains(n))
+        {
+            found.push(n);
+        }
+    }
+    found
 }
 
 /// Builds the plan.
@@ -204,11 +222,15 @@ fn visit(g: &Graph, id: NodeId, state: &mut [u8], order: &mut Vec<NodeId>, plan:
     }
 }
 
-/// Arrays and LVs are objects users name; disks and kernel partitions are not planned.
+/// Arrays, LVs, bcache devices and LUKS volumes are objects users name; disks and kernel
+/// partitions are not planned.
 fn is_object(g: &Graph, id: NodeId) -> bool {
     matches!(
         g.node(id).kind,
-        NodeKind::Md { .. } | NodeKind::Lv { .. } | NodeKind::Bcache { .. }
+        NodeKind::Md { .. }
+            | NodeKind::Lv { .. }
+            | NodeKind::Bcache { .. }
+            | NodeKind::Crypt { .. }
     )
 }
 
@@ -221,6 +243,7 @@ fn node_step(
 ) -> NodeStep {
     match &g.node(id).kind {
         NodeKind::Disk | NodeKind::OtherKernel => NodeStep::Nothing,
+        NodeKind::Crypt { vol } => super::crypt::step(g, id, *vol, explicit, planned),
         NodeKind::Partition { .. } => super::partition::step(g, id, planned),
         NodeKind::Md { array } => super::md::step(g, id, *array, sel, planned),
         NodeKind::Lv { vg, lv } => super::lvm::step(g, id, *vg, lv, sel, explicit, planned),

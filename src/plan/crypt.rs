@@ -24,11 +24,107 @@
 //! digits replaced by zeros, as `dmsetup table` shows a table without `--showkeys`) and shown
 //! only by `Target::kernel_params` (the text loaded into the kernel).
 
-use super::dm::crypt::{CryptKey, CryptParams, CryptTarget, HexKey};
+use super::dm::crypt::{CryptKey, CryptParams, CryptTarget, HexKey, Secret};
 use super::dm::{DevRef, Target, TargetLine};
+use super::{dev_ref, DmStep, NodeStep, Step};
+use crate::engine::crypt::CryptState;
+use crate::engine::{names, Graph, NodeId};
 use crate::error::FormatError;
 use crate::formats::luks::spec::CipherSpec;
 use crate::formats::luks::LuksHeader;
+
+/// The step for node `id` of LUKS volume `vol`: its dm-crypt device, named, identified and
+/// loaded as `cryptsetup open` does (LUKS1 key in the table; LUKS2 key through the kernel
+/// keyring). A locked volume is planned too, marked: its table cannot be loaded until a
+/// passphrase opens it (exec refuses it; `plan` shows "needs passphrase").
+/// `explicit`: the volume (or something on it) was named; a locked crypttab `noauto` or
+/// `nofail` volume that was not is left out with the reason instead of failing the run.
+pub(super) fn step(
+    g: &Graph,
+    id: NodeId,
+    vol: usize,
+    explicit: bool,
+    planned: &[NodeId],
+) -> NodeStep {
+    let n = g.node(id);
+    let v = &g.cryptvols[vol];
+    if n.kernel.is_some() {
+        return NodeStep::Active;
+    }
+    if v.state == CryptState::Locked && !explicit {
+        match v.entry.as_ref().map(|e| &e.options) {
+            Some(o) if o.noauto => {
+                return NodeStep::Skip(
+                    "locked; crypttab says noauto: opened only when named".into(),
+                )
+            }
+            Some(o) if o.nofail => {
+                return NodeStep::Skip("locked (crypttab nofail): not opened".into())
+            }
+            _ => {}
+        }
+    }
+    match &v.state {
+        CryptState::Unsupported(why) => return NodeStep::Skip(why.clone()),
+        CryptState::Broken(why) => return NodeStep::Skip(format!("broken: {why}")),
+        CryptState::Active | CryptState::Locked | CryptState::Unlocked { .. } => {}
+    }
+    if let Some(why) = names::unsafe_name("crypttab name", &v.name) {
+        return NodeStep::Skip(why);
+    }
+    let mut opts = CryptOptions::default();
+    if let Some(e) = &v.entry {
+        for w in &e.options.activation {
+            opts.apply(w);
+        }
+    }
+    let hdr = &*v.header;
+    let hex;
+    let (key, secret) = match (&v.unlocked, hdr) {
+        (Some(u), LuksHeader::V1(_)) => {
+            hex = u.key.to_hex();
+            (KeySource::Hex(&hex), Secret::None)
+        }
+        (Some(u), LuksHeader::V2(_)) => (KeySource::Keyring, Secret::Keyring(u.clone())),
+        (None, LuksHeader::V1(h)) => {
+            hex = zeroize::Zeroizing::new("00".repeat(h.key_bytes as usize));
+            (KeySource::Hex(&hex), Secret::Locked)
+        }
+        (None, LuksHeader::V2(_)) => (KeySource::Keyring, Secret::Locked),
+    };
+    let dev = dev_ref(g, v.header_node, planned);
+    let dev_sectors = g.node(v.header_node).size / 512;
+    let mut line = match crypt_table(hdr, dev, dev_sectors, key, &opts) {
+        Ok(l) => l,
+        Err(e) => return NodeStep::Skip(e.to_string()),
+    };
+    if let Target::Crypt(c) = &mut line.target {
+        c.secret = secret;
+        let mut note = v.summary();
+        if let Some(u) = &v.unlocked {
+            note.push_str(&format!("; opened by keyslot {}", u.keyslot));
+        }
+        c.note = Some(note);
+    }
+    let uuid = match dm_uuid(hdr, &v.name) {
+        Ok(u) => u,
+        Err(e) => return NodeStep::Skip(e.to_string()),
+    };
+    NodeStep::Step(Step::CreateDm(DmStep {
+        key: v.key.clone(),
+        name: v.name.clone(),
+        uuid,
+        read_only: opts.readonly,
+        table: vec![line],
+        // cryptsetup's cookie carries DM_UDEV_DISABLE_LIBRARY_FALLBACK only, which exec adds
+        // whenever udev runs (as for LVs).
+        udev_flags: 0,
+        links: vec![],
+        volume: format!("LUKS{} on {}", hdr.version(), g.node(v.header_node).name),
+        visible: true,
+        fixed_devno: None,
+    }))
+}
 
 /// Activation options from crypttab (systemd-cryptsetup's names) or the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -169,7 +265,22 @@ pub fn crypt_table(
         ));
     }
     let offset = hdr.data_offset_sectors();
-    let len = dev_sectors
+    // A LUKS2 segment of fixed size is loaded with that size (cryptsetup's
+    // `LUKS2_get_data_size`), provided the device holds it; "dynamic" runs to the end.
+    let avail = match hdr.fixed_data_sectors() {
+        Some(s) if offset.checked_add(s).is_some_and(|e| e <= dev_sectors) => offset + s,
+        Some(s) => {
+            return Err(FormatError::truncated(
+                "luks",
+                offset * 512,
+                "data segment",
+                s.saturating_mul(512),
+                dev_sectors.saturating_sub(offset).saturating_mul(512),
+            ))
+        }
+        None => dev_sectors,
+    };
+    let len = avail
         .checked_sub(offset)
         .filter(|&l| l > 0)
         .ok_or_else(|| {
@@ -215,6 +326,8 @@ pub fn crypt_table(
             dev,
             offset,
             params,
+            secret: Default::default(),
+            note: None,
         })),
     })
 }

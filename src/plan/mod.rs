@@ -313,6 +313,28 @@ impl Plan {
         v
     }
 
+    /// Kernel crypto modules the crypt steps' ciphers need, as names and `crypto-*` aliases
+    /// (`crypto-xts(aes)`, `crypto-essiv`, ...; `CipherSpec::kernel_modules`), deduplicated.
+    /// dm-crypt is in [`Plan::modules`]. The kernel would request these itself during the
+    /// table load, through a modprobe an initramfs without one does not have.
+    pub fn crypto_modules(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for s in &self.steps {
+            let Step::CreateDm(d) = s else { continue };
+            for c in crypt_targets(d) {
+                let Some(spec) = crate::formats::luks::spec::CipherSpec::parse(&c.cipher) else {
+                    continue;
+                };
+                for m in spec.kernel_modules() {
+                    if m != "dm-crypt" && !v.contains(&m) {
+                        v.push(m);
+                    }
+                }
+            }
+        }
+        v
+    }
+
     pub fn to_json(&self) -> Json {
         let steps: Vec<Json> = self.steps.iter().map(step_json).collect();
         let skipped: Vec<Json> = self
@@ -336,6 +358,14 @@ impl Plan {
                     .collect::<Vec<_>>(),
             )
     }
+}
+
+/// The crypt targets of a DM step (a LUKS volume's).
+fn crypt_targets(d: &DmStep) -> impl Iterator<Item = &dm::crypt::CryptTarget> {
+    d.table.iter().filter_map(|t| match &t.target {
+        Target::Crypt(c) => Some(&**c),
+        _ => None,
+    })
 }
 
 /// The md personality module for a kernel level name.
@@ -438,6 +468,11 @@ fn step_json(s: &Step) -> Json {
             .with("uuid", d.uuid.as_str())
             .with("volume", d.volume.as_str())
             .with("read_only", d.read_only)
+            .with("luks", crypt_targets(d).find_map(|c| c.note.clone()))
+            .with(
+                "needs_passphrase",
+                crypt_targets(d).any(|c| matches!(c.secret, dm::crypt::Secret::Locked)),
+            )
             .with(
                 "table",
                 d.table.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
@@ -549,6 +584,14 @@ impl fmt::Display for Plan {
                     writeln!(f, "      uuid {}", d.uuid)?;
                     for t in &d.table {
                         writeln!(f, "      table {t}")?;
+                    }
+                    for c in crypt_targets(d) {
+                        if let Some(n) = &c.note {
+                            writeln!(f, "      luks {n}")?;
+                        }
+                        if matches!(c.secret, dm::crypt::Secret::Locked) {
+                            writeln!(f, "      needs passphrase")?;
+                        }
                     }
                     for l in &d.links {
                         writeln!(f, "      link /dev/{l}")?;

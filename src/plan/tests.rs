@@ -411,6 +411,87 @@ mod lvm {
             ["two-a", "two-b", "two-ab", "two-st"]
         );
     }
+
+    /// A locked volume is planned with its table (key hidden), crypttab's name and options, the
+    /// DM UUID cryptsetup gives it, and "needs passphrase"; exec refuses to load it.
+    #[test]
+    fn locked_volumes_are_planned_and_marked() {
+        use crate::config::crypttab::Crypttab;
+        use crate::engine::{discover, Inputs, Settings};
+        use crate::source::layout::Src;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/luks");
+        let fx = root.join("luks2-4k-flags");
+        let dev: Src = std::sync::Arc::new(
+            crate::source::sparse::SparseDev::parse(&std::fs::read(fx.join("disk.spr")).unwrap())
+                .unwrap(),
+        );
+        let r = |f: &str| {
+            std::fs::read_to_string(fx.join(f))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        let tab = format!(
+            "cryptsetup-name /dev/vda none {},luks",
+            r("options")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let settings = Settings {
+            crypttab: Crypttab::parse(&tab, "t").entries,
+            ..Settings::default()
+        };
+        let g = discover(&Inputs::Mem(vec![("vda".into(), dev)]), settings);
+        let plan = crate::plan::build::build(&g, &crate::plan::Selection::default());
+        let [crate::plan::Step::CreateDm(d)] = &plan.steps[..] else {
+            panic!("{plan}")
+        };
+        // cryptsetup's table for the same header and options, its device written as plan
+        // writes an image's.
+        let want = r("table-hidden").replace(&format!(" {} ", r("devno")), " vda ");
+        assert_eq!(d.table[0].to_string(), want);
+        assert_eq!(d.name, "cryptsetup-name");
+        let info = r("info");
+        assert_eq!(
+            d.uuid,
+            info.split_once(':')
+                .unwrap()
+                .1
+                .replace("luks2-4k-flags", "cryptsetup-name")
+        );
+        let text = plan.to_string();
+        assert!(text.contains("      luks LUKS2 aes-xts-plain64 512-bit key, 4096-byte sectors; keyslot 0 argon2id\n      needs passphrase\n"), "{text}");
+        let crate::plan::Target::Crypt(c) = &d.table[0].target else {
+            panic!()
+        };
+        assert!(matches!(c.secret, crate::plan::dm::crypt::Secret::Locked));
+        assert!(plan
+            .to_json()
+            .to_string()
+            .contains("\"needs_passphrase\":true"));
+        // crypttab noauto: left out unless named.
+        let dev: Src = std::sync::Arc::new(
+            crate::source::sparse::SparseDev::parse(&std::fs::read(fx.join("disk.spr")).unwrap())
+                .unwrap(),
+        );
+        let settings = Settings {
+            crypttab: Crypttab::parse("c /dev/vda none noauto", "t").entries,
+            ..Settings::default()
+        };
+        let g = discover(&Inputs::Mem(vec![("vda".into(), dev)]), settings);
+        let plan = crate::plan::build::build(&g, &crate::plan::Selection::default());
+        assert!(plan.steps.is_empty());
+        assert_eq!(
+            plan.skipped[0].reason,
+            "locked; crypttab says noauto: opened only when named"
+        );
+        let sel = crate::plan::Selection {
+            volumes: vec!["c".into()],
+            ..Default::default()
+        };
+        assert_eq!(crate::plan::build::build(&g, &sel).steps.len(), 1);
+    }
 }
 
 mod families {

@@ -50,20 +50,79 @@ pub fn decrypt_area(spec: &str, key: &[u8], buf: &mut [u8]) -> Result<(), String
     if buf.len() % SECTOR != 0 {
         return Err("keyslot area: not whole sectors".into());
     }
+    decrypt(spec, &s, key, 0, SECTOR, buf).map_err(|e| format!("keyslot cipher {e}"))
+}
+
+/// Decrypts `buf` (whole `sector_size`-byte sectors, 512..=4096) in place as dm-crypt reads a
+/// data area: the first sector's IV is `iv_sector`, counted in 512-byte units whatever the
+/// sector size (cryptsetup never sets `iv_large_sectors` for LUKS), so each following sector
+/// adds `sector_size / 512`. `spec` may be the kernel crypto API form LUKS2 segments use
+/// (`capi:xts(aes)-plain64`) when it names a mode and cipher carried here.
+pub fn decrypt_data(
+    spec: &str,
+    key: &[u8],
+    iv_sector: u64,
+    sector_size: usize,
+    buf: &mut [u8],
+) -> Result<(), String> {
+    let mut s = CipherSpec::parse(spec)
+        .ok_or_else(|| format!("data cipher {spec:?}: not a cipher specification"))?;
+    if s.capi {
+        // `mode(cipher)` with a plain cipher name inside: the same as `cipher-mode-iv`.
+        let inner = s
+            .cipher
+            .strip_suffix(')')
+            .and_then(|t| t.split_once('('))
+            .filter(|(m, c)| !m.is_empty() && !c.is_empty() && !c.contains(['(', ',']));
+        let Some((m, c)) = inner else {
+            return Err(format!(
+                "data cipher {spec:?}: the crypto API template {} is not supported in user space",
+                s.cipher
+            ));
+        };
+        s = CipherSpec {
+            cipher: c.to_string(),
+            mode: m.to_string(),
+            iv: s.iv.clone(),
+            capi: false,
+        };
+    }
+    if !(SECTOR..=4096).contains(&sector_size)
+        || !sector_size.is_power_of_two()
+        || buf.len() % sector_size != 0
+    {
+        return Err(format!(
+            "data cipher {spec:?}: {} bytes are not whole {sector_size}-byte sectors",
+            buf.len()
+        ));
+    }
+    decrypt(spec, &s, key, iv_sector, sector_size, buf).map_err(|e| format!("data cipher {e}"))
+}
+
+/// The common part: mode, IV generator and cipher from `s`, then the sector loop. Errors start
+/// with the quoted specification (the caller says whose cipher it is).
+fn decrypt(
+    spec: &str,
+    s: &CipherSpec,
+    key: &[u8],
+    iv_sector: u64,
+    sector_size: usize,
+    buf: &mut [u8],
+) -> Result<(), String> {
     let mode = match s.mode.as_str() {
         "xts" => Mode::Xts,
         "cbc" => Mode::Cbc,
         "ecb" => Mode::Ecb,
         m => {
             return Err(format!(
-                "keyslot cipher {spec:?}: mode {m} is not supported (xts, cbc, ecb are)"
+                "{spec:?}: mode {m} is not supported (xts, cbc, ecb are)"
             ))
         }
     };
     let iv = match (mode, s.iv.as_deref()) {
         (Mode::Ecb, None) => Iv::None,
         (Mode::Ecb, Some(_)) | (_, None) => {
-            return Err(format!("keyslot cipher {spec:?}: an IV is required except with ecb (and only then)"))
+            return Err(format!("{spec:?}: an IV is required except with ecb (and only then)"))
         }
         (_, Some(iv)) => match iv.to_ascii_lowercase().as_str() {
             "null" => Iv::Null,
@@ -72,62 +131,62 @@ pub fn decrypt_area(spec: &str, key: &[u8], buf: &mut [u8]) -> Result<(), String
             "plain64be" => Iv::Plain64Be,
             e if e.starts_with("essiv:") => {
                 let h = &iv["essiv:".len()..];
-                Iv::Essiv(Hash::from_name(h).ok_or_else(|| format!("keyslot cipher {spec:?}: ESSIV hash {h} is not supported"))?)
+                Iv::Essiv(Hash::from_name(h).ok_or_else(|| format!("{spec:?}: ESSIV hash {h} is not supported"))?)
             }
-            other => return Err(format!("keyslot cipher {spec:?}: IV {other} is not supported (plain, plain64, plain64be, null, essiv are)")),
+            other => return Err(format!("{spec:?}: IV {other} is not supported (plain, plain64, plain64be, null, essiv are)")),
         },
     };
+    let loop_ = Sectors {
+        alg: &s.cipher,
+        mode,
+        iv,
+        iv_sector,
+        sector_size,
+    };
     match s.cipher.as_str() {
-        "aes" => run::<aes::Aes128, aes::Aes192, aes::Aes256>(spec, mode, iv, key, buf),
+        "aes" => run::<aes::Aes128, aes::Aes192, aes::Aes256>(spec, &loop_, key, buf),
         "serpent" => {
-            run::<serpent::Serpent, serpent::Serpent, serpent::Serpent>(spec, mode, iv, key, buf)
+            run::<serpent::Serpent, serpent::Serpent, serpent::Serpent>(spec, &loop_, key, buf)
         }
         "twofish" => {
-            run::<twofish::Twofish, twofish::Twofish, twofish::Twofish>(spec, mode, iv, key, buf)
+            run::<twofish::Twofish, twofish::Twofish, twofish::Twofish>(spec, &loop_, key, buf)
         }
         c => Err(format!(
-            "keyslot cipher {spec:?}: cipher {c} is not supported (aes, serpent, twofish are)"
+            "{spec:?}: cipher {c} is not supported (aes, serpent, twofish are)"
         )),
     }
 }
 
 /// Dispatches on the key size: AES has one type per key size, serpent and twofish one for all.
-fn run<C16, C24, C32>(
-    spec: &str,
-    mode: Mode,
-    iv: Iv,
-    key: &[u8],
-    buf: &mut [u8],
-) -> Result<(), String>
+fn run<C16, C24, C32>(spec: &str, l: &Sectors<'_>, key: &[u8], buf: &mut [u8]) -> Result<(), String>
 where
     C16: Cipher,
     C24: Cipher,
     C32: Cipher,
 {
-    let part = if mode == Mode::Xts {
+    let part = if l.mode == Mode::Xts {
         key.len() / 2
     } else {
         key.len()
     };
-    if mode == Mode::Xts && key.len() % 2 != 0 {
+    if l.mode == Mode::Xts && key.len() % 2 != 0 {
         return Err(format!(
-            "keyslot cipher {spec:?}: XTS needs an even key size, found {} bytes",
+            "{spec:?}: XTS needs an even key size, found {} bytes",
             key.len()
         ));
     }
-    let alg = spec.split('-').next().unwrap_or("");
     match part {
-        16 => sectors::<C16>(alg, mode, iv, key, buf),
-        24 => sectors::<C24>(alg, mode, iv, key, buf),
-        32 => sectors::<C32>(alg, mode, iv, key, buf),
+        16 => sectors::<C16>(l, key, buf),
+        24 => sectors::<C24>(l, key, buf),
+        32 => sectors::<C32>(l, key, buf),
         n => {
             return Err(format!(
-                "keyslot cipher {spec:?}: key of {} bytes ({n} per cipher) is not supported",
+                "{spec:?}: key of {} bytes ({n} per cipher) is not supported",
                 key.len()
             ))
         }
     }
-    .map_err(|e| format!("keyslot cipher {spec:?}: {e}"))
+    .map_err(|e| format!("{spec:?}: {e}"))
 }
 
 /// What the sector loop needs of a 128-bit block cipher.
@@ -145,13 +204,18 @@ impl<
 {
 }
 
-fn sectors<C: Cipher>(
-    alg: &str,
+/// The sector loop's parameters: which cipher family (for ESSIV's own cipher), the mode, the
+/// IV generator, the first sector's IV number and the sector size.
+struct Sectors<'a> {
+    alg: &'a str,
     mode: Mode,
     iv: Iv,
-    key: &[u8],
-    buf: &mut [u8],
-) -> Result<(), String> {
+    iv_sector: u64,
+    sector_size: usize,
+}
+
+fn sectors<C: Cipher>(l: &Sectors<'_>, key: &[u8], buf: &mut [u8]) -> Result<(), String> {
+    let (alg, mode, iv) = (l.alg, l.mode, l.iv);
     let essiv = match iv {
         Iv::Essiv(h) => {
             let mut k = h.digest(&[key]);
@@ -180,8 +244,10 @@ fn sectors<C: Cipher>(
         Mode::Xts => None,
         _ => Some(C::new_from_slice(key).map_err(|_| "invalid key length")?),
     };
-    for (n, sector) in buf.chunks_exact_mut(SECTOR).enumerate() {
-        let n = n as u64;
+    // IVs count 512-byte units: a 4096-byte sector advances them by 8.
+    let step = (l.sector_size / SECTOR) as u64;
+    for (i, sector) in buf.chunks_exact_mut(l.sector_size).enumerate() {
+        let n = l.iv_sector.wrapping_add((i as u64).wrapping_mul(step));
         let mut ivb = [0u8; 16];
         match iv {
             Iv::None | Iv::Null => {}

@@ -37,6 +37,10 @@
 pub mod af;
 pub mod cipher;
 pub mod kdf;
+pub mod keys;
+pub mod reader;
+
+pub use keys::{Keys, Passphrase};
 
 use crate::error::FormatError;
 use crate::formats::luks::json::{Digest, Kdf, Keyslot, Luks2Keyslot, Luks2Metadata};

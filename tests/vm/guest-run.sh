@@ -5,6 +5,7 @@
 #   test:   per case: oracle (mdadm/lvm) activation and record; ours; tools' teardown of ours;
 #           ours again; ours once more (idempotence); our deactivate. The host compares.
 . /vm/guest-lib.sh
+. /vm/guest-luks.sh
 
 now() { cut -d' ' -f1 /proc/uptime; }
 arg() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
@@ -18,6 +19,8 @@ echo "=== guest-run: $MODE $SCEN at $(now)s"
 # (HOSTNAME:NAME) and treats arrays of another host as foreign. In a real initramfs mdadm takes
 # the home host from mdadm.conf's HOMEHOST line, else from the host name; here it is fixed.
 hostname evms-vm
+# LUKS scenarios: the passphrase file (and crypttab) cryptsetup and ours read.
+[ -n "${LUKS_PASS:-}" ] && luks_pass_file
 
 # Wait for the data disks and the out disk (virtio probes asynchronously after insmod).
 last=$(printf "\\$(printf %o $((97 + NDISKS)))")
@@ -77,19 +80,23 @@ tools_teardown() {
     [ -e "/dev/mapper/$m" ] && $KPARTX -d "/dev/mapper/$m"
   done
   $LVM vgchange -an >/dev/null 2>&1
+  crypt_close_all
   for m in $KPARTX_DISKS; do
     $KPARTX -d "$m"
   done
   $MDADM --stop --scan 2>/dev/null
   bcache_teardown
-  # Arrays stacked on arrays need a second pass, and a VG on a kpartx map of another VG's LV
-  # holds that map until its own vgchange -an: then kpartx -d again.
-  [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; $MDADM --stop --scan 2>/dev/null; }
+  # Arrays stacked on arrays and LUKS volumes on arrays or in LVs need more passes, and a VG on
+  # a kpartx map of another VG's LV holds that map until its own vgchange -an: then kpartx -d
+  # again.
+  [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; crypt_close_all; $MDADM --stop --scan 2>/dev/null; }
+  [ -n "$(residue)" ] && { $LVM vgchange -an >/dev/null 2>&1; crypt_close_all; $MDADM --stop --scan 2>/dev/null; }
   if [ -n "$(residue)" ] && [ -n "$KPARTX_ON" ]; then
     for m in $KPARTX_ON; do
       [ -e "/dev/mapper/$m" ] && $KPARTX -d "/dev/mapper/$m"
     done
     $LVM vgchange -an >/dev/null 2>&1
+    crypt_close_all
     $MDADM --stop --scan 2>/dev/null
   fi
   return 0
@@ -277,7 +284,8 @@ record() {
   mkdir -p "$dir"
   devmap > /tmp/devmap
   # Device-mapper: tables (MAJ:MIN -> names; lines of one device keep their order) and info.
-  $DMSETUP table 2>/dev/null | grep -v '^No devices found' | normalize |
+  # --showkeys: a LUKS1 crypt table's key (LUKS2 names its keyring key either way).
+  $DMSETUP table --showkeys 2>/dev/null | grep -v '^No devices found' | normalize |
     awk '{ k = $1; n[k]++; print k, n[k], $0 }' | sort -k1,1 -k2,2n | cut -d' ' -f3- > "$dir/dm-table"
   $DMSETUP info -c --noheadings --separator ' ' -o name,uuid,attr,open,segments 2>/dev/null |
     grep -v '^No devices found' | sort > "$dir/dm-info"
@@ -304,7 +312,10 @@ record() {
       [ -n "$a" ] && [ "$a" != 256 ] && echo "$m stripe_cache_size=$a"
       for f in "$d"/md/dev-*; do
         [ -d "$f" ] || continue
-        printf '%s member %s' "$m" "${f##*/dev-}"
+        # A DM member (a LUKS volume) by its DM name: dm-N numbers differ between runs.
+        a=${f##*/dev-}
+        [ -f "/sys/class/block/$a/dm/name" ] && a=$(cat "/sys/class/block/$a/dm/name")
+        printf '%s member %s' "$m" "$a"
         for a in slot state offset size; do printf ' %s=%s' "$a" "$(cat $f/$a 2>/dev/null | tr ' ' _)"; done
         echo
         a=$(cat "$f/bad_blocks" 2>/dev/null | tr '\n' ,)

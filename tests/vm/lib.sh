@@ -16,6 +16,9 @@
 #       --smp N                    virtual CPUs (default 1)
 #       --qemu-arg ARG             one more QEMU argument (repeatable; the benchmark's -icount,
 #                                  virtio-scsi disks)
+#       --input FIFO               the serial console's input (default /dev/null): a test types
+#                                  a passphrase by writing to it
+#   VM_CPU=MODEL                   QEMU's -cpu (default: its qemu64)
 #
 # Facts behind the choices: ../shared/vm-notes.md (KVM hangs here: TCG only; softdeps such as
 # crc32c before libcrc32c must be resolved by us; busybox prefers its applets: use full paths).
@@ -112,7 +115,7 @@ EOF
 
 vm_run() {
   local initrd=$1 log=$2; shift 2
-  local disks=() outdir="" timeout=300 append="" mem=1024 qmp="" outimg letter i=0 rc smp=1 extra=()
+  local disks=() outdir="" timeout=300 append="" mem=1024 qmp="" input=/dev/null outimg letter i=0 rc smp=1 extra=()
   while [ $# -gt 0 ]; do
     case $1 in
       --disk) disks+=("$2"); shift 2 ;;
@@ -124,11 +127,14 @@ vm_run() {
       --qmp) qmp=$2; shift 2 ;;
       --smp) smp=$2; shift 2 ;;
       --qemu-arg) extra+=("$2"); shift 2 ;;
+      --input) input=$2; shift 2 ;;
       *) echo "vm_run: unknown option $1" >&2; return 1 ;;
     esac
   done
   vm_kernel || return 1
   local args=(-accel tcg -m "$mem" -smp "$smp" -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$initrd")
+  # VM_CPU: a QEMU CPU model (default qemu64; `max` gives TCG's AVX2, for benchmarks).
+  [ -n "${VM_CPU:-}" ] && args+=(-cpu "$VM_CPU")
   for d in "${disks[@]}"; do
     args+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
     i=$((i + 1))
@@ -143,7 +149,7 @@ vm_run() {
   [ -n "$qmp" ] && args+=(-qmp "unix:$qmp,server,nowait")
   args+=("${extra[@]}")
   timeout "$timeout" qemu-system-x86_64 "${args[@]}" \
-    -append "console=ttyS0 panic=-1 loglevel=4 $append" </dev/null >"$log" 2>&1
+    -append "console=ttyS0 panic=-1 loglevel=4 $append" <"$input" >"$log" 2>&1
   rc=$?
   tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
   if [ -n "$outdir" ]; then

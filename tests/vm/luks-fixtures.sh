@@ -18,6 +18,7 @@
 #                   `dmsetup table --showkeys NAME`, `dmsetup table NAME`,
 #                   `dmsetup info -c -o name,uuid --noheadings NAME`, the disk's MAJ:MIN and size
 #                   in 512-byte sectors (volumes cryptsetup cannot open say why in open.log)
+#   data.sha256     sha256 of the opened mapping (/dev/mapper/NAME): the decrypted data area
 #   kind            what the volume is for: `open` (opened by both), `unsupported` (integrity,
 #                   reencryption: cryptsetup's records only), `token-only`
 # and OUTDIR/fixtures/NAME/: the committable metadata cut (../fixtures/sparsify.py): LUKS1 the
@@ -102,6 +103,8 @@ record() {
     $DS table --showkeys $n > $d/table 2>&1
     $DS table $n > $d/table-hidden 2>&1
     $DS info -c -o name,uuid --noheadings $n > $d/info 2>&1
+    # The decrypted data area as the kernel reads it: the user-space reader must agree.
+    sha256sum < /dev/mapper/$n | cut -d' ' -f1 > $d/data.sha256
     $CS close $n >> $d/open.log 2>&1
   fi
 }

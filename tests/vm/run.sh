@@ -45,11 +45,13 @@ fixture_files() { # COMMITTED-DIR ORACLE-DIR
 }
 # dm-thin-pool, dm-snapshot, dm-cache (+ its smq policy, which the kernel would request_module)
 # and dm-writecache for the thin/snapshot/cache scenarios; dm-raid, dm-mirror and dm-log for
-# the RAID, mirror and pvmove ones; bcache for its scenario.
-GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456 dm-raid dm-mirror dm-log dm-thin-pool dm-snapshot dm-cache dm-cache-smq dm-writecache bcache"
+# the RAID, mirror and pvmove ones; bcache for its scenario; dm-crypt, its ciphers and
+# algif_skcipher (cryptsetup's kernel crypto API) for the LUKS scenarios.
+GUEST_MODULES="virtio_pci virtio_blk crc32c_generic dm-mod dm-zero md-mod raid0 raid1 raid10 raid456 dm-raid dm-mirror dm-log dm-thin-pool dm-snapshot dm-cache dm-cache-smq dm-writecache bcache dm-crypt xts essiv algif_skcipher"
 # thin_check and cache_check (thin-provisioning-tools): lvm2 runs them before it activates a
 # pool, as on an installed Debian system. make-bcache and blkid for the bcache scenario.
-GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum thin_check cache_check make-bcache blkid"
+# cryptsetup for the LUKS scenarios.
+GUEST_TOOLS="mdadm lvm dmsetup kpartx sfdisk mke2fs sha256sum thin_check cache_check make-bcache blkid cryptsetup"
 
 ours="" jobs_max=1 build=0 rebuild=0 update=0 export_dir="" list=0 scenarios=()
 while [ $# -gt 0 ]; do
@@ -95,8 +97,11 @@ fi
 # (`CASES=`, `CASE_*=`: what is run and expected at test time, one line each) are left out, so
 # a changed expectation does not cost a create boot.
 image_key() {
-  { grep -Ev '^(CASES|CASE_[A-Za-z0-9_]+)=' "$VMDIR/scenarios/$1.sh"; cat "$VMDIR/guest-lib.sh"; } |
-    sha256sum | cut -c1-16
+  {
+    grep -Ev '^(CASES|CASE_[A-Za-z0-9_]+)=' "$VMDIR/scenarios/$1.sh"
+    cat "$VMDIR/guest-lib.sh"
+    grep -q '^LUKS_PASS=' "$VMDIR/scenarios/$1.sh" && cat "$VMDIR/guest-luks.sh"
+  } | sha256sum | cut -c1-16
 }
 
 now() { date +%s.%N; }
@@ -104,8 +109,8 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 # One initramfs for every scenario and both modes (the mode is on the kernel command line).
 build_initramfs() {
-  local files=(--file "$VMDIR/guest-lib.sh:/vm/guest-lib.sh" --file /etc/mke2fs.conf:/etc/mke2fs.conf
-    --file /lib/udev/bcache-register:/usr/lib/udev/bcache-register) f
+  local files=(--file "$VMDIR/guest-lib.sh:/vm/guest-lib.sh" --file "$VMDIR/guest-luks.sh:/vm/guest-luks.sh"
+    --file /etc/mke2fs.conf:/etc/mke2fs.conf --file /lib/udev/bcache-register:/usr/lib/udev/bcache-register) f
   for f in "$VMDIR"/scenarios/*.sh; do files+=(--file "$f:/vm/scenarios/$(basename "$f")"); done
   if [ -n "$ours" ]; then
     mkdir -p "$RUNDIR" && install -m 755 "$ours" "$RUNDIR/ours" && files+=(--file "$RUNDIR/ours:/bin/evms-activate")

@@ -90,7 +90,7 @@ impl FsInfo {
     /// and hibernation images hold none.
     pub fn not_mountable(&self) -> Option<&'static str> {
         Some(match self.fstype {
-            "crypto_LUKS" => "the LUKS header (unlocking LUKS is not supported yet)",
+            "crypto_LUKS" => "a LUKS header (root= names the filesystem inside the volume)",
             "BitLocker" => "a BitLocker-encrypted volume",
             "swap" => "swap space",
             "swsuspend" => "a hibernation image in swap space",

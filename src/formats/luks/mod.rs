@@ -168,6 +168,55 @@ impl LuksHeader {
         }
     }
 
+    /// The LUKS2 label (empty for LUKS1).
+    pub fn label(&self) -> &str {
+        match self {
+            LuksHeader::V1(_) => "",
+            LuksHeader::V2(h) => &h.bin.label,
+        }
+    }
+
+    /// The data segment's size in 512-byte sectors when the header fixes it (a LUKS2 segment
+    /// whose `size` is not "dynamic"); `None`: to the end of the device.
+    pub fn fixed_data_sectors(&self) -> Option<u64> {
+        match self {
+            LuksHeader::V1(_) => None,
+            LuksHeader::V2(h) => h
+                .meta
+                .default_segment()
+                .and_then(|s| s.size)
+                .map(|b| b >> 9),
+        }
+    }
+
+    /// The keyslots a passphrase may open, with their KDF, as `luksDump` names them:
+    /// (keyslot, "pbkdf2-sha256" / "argon2id" / "reencrypt" ...). LUKS1: the enabled keyslots
+    /// (PBKDF2 with the header's hash).
+    pub fn keyslots_in_use(&self) -> Vec<(u32, String)> {
+        match self {
+            LuksHeader::V1(h) => h
+                .keyslots
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| k.state == v1::SlotState::Active)
+                .map(|(i, _)| (i as u32, format!("pbkdf2-{}", h.hash.name())))
+                .collect(),
+            LuksHeader::V2(h) => h
+                .meta
+                .keyslots
+                .iter()
+                .map(|k| {
+                    let kdf = match k.luks2.as_ref().map(|l| &l.kdf) {
+                        Some(json::Kdf::Pbkdf2 { hash, .. }) => format!("pbkdf2-{hash}"),
+                        Some(kdf) => kdf.name().to_string(),
+                        None => k.kind.clone(),
+                    };
+                    (k.id, kdf)
+                })
+                .collect(),
+        }
+    }
+
     /// What keeps this program from unlocking and activating the volume as cryptsetup 2.6
     /// would, named with what it needs; `None` when nothing does. LUKS2 only: unknown or
     /// reencryption requirements, OPAL, segments other than one plain crypt segment,

@@ -9,7 +9,9 @@
 //! shows a table without `--showkeys`) and shown only by `Target::kernel_params` (the text
 //! loaded into the kernel). How a LUKS header becomes such a target: plan/crypt.rs.
 use super::DevRef;
+use crate::unlock::Unlocked;
 use std::fmt;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// A key in hex, as a LUKS1 table carries it. Its `Debug` does not show it.
@@ -119,8 +121,22 @@ impl CryptParams {
     }
 }
 
+/// What loading the table needs beyond its text. Not part of the table: two targets with the
+/// same text are equal whatever their secrets.
+#[derive(Debug, Clone, Default)]
+pub enum Secret {
+    /// Nothing (a table read back from the kernel; a LUKS1 key is in the text itself).
+    #[default]
+    None,
+    /// The volume key the kernel takes from the keyring (LUKS2: exec adds it as a `logon` key
+    /// under the table's description just before the load, and revokes it right after).
+    Keyring(Arc<Unlocked>),
+    /// The volume is locked: no passphrase opened it, so the table cannot be loaded.
+    Locked,
+}
+
 /// `crypt` target parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CryptTarget {
     pub cipher: String,
     pub key: CryptKey,
@@ -129,7 +145,23 @@ pub struct CryptTarget {
     /// Start of the encrypted data on `dev`, in 512-byte sectors.
     pub offset: u64,
     pub params: CryptParams,
+    pub secret: Secret,
+    /// What `plan` says about the volume beside the table (its header: version, cipher,
+    /// keyslots and KDFs, the keyslot that opened it). Not part of the table either.
+    pub note: Option<String>,
 }
+
+impl PartialEq for CryptTarget {
+    fn eq(&self, o: &CryptTarget) -> bool {
+        self.cipher == o.cipher
+            && self.key == o.key
+            && self.iv_offset == o.iv_offset
+            && self.dev == o.dev
+            && self.offset == o.offset
+            && self.params == o.params
+    }
+}
+impl Eq for CryptTarget {}
 
 impl CryptTarget {
     /// The parameter text; the key in hex only when `show_key`.
@@ -242,6 +274,8 @@ impl CryptTarget {
             dev: DevRef::parse(w[3]),
             offset: num(4, "offset")?,
             params,
+            secret: Secret::None,
+            note: None,
         })
     }
 }

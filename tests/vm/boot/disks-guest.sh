@@ -21,6 +21,16 @@ export_to_meta() { # PREFIX COMMAND... (an empty PREFIX keeps the tool's own key
 md_dev() { # NAME → mdN (mdadm made /dev/md/NAME at creation)
   basename "$(readlink -f /dev/md/$1)"
 }
+# LUKS sets: the passphrase the boot scenarios type (tests/vm/boot/run.sh LUKS_PASS), a key
+# file of fixed bytes (no newline: a key file is used byte for byte), cryptsetup without udev.
+LUKS_UUID=5e0c0000-0000-4000-8000-00000000c0de
+luks_common() {
+  export DM_DISABLE_UDEV=1
+  mkdir -p /run/cryptsetup
+  printf '%s' 'evms boot passphrase' > /tmp/pass
+  printf 'evms-activate boot test key file: 0123456789abcdef' > /out/keyfile
+  echo "LUKS_UUID=$LUKS_UUID" >> $meta
+}
 
 case $set_name in
 flagship)
@@ -70,6 +80,54 @@ lvraid1)
   export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vgr/root
   /usr/sbin/lvm lvs -a -o lv_name,lv_uuid,lv_attr,sync_percent,devices vgr
   /usr/sbin/lvm vgchange -an vgr
+  ;;
+luks)
+  # An installer's "encrypted LVM": LUKS2 on the partition (argon2id at a cost a TCG guest
+  # opens in seconds), a second keyslot for the key file, LVM inside with root and swap.
+  luks_common
+  /usr/sbin/cryptsetup luksFormat --batch-mode --type luks2 --uuid "$LUKS_UUID" \
+    --pbkdf argon2id --pbkdf-memory 65536 --pbkdf-force-iterations 4 --pbkdf-parallel 1 \
+    --key-file /tmp/pass /dev/vda1
+  /usr/sbin/cryptsetup luksAddKey --batch-mode --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+    --key-file /tmp/pass /dev/vda1 /out/keyfile
+  /usr/sbin/cryptsetup open --key-file /tmp/pass /dev/vda1 cryptroot
+  /usr/sbin/lvm pvcreate /dev/mapper/cryptroot
+  /usr/sbin/lvm vgcreate vg0 /dev/mapper/cryptroot
+  /usr/sbin/lvm lvcreate -n root -L "$(( $(blockdev --getsize64 /dev/vdb) / 1048576 ))m" vg0
+  /usr/sbin/lvm lvcreate -n swap -L 16M vg0
+  dd if=/dev/vdb of=/dev/vg0/root bs=1M
+  /usr/sbin/mkswap -L swap /dev/vg0/swap
+  export_to_meta LUKS /usr/sbin/blkid -p -o export /dev/vda1
+  export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vg0/root
+  export_to_meta SWAPLV /usr/sbin/blkid -p -o export /dev/vg0/swap
+  /usr/sbin/cryptsetup luksDump /dev/vda1
+  /usr/sbin/lvm vgchange -an vg0
+  /usr/sbin/cryptsetup close cryptroot
+  ;;
+lukstack)
+  # Four LUKS2 volumes, one passphrase, an MD RAID5 over them, LVM on the array.
+  luks_common
+  i=1
+  for d in vda1 vdb1 vdc1 vdd1; do
+    /usr/sbin/cryptsetup luksFormat --batch-mode --type luks2 --uuid "5e0c0000-0000-4000-8000-00000000c00$i" \
+      --pbkdf argon2id --pbkdf-memory 32768 --pbkdf-force-iterations 4 --pbkdf-parallel 1 \
+      --luks2-metadata-size 16k --luks2-keyslots-size 1m --key-file /tmp/pass /dev/$d
+    /usr/sbin/cryptsetup open --key-file /tmp/pass /dev/$d c$d
+    echo "LUKS${i}_UUID=5e0c0000-0000-4000-8000-00000000c00$i" >> $meta
+    i=$((i + 1))
+  done
+  /usr/sbin/mdadm --create /dev/md/pv0 --run --level=5 --raid-devices=4 --metadata=1.2 \
+    --homehost='<none>' --name=pv0 /dev/mapper/cvda1 /dev/mapper/cvdb1 /dev/mapper/cvdc1 /dev/mapper/cvdd1
+  /usr/sbin/mdadm --wait /dev/md/pv0 || true
+  export_to_meta '' /usr/sbin/mdadm --detail --export /dev/md/pv0
+  /usr/sbin/lvm pvcreate /dev/md/pv0
+  /usr/sbin/lvm vgcreate vg0 /dev/md/pv0
+  /usr/sbin/lvm lvcreate -n root -L 64M vg0
+  dd if=/dev/vde of=/dev/vg0/root bs=1M
+  export_to_meta ROOTLV /usr/sbin/blkid -p -o export /dev/vg0/root
+  /usr/sbin/lvm vgchange -an vg0
+  /usr/sbin/mdadm --stop /dev/md/pv0
+  for d in vda1 vdb1 vdc1 vdd1; do /usr/sbin/cryptsetup close c$d; done
   ;;
 mdlvm)
   /usr/sbin/mdadm --create /dev/md/lvmsys --run --level=1 --raid-devices=2 --metadata=1.2 \

@@ -22,6 +22,14 @@
 #   lvraid1   2 whole disks → in a VM: LVM PVs → VG vgr with LV root of type raid1 (an
 #             rmeta/rimage pair on each disk) → the root image (LABEL=raidroot) dd'd onto
 #             vgr/root once lvm2 reports it in sync.
+#   luks      an installer's "encrypted LVM": one GPT disk (sfdisk, host), p1 → in a VM:
+#             cryptsetup luksFormat (LUKS2, argon2id; passphrase LUKS_PASS, and a second
+#             keyslot opened by the key file kept as `keyfile`) → LVM PV → VG vg0 with LVs
+#             root (the root image) and swap (mkswap).
+#   lukstack  the founding stack: 4 GPT disks → LUKS2 each (one passphrase) → mdadm RAID5 →
+#             LVM VG vg0 → root (the root image).
+#   luksys    the luks layout with a Debian systemd root (tests/vm/boot/systemd-root.sh, whose
+#             crypttab names the volume cryptroot) on vg0/root instead of the busybox one.
 #   mdlvm     2 whole disks → in a VM: mdadm RAID1 metadata 1.2, name lvmsys → a GPT on the
 #             array (p1 8 MiB, p2 the rest) → LVM PV on md127p2 → VG vgm, LV root (40 MiB) →
 #             the root image dd'd onto it (the one-pass case: a VG on a partition inside an
@@ -44,9 +52,9 @@ top=$(cd "$here/../../.." && pwd)
 export CACHE
 . "$top/tests/vm/lib.sh"
 
-set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|mdlvm|lvmsnap|bcache|lvraid1}
+set_name=${1:?usage: disks.sh whole|gpt|flagship|mdpart|mdlvm|lvmsnap|bcache|lvraid1|luks|lukstack|luksys}
 hash=$(cat "$here/disks.sh" "$here/disks-guest.sh" "$here/root-init.sh" "$top/tests/vm/lib.sh" \
-  "$top/tests/vm/guest-init.sh" | sha256sum | cut -c1-12)
+  "$top/tests/vm/guest-init.sh" "$here/systemd-root.sh" | sha256sum | cut -c1-12)
 dir=$CACHE/boot-disks/$set_name-$hash
 if [ -f "$dir/ready" ]; then
   echo "$dir"
@@ -89,8 +97,8 @@ create_in_vm() { # SET DISK...
   local args=() d
   for d in "$@"; do args+=(--disk "$d"); done
   vm_initramfs "$tmp/create.gz" --script "$here/disks-guest.sh" \
-    --tools "mdadm lvm sfdisk mke2fs blkid tune2fs" \
-    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 dm-raid ext4 dm-thin-pool dm-snapshot dm-cache dm-cache-smq bcache"
+    --tools "mdadm lvm sfdisk mke2fs blkid tune2fs cryptsetup mkswap" \
+    --modules "virtio_pci virtio_blk crc32c_generic dm-mod md-mod raid1 raid456 dm-raid ext4 dm-thin-pool dm-snapshot dm-cache dm-cache-smq bcache dm-crypt xts algif_skcipher"
   log "creating $set in a VM (mdadm, lvm2, sfdisk, mke2fs)"
   if ! vm_run "$tmp/create.gz" "$tmp/create.log" --out "$tmp/out" --timeout 600 "${args[@]}" \
       --append "no_timer_check evms_set=$set"; then
@@ -103,6 +111,7 @@ create_in_vm() { # SET DISK...
     return 1
   }
   cat "$tmp/out/meta.env" >> "$tmp/meta.env"
+  [ -f "$tmp/out/keyfile" ] && cp "$tmp/out/keyfile" "$tmp/keyfile"
   cp "$tmp/out/log" "$tmp/create.guest.log"
 }
 
@@ -161,6 +170,36 @@ lvraid1)
   make_rootfs "$tmp/root.img" 32M raidroot
   blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
   create_in_vm lvraid1 "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+luks)
+  truncate -s 128M "$tmp/disk1.img"
+  printf 'label: gpt\nlabel-id: 0B5A1E2C-7D3F-4E5A-9B6C-1D2E3F4051AA\nsize=+, type=linux, name="cryptlvm", uuid=C0FFEE00-1234-4ABC-9DEF-0123456789AA\n' |
+    sfdisk -q "$tmp/disk1.img"
+  make_rootfs "$tmp/root.img" 64M lukroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm luks "$tmp/disk1.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+luksys)
+  # The guest's luks case, with the systemd root image (its size decides the root LV's).
+  r=$("$here/systemd-root.sh" 5e0c0000-0000-4000-8000-00000000c0de)
+  truncate -s $(( $(stat -c %s "$r") / 1048576 + 64 ))M "$tmp/disk1.img"
+  printf 'label: gpt\nlabel-id: 0B5A1E2C-7D3F-4E5A-9B6C-1D2E3F4051AB\nsize=+, type=linux, name="cryptlvm", uuid=C0FFEE00-1234-4ABC-9DEF-0123456789AB\n' |
+    sfdisk -q "$tmp/disk1.img"
+  cp --sparse=always "$r" "$tmp/root.img"
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm luks "$tmp/disk1.img" "$tmp/root.img"
+  rm -f "$tmp/root.img"
+  ;;
+lukstack)
+  for i in 1 2 3 4; do
+    truncate -s 48M "$tmp/disk$i.img"
+    printf 'label: gpt\nsize=+, type=linux, name="crypt%s"\n' "$i" | sfdisk -q "$tmp/disk$i.img"
+  done
+  make_rootfs "$tmp/root.img" 64M stackroot
+  blkid_meta ROOT "$tmp/root.img" > "$tmp/meta.env"
+  create_in_vm lukstack "$tmp/disk1.img" "$tmp/disk2.img" "$tmp/disk3.img" "$tmp/disk4.img" "$tmp/root.img"
   rm -f "$tmp/root.img"
   ;;
 mdlvm)

@@ -48,6 +48,9 @@ find /dev -mindepth 2 \( -type l -o -type b \) | sort | while read -r f; do
     echo "EVMS-NODE $f block $(stat -c '%t:%T' "$f")"
   fi
 done
+# Keys left in the kernel's keyrings by the initramfs (a LUKS2 volume key is added for the table
+# load and revoked right after; a revoked key may show until the kernel collects it).
+grep 'cryptsetup:' /proc/keys 2>/dev/null | sed 's/^/EVMS-KEY /'
 if [ -f /run/mdadm/map ]; then
   sed 's/^/EVMS-MDMAP /' /run/mdadm/map
 else

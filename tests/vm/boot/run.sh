@@ -64,6 +64,24 @@
 #                   message, then mkinitcpio's own failure path (its emergency shell prompt).
 #   deb             the Debian package (make deb) installed into a cached Debian chroot with
 #                   lvm2 and mdadm: the image its update-initramfs trigger made boots the flagship.
+#   luks-root       an installer's encrypted LVM (GPT → LUKS2 → LVM → ext4 root + swap) with
+#                   resume= on the swap LV, crypttab in the initramfs: the passphrase is typed on
+#                   the serial console at our prompt (no echo); root's chain and the swap come up,
+#                   the crypt device as cryptsetup names and identifies it, with its udev record;
+#                   no volume key is left in a keyring.
+#   luks-keyfile    the same disk, no crypttab: rd.luks.name=UUID=cryptroot and
+#                   rd.luks.key=/etc/keys/root.key (a key file in the initramfs): no prompt.
+#   luks-wrong      three wrong passphrases: the console says so each time, then the failure
+#                   policy (panic=5: a reboot).
+#   luks-stack      the founding stack (4 × LUKS2 → MD RAID5 → LVM → root), no crypttab: the
+#                   passphrase typed once opens all four (dracut's luks-UUID names).
+#   luks-systemd    the luks-root disk with a Debian systemd root whose crypttab names the volume
+#                   as the initramfs' does: systemd-cryptsetup finds it active, nothing asks
+#                   again, multi-user.target is reached, swap on the LV is used.
+#   initramfs-tools-luks, dracut-luks  the luks-root disk through the generators with our hook /
+#                   module and the system's crypttab, without cryptsetup in the image: the
+#                   passphrase is typed at the prompt each image shows (ours on the console;
+#                   systemd's console password agent in dracut's image).
 #
 # Usage: tests/vm/boot/run.sh [scenario...]   (builds the musl binary if missing)
 # Prints the initramfs size, guest times and PASS/FAIL per scenario; exit 0 when all pass.
@@ -90,8 +108,8 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ok fstype gpt flagship-path flagship-uuid flagship-label
   flagship-all flagship-resume thin-root snap-root cache-root mdpart bcache degraded lvraid1
   lvraid1-degraded hotplug hotplug-garbage missing missing-md noshell initramfs-tools
-  initramfs-tools-stepaside initramfs-tools-mdlvm dracut
-  mkinitcpio mkinitcpio-nobin deb)
+  initramfs-tools-stepaside initramfs-tools-mdlvm dracut mkinitcpio mkinitcpio-nobin deb
+  luks-root luks-keyfile luks-wrong luks-stack luks-systemd initramfs-tools-luks dracut-luks)
 
 # --- initramfs images --------------------------------------------------------------------------
 mkir() { # OUT [mkinitramfs options]
@@ -109,7 +127,8 @@ mkir "$work/initrd-lvm.gz" --modules "dm-thin-pool dm-snapshot dm-cache dm-cache
 declare -A SETDIR
 disks() { # SET → SETDIR[SET], built once
   [ -n "${SETDIR[$1]:-}" ] && return 0
-  SETDIR[$1]=$("$here/disks.sh" "$1") || { echo "disks.sh $1 failed" >&2; return 1; }
+  # A set that cannot be made fails the scenario that needs it.
+  SETDIR[$1]=$("$here/disks.sh" "$1") || { echo "disks.sh $1 failed" >&2; fails=$((fails + 1)); return 1; }
 }
 meta() { # SET KEY
   sed -n "s/^$2=//p" "${SETDIR[$1]}/meta.env" | head -1
@@ -568,30 +587,40 @@ generator_booted() { # SCEN LOG WHAT
 # systemd-based image for the cached kernel with our module and without its own lvm and
 # mdraid modules, booted on the flagship. udev and systemd run in that image: systemd waits
 # for root's device unit, which only udev's links make.
-scen_dracut() {
-  local scen=dracut log=$work/dracut.log dr=$CACHE/dracut img=$work/dracut.img x
-  disks flagship || return
+# Debian's dracut on this machine (cached, unpacked) builds IMG with our module, without its own
+# lvm, mdraid and crypt modules; checks our binary is in and lvm2, mdadm, cryptsetup are not.
+dracut_build() { # SCEN IMG
+  local scen=$1 img=$2 dr=$CACHE/dracut x
   if [ ! -x "$dr/root/usr/bin/dracut" ]; then
     rm -rf "$dr" && mkdir -p "$dr"
     (cd "$dr" && { apt-get download dracut-core >/dev/null 2>&1 ||
       { apt-get update -qq && apt-get download dracut-core >/dev/null 2>&1; }; } &&
-      dpkg -x dracut-core_*.deb root) || { fail $scen "cannot get Debian's dracut-core package"; return; }
+      dpkg -x dracut-core_*.deb root) || { fail $scen "cannot get Debian's dracut-core package"; return 1; }
   fi
   rm -rf "$work/dracut-base" "$work/dracut-bin" && cp -a "$dr/root/usr/lib/dracut" "$work/dracut-base" &&
     cp -r "$top/dracut-module/90evms" "$work/dracut-base/modules.d/" &&
     mkdir -p "$work/dracut-bin" "$work/dracut-confd" && cp "$BIN" "$work/dracut-bin/evms-activate" ||
-    { fail $scen "cannot set up dracut"; return; }
+    { fail $scen "cannot set up dracut"; return 1; }
   # DRACUT_PATH: where dracut (which resets PATH) finds binaries, ours first.
   DRACUT_PATH="$work/dracut-bin /sbin /bin /usr/sbin /usr/bin" dracutbasedir=$work/dracut-base \
     bash "$dr/root/usr/bin/dracut" --conf /dev/null --confdir "$work/dracut-confd" --no-hostonly \
     --kver "$KVER" --kmoddir "$KROOT/lib/modules/$KVER" --add evms \
     --omit "lvm mdraid dmraid crypt multipath nvdimm btrfs plymouth kernel-modules kernel-modules-extra qemu" \
-    --drivers "virtio_pci virtio_blk ext4" --force "$img" > "$work/dracut.build.log" 2>&1 ||
-    { tail -20 "$work/dracut.build.log"; fail $scen "dracut failed"; return; }
+    --drivers "virtio_pci virtio_blk ext4" --force "$img" > "$work/$scen.build.log" 2>&1 ||
+    { tail -20 "$work/$scen.build.log"; fail $scen "dracut failed"; return 1; }
   x=$(bash "$dr/root/usr/bin/lsinitrd" "$img" 2>/dev/null)
-  grep -q ' usr/sbin/evms-activate$' <<<"$x" || { fail $scen "our binary is not in the image"; return; }
-  if grep -E ' usr/s?bin/(lvm|mdadm)$' <<<"$x"; then fail $scen "lvm2 or mdadm is in the image"; return; fi
-  echo "  dracut image: $(stat -c %s "$img") bytes (systemd, udev; no lvm2, no mdadm)"
+  grep -q ' usr/sbin/evms-activate$' <<<"$x" || { fail $scen "our binary is not in the image"; return 1; }
+  if grep -E ' usr/s?bin/(lvm|mdadm|cryptsetup)$| usr/lib/systemd/systemd-cryptsetup$' <<<"$x"; then
+    fail $scen "lvm2, mdadm or cryptsetup is in the image"; return 1
+  fi
+  DRACUT_LISTING=$x
+  echo "  dracut image: $(stat -c %s "$img") bytes (systemd, udev; no lvm2, no mdadm, no cryptsetup)"
+}
+
+scen_dracut() {
+  local scen=dracut log=$work/dracut.log img=$work/dracut.img
+  disks flagship || return
+  dracut_build $scen "$img" || return
   boot $scen "$img" "root=/dev/vg0/root rd.timeout=60 systemd.journald.forward_to_console=1" \
     "$(disk flagship 1 $scen)" "$(disk flagship 2 $scen)" "$(disk flagship 3 $scen)"
   need $scen "$log" 'dracut-initqueue\[[0-9]+\]: created md md127 \(md127, 9:127\)' || return
@@ -910,6 +939,227 @@ scen_noshell() {
   need noshell "$log" 'evms-activate: rd.shell: there is no shell \(/bin/sh\) in this initramfs; add one when generating it' || return
   need noshell "$log" 'evms-activate: Rebooting in 1 s \(panic=1\)' || return
   pass noshell
+}
+
+# --- LUKS --------------------------------------------------------------------------------------
+# The passphrase the disk sets were made with (disks-guest.sh), typed at our prompt; the
+# cipher modules a LUKS root needs (aes and sha256 are built into the Debian kernel; aesni_intel
+# is there as a distribution's image has it, and fails on TCG's CPU: the generic aes serves).
+LUKS_PASS='evms boot passphrase'
+LUKS_MODULES="dm-crypt xts essiv aesni_intel"
+LUKS_PROMPT='Please enter passphrase for disk'
+
+# Boots with the serial console's input on a FIFO and answers each passphrase prompt: the n-th
+# time PATTERN is on the console, ANSWERS' n-th field (| separated) is typed, as a person would.
+typed_boot() { # SCEN INITRD APPEND PATTERN ANSWERS DISK...
+  local scen=$1 ir=$2 append=$3 pat=$4 answers=$5 log=$work/$1.log fifo=$work/$1.in
+  local args=() d pid n=0 seen fd rc ans; shift 5
+  for d in "$@"; do args+=(--disk "$d"); done
+  IFS='|' read -ra ans <<<"$answers"
+  rm -f "$fifo" "$log" && mkfifo "$fifo"
+  exec {fd}<>"$fifo"
+  vm_run "$ir" "$log" --timeout 240 --input "$fifo" --append "$TIMER $append" "${args[@]}" &
+  pid=$!
+  while kill -0 $pid 2>/dev/null; do
+    seen=$(grep -cE -- "$pat" "$log" 2>/dev/null)
+    if [ "${seen:-0}" -gt $n ] && [ $n -lt ${#ans[@]} ]; then
+      sleep 0.5
+      printf '%s
+' "${ans[n]}" >&$fd
+      n=$((n + 1))
+    fi
+    sleep 0.2
+  done
+  wait $pid; rc=$?
+  exec {fd}>&-
+  rm -f "$fifo"
+  echo "  typed $n answer(s) at the passphrase prompt"
+  return $rc
+}
+
+# A LUKS root booted: the crypt device as cryptsetup names and identifies it (DM UUID
+# CRYPT-LUKS2-<uuid without dashes>-NAME) with its udev record, the LV inside, no volume key
+# left in a keyring (a revoked one may still be listed until the kernel collects it).
+luks_booted() { # SCEN LOG NAME UUID
+  local u
+  u=$(echo "$4" | tr -d -)
+  need "$1" "$2" "^EVMS-DM $3 25[0-9]:[0-9]+ uuid=CRYPT-LUKS2-$u-$3 record=\[E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 E:DM_NAME=$3 E:DM_UUID=CRYPT-LUKS2-$u-$3\]" || return 1
+  need "$1" "$2" "^EVMS-NODE /dev/mapper/$3 block" || return 1
+  # /proc/keys: ID FLAGS ...; R in FLAGS: revoked.
+  if grep '^EVMS-KEY ' "$2" | awk '$3 !~ /R/ { f = 1; print } END { exit !f }'; then
+    fail "$1" "a volume key is still in a keyring"; return 1
+  fi
+  # The passphrase never reaches the console (no echo, never logged).
+  never "$1" "$2" "$LUKS_PASS" || return 1
+}
+
+luks_initrd() { # SCEN [mkinitramfs options]: an image with the LUKS modules
+  local scen=$1; shift
+  mkir "$work/$scen.initrd.gz" --modules "$LUKS_MODULES" "$@" >/dev/null
+}
+
+scen_luks-root() {
+  local scen=luks-root log=$work/luks-root.log u ct=$work/luks-root.crypttab
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks,discard" > "$ct"
+  luks_initrd $scen --file "$ct:/etc/crypttab"
+  typed_boot $scen "$work/$scen.initrd.gz" "root=/dev/vg0/root resume=/dev/vg0/swap evms.debug" \
+    "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luks 1 $scen)" || { fail $scen "QEMU failed"; return; }
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  need $scen "$log" "$LUKS_PROMPT vda1 \(cryptroot\): " || return
+  [ "$(grep -c "$LUKS_PROMPT" "$log")" = 1 ] || { fail $scen "asked more than once"; return; }
+  need $scen "$log" 'evms-activate: opened vda1 \(cryptroot\) with the passphrase given' || return
+  luks_booted $scen "$log" cryptroot "$u" || return
+  need $scen "$log" '^EVMS-DM vg0-swap ' || return
+  need $scen "$log" 'evms-activate: created dm cryptroot ' || return
+  local mm
+  mm=$(grep '^EVMS-DM vg0-swap ' "$log" | awk '{print $3}')
+  need $scen "$log" "^EVMS-RESUME $mm\$" || return
+  need $scen "$log" 'evms-activate: resuming from vg0/swap' || return
+  stages "$log"
+  pass $scen
+}
+
+scen_luks-keyfile() {
+  local scen=luks-keyfile log=$work/luks-keyfile.log u
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  luks_initrd $scen --file "${SETDIR[luks]}/keyfile:/etc/keys/root.key"
+  boot $scen "$work/$scen.initrd.gz" \
+    "root=UUID=$(meta luks ROOTLV_UUID) rd.luks.name=$u=cryptroot rd.luks.key=/etc/keys/root.key evms.debug" \
+    "$(disk luks 1 $scen)"
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  never $scen "$log" "$LUKS_PROMPT" || return
+  need $scen "$log" 'evms-activate: opened vda1 \(cryptroot\) with key file /etc/keys/root.key' || return
+  luks_booted $scen "$log" cryptroot "$u" || return
+  # Only root's chain: the swap LV stays down.
+  never $scen "$log" '^EVMS-DM vg0-swap' || return
+  pass $scen
+}
+
+scen_luks-wrong() {
+  local scen=luks-wrong log=$work/luks-wrong.log u ct=$work/luks-wrong.crypttab
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  luks_initrd $scen --file "$ct:/etc/crypttab"
+  typed_boot $scen "$work/$scen.initrd.gz" "root=/dev/vg0/root panic=5 evms.debug" \
+    "$LUKS_PROMPT" "wrong one|wrong two|wrong three|must not be asked" "$(disk luks 1 $scen)"
+  [ "$(grep -c "$LUKS_PROMPT vda1 (cryptroot)" "$log")" = 3 ] || { fail $scen "not asked exactly 3 times"; return; }
+  [ "$(grep -c '^No key available with this passphrase\.$' "$log")" = 2 ] || { fail $scen "no 'No key available' after each of the first two"; return; }
+  need $scen "$log" '^No key available with this passphrase\. vda1 \(cryptroot\): giving up after 3 tries\.' || return
+  need $scen "$log" 'evms-activate: Cannot open LUKS volume vda1 \(cryptroot\): no key available with the 3 passphrase\(s\) given' || return
+  need $scen "$log" 'evms-activate: Cannot open the LUKS volume\(s\) root may be inside' || return
+  need $scen "$log" 'evms-activate: Rebooting in 5 s \(panic=5\)' || return
+  need $scen "$log" 'reboot: Restarting system' || return
+  never $scen "$log" '^EVMS-ROOT' || return
+  grep -E '^No key|giving up|Cannot open|Rebooting' "$log" | sed 's/^/  console: /' | head -6
+  pass $scen
+}
+
+# The hand-off to a systemd root: Debian's systemd 252 with the same crypttab finds cryptroot
+# already active (systemd-cryptsetup@cryptroot succeeds without asking), reaches
+# multi-user.target with nothing failed, uses the swap LV; one crypt mapping only.
+scen_luks-systemd() {
+  local scen=luks-systemd log=$work/luks-systemd.log u ct=$work/luks-systemd.crypttab
+  disks luksys || return
+  u=$(meta luksys LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  luks_initrd $scen --file "$ct:/etc/crypttab"
+  typed_boot $scen "$work/$scen.initrd.gz" "root=/dev/vg0/root resume=/dev/vg0/swap rw" \
+    "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luksys 1 $scen)" || { fail $scen "QEMU failed"; return; }
+  grep '^EVMS-SD-' "$log" | sed 's/^/  /'
+  need $scen "$log" '^EVMS-SD-TARGET active$' || return
+  need $scen "$log" '^EVMS-SD-CRYPT success active $' || return
+  need $scen "$log" '^EVMS-SD-CRYPTLOG Volume cryptroot already active\.$' || return
+  need $scen "$log" '^EVMS-SD-ASKED 0$' || return
+  never $scen "$log" '^EVMS-SD-FAILED ' || return
+  [ "$(grep -c '^EVMS-SD-DM .* CRYPT-' "$log")" = 1 ] || { fail $scen "not exactly one crypt mapping"; return; }
+  need $scen "$log" "^EVMS-SD-DM cryptroot CRYPT-LUKS2-$(echo "$u" | tr -d -)-cryptroot\$" || return
+  need $scen "$log" '^EVMS-SD-SWAP /dev/mapper/vg0-swap $' || return
+  need $scen "$log" '^EVMS-SD-UNIT dev-mapper-cryptroot.device active$' || return
+  need $scen "$log" '^EVMS-SD-UNIT dev-vg0-swap.device active$' || return
+  [ "$(grep -c "$LUKS_PROMPT" "$log")" = 1 ] || { fail $scen "asked more than once"; return; }
+  need $scen "$log" '^EVMS-SD-END$' || return
+  pass $scen
+}
+
+# A generator's image on the luks disk: our hook or module, the system's crypttab in the image
+# (EVMS_CRYPTTAB), no cryptsetup; the passphrase typed at the prompt the image shows (our console
+# prompt in initramfs-tools; systemd's console password agent in dracut's systemd image), udev's
+# records for the crypt device and root's LV, nothing else active.
+luks_generator_booted() { # SCEN LOG U
+  local u
+  u=$(echo "$3" | tr -d -)
+  need "$1" "$2" '^EVMS-ROOT-OK pid=1$' || return 1
+  need "$1" "$2" '^EVMS-ROOTDEV [0-9]+:[0-9]+ dm-[0-9]+ vg0-root$' || return 1
+  need "$1" "$2" "^EVMS-DM cryptroot 25[0-9]:[0-9]+ uuid=CRYPT-LUKS2-$u-cryptroot record=\\[.*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1" || return 1
+  need "$1" "$2" '^EVMS-DM vg0-root .*E:DM_UDEV_PRIMARY_SOURCE_FLAG=1 ' || return 1
+  [ "$(grep -c '^EVMS-DM ' "$2")" = 2 ] || { fail "$1" "more than cryptroot and vg0-root are active"; return 1; }
+  [ "$(grep -c "$LUKS_PROMPT" "$2")" = 1 ] || { fail "$1" "not asked exactly once"; return 1; }
+  never "$1" "$2" "$LUKS_PASS" || return 1
+}
+
+scen_initramfs-tools-luks() {
+  local scen=initramfs-tools-luks log=$work/initramfs-tools-luks.log img=$work/itools-luks.img u x
+  local ct=$work/$scen.crypttab
+  if [ ! -x /usr/sbin/mkinitramfs ]; then
+    echo "SKIP $scen: mkinitramfs not installed (apt-get install initramfs-tools)"; return
+  fi
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  export EVMS_CRYPTTAB=$ct
+  itools_build $scen "$img"; x=$?
+  unset EVMS_CRYPTTAB
+  [ $x = 0 ] || return
+  itools_policy $scen "$work/$scen-root" || return
+  cmp -s "$ct" "$work/$scen-root/etc/crypttab" || { fail $scen "the crypttab is not in the image"; return; }
+  x=$(cd "$work/$scen-root" && find . -name 'cryptsetup*' -o -name cryptroot)
+  [ -z "$x" ] || { fail $scen "cryptsetup is in the image: $x"; return; }
+  typed_boot $scen "$img" "root=/dev/vg0/root" "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luks 1 $scen)" ||
+    { fail $scen "QEMU failed"; return; }
+  need $scen "$log" "$LUKS_PROMPT vda1 \\(cryptroot\\)" || return
+  luks_generator_booted $scen "$log" "$u" || return
+  pass $scen
+}
+
+scen_dracut-luks() {
+  local scen=dracut-luks log=$work/dracut-luks.log img=$work/dracut-luks.img u x ct=$work/dracut-luks.crypttab
+  disks luks || return
+  u=$(meta luks LUKS_UUID)
+  echo "cryptroot UUID=$u none luks" > "$ct"
+  export EVMS_CRYPTTAB=$ct
+  dracut_build $scen "$img"; x=$?
+  unset EVMS_CRYPTTAB
+  [ $x = 0 ] || return
+  grep -q ' etc/crypttab$' <<<"$DRACUT_LISTING" || { fail $scen "the crypttab is not in the image"; return; }
+  typed_boot $scen "$img" "root=/dev/vg0/root rd.timeout=120 systemd.journald.forward_to_console=1" \
+    "$LUKS_PROMPT" "$LUKS_PASS" "$(disk luks 1 $scen)" || { fail $scen "QEMU failed"; return; }
+  need $scen "$log" 'dracut-initqueue\[[0-9]+\]: opened vda1 \(cryptroot\) with the passphrase given' || return
+  luks_generator_booted $scen "$log" "$u" || return
+  pass $scen
+}
+
+scen_luks-stack() {
+  local scen=luks-stack log=$work/luks-stack.log i u
+  disks lukstack || return
+  luks_initrd $scen
+  typed_boot $scen "$work/$scen.initrd.gz" "root=LABEL=stackroot evms.debug" "$LUKS_PROMPT" "$LUKS_PASS" \
+    "$(disk lukstack 1 $scen)" "$(disk lukstack 2 $scen)" "$(disk lukstack 3 $scen)" "$(disk lukstack 4 $scen)" ||
+    { fail $scen "QEMU failed"; return; }
+  booted $scen "$log" 'dm-[0-9]+ vg0-root' || return
+  [ "$(grep -c "$LUKS_PROMPT" "$log")" = 1 ] || { fail $scen "not asked exactly once"; return; }
+  for i in 1 2 3 4; do
+    u=$(meta lukstack "LUKS${i}_UUID")
+    luks_booted $scen "$log" "luks-$u" "$u" || return
+  done
+  [ "$(grep -c 'opened vd[a-d]1 (luks-.*) with the passphrase that opened another volume' "$log")" = 3 ] ||
+    { fail $scen "the passphrase was not reused for the three others"; return; }
+  need $scen "$log" '^EVMS-MD md127 9:127 level=raid5 state=clean degraded=0 ' || return
+  stages "$log"
+  pass $scen
 }
 
 for s in "${scenarios[@]}"; do
