@@ -24,7 +24,8 @@ build: deps
 
 unit: deps
 	cargo test --quiet
-	cargo clippy --quiet --all-targets -- -D warnings
+	# --all-features: tests/vm_exec.rs (feature vm-tests) compiles here too, not only in exec-vm.
+	cargo clippy --quiet --all-targets --all-features -- -D warnings
 
 # Every suite, with a summary line at the end (tests/run-all.sh lists them).
 test: build
