@@ -300,6 +300,8 @@ impl<'a> Tree<'a> {
         // The LV's own segments.
         let mut table = Vec::new();
         let ext = vg.extent_size;
+        // lvm2 counts the pvmove segments of one LV to run one mirror at a time.
+        let mut pvmove_running = 0u32;
         for (segno, seg) in lv.segments.iter().enumerate() {
             let start = seg
                 .start_extent
@@ -309,22 +311,26 @@ impl<'a> Tree<'a> {
                 .extent_count
                 .checked_mul(ext)
                 .ok_or("segment length overflows")?;
+            let cx = SegCx {
+                g,
+                vg: self.vg,
+                lv,
+                planned: self.planned,
+                segno,
+                seg,
+                len,
+                depth: 0,
+            };
+            // Devices the line needs that are not LVs of this tree: `--partial` stand-ins,
+            // and the hidden sub-LVs of a RAID or mirror LV under a tree's device (a thin
+            // pool's data on raid1, a RAID origin with snapshots).
+            let mut below = Vec::new();
             let target = match &seg.kind {
-                SegKind::Striped(s) => {
-                    let cx = SegCx {
-                        g,
-                        vg: self.vg,
-                        lv,
-                        planned: self.planned,
-                        segno,
-                        seg,
-                        len,
-                        depth: 0,
-                    };
-                    let mut fillers = Vec::new();
-                    let t = super::linear::target(&cx, s, &mut fillers)?;
-                    self.steps.extend(fillers);
-                    t
+                SegKind::Striped(s) => super::linear::target(&cx, s, &mut below)?,
+                SegKind::Raid(r) => super::raid::target(&cx, r, &mut below)?,
+                SegKind::Raid0(r) => super::raid::target0(&cx, r, &mut below)?,
+                SegKind::Mirror(m) => {
+                    super::mirror::target(&cx, m, &mut pvmove_running, &mut below)?
                 }
                 SegKind::ThinPool(p) => {
                     thin::check_metadata(v, lv, p)?;
@@ -350,38 +356,13 @@ impl<'a> Tree<'a> {
                     let origin = self.add_own(&w.origin)?;
                     writecache::target(w, origin, cvol)?
                 }
-                SegKind::Raid(_) | SegKind::Raid0(_) | SegKind::Mirror(_) => {
-                    // A RAID or mirror LV under a tree's device (a thin pool's data on raid1,
-                    // a RAID origin with snapshots): its sub-LVs, then its line.
-                    let cx = SegCx {
-                        g,
-                        vg: self.vg,
-                        lv,
-                        planned: self.planned,
-                        segno,
-                        seg,
-                        len,
-                        depth: 0,
-                    };
-                    let mut below = Vec::new();
-                    let mut pvmove_running = 0;
-                    let t = match &seg.kind {
-                        SegKind::Raid(r) => super::raid::target(&cx, r, &mut below)?,
-                        SegKind::Raid0(r) => super::raid::target0(&cx, r, &mut below)?,
-                        SegKind::Mirror(m) => {
-                            super::mirror::target(&cx, m, &mut pvmove_running, &mut below)?
-                        }
-                        _ => unreachable!("matched above"),
-                    };
-                    for st in below {
-                        self.push_part(st);
-                    }
-                    t
-                }
                 SegKind::Error => Target::Error,
                 SegKind::Zero => Target::Zero,
                 _ => return Err(crate::engine::lvm::unsupported_text(&seg.type_name)),
             };
+            for st in below {
+                self.push_part(st);
+            }
             table.push(TargetLine { start, len, target });
         }
         Ok(Some(
