@@ -384,9 +384,18 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
 /// array updates their superblocks), and so is anything whose probe failed or whose size
 /// differs. Reading every new LV a second time was half of an activation at 1000 LVs.
 pub fn discover_again(inputs: &Inputs, settings: Settings, prev: Graph) -> Graph {
+    discover_with(inputs, settings, carried_over(prev))
+}
+
+/// What a later round may take from `prev` without reading again: every probed object except
+/// MD members (their superblocks change as arrays start), broken or unreadable ones, and
+/// objects nothing could read (a thin LV, a snapshot: no reader, so no content was seen; once
+/// the kernel's device exists it must be read).
+fn carried_over(prev: Graph) -> HashMap<String, Known> {
     let mut known = HashMap::new();
     for n in prev.nodes {
         if !n.probed
+            || n.reader.is_none()
             || n.excluded
             || matches!(n.content, Content::MdMember(_) | Content::Broken(_))
             || n.warnings
@@ -404,7 +413,7 @@ pub fn discover_again(inputs: &Inputs, settings: Settings, prev: Graph) -> Graph
             },
         );
     }
-    discover_with(inputs, settings, known)
+    known
 }
 
 fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Known>) -> Graph {
@@ -1077,6 +1086,26 @@ mod tests {
             }
         ));
         assert!(g.nodes[p].kernel.is_some());
+    }
+
+    /// An LV whose content could not be read in user space (a thin LV: its blocks are mapped
+    /// by the pool's b-tree) is not carried over to the next round, which must read the
+    /// kernel's device (root=LABEL= on a thin LV is found only then).
+    #[test]
+    fn unread_objects_are_not_carried_over() {
+        use crate::source::sparse::SparseDev;
+        let d = SparseDev::parse(&fixtures::read("lvm/segfam/lvthin.spr")).unwrap();
+        let g = fixtures::graph(vec![("vda", d)], &[]);
+        let thin = g.by_name("vgt/thin1").expect("vgt/thin1 in the graph");
+        assert!(g.node(thin).reader().is_none());
+        let key = g.node(thin).key.clone();
+        let ext = g.node(g.by_name("vgt/ext").unwrap()).key.clone();
+        let known = carried_over(g);
+        assert!(!known.contains_key(&key));
+        assert!(
+            known.contains_key(&ext),
+            "a linear LV read in user space is carried over"
+        );
     }
 
     /// A later activation round takes what the previous one read (a wiped PV label on the
