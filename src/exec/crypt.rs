@@ -160,7 +160,7 @@ pub(crate) fn dry_run_notes(table: &[TargetLine], notes: &mut Vec<String>) {
         if let Target::Crypt(c) = &l.target {
             if matches!(c.secret, Secret::Locked) {
                 notes.push(
-                    "locked: needs a passphrase (--key-file, or a terminal to ask on)".into(),
+                    "locked: needs a passphrase (--key-file, or a terminal for the prompt)".into(),
                 );
             }
         }
