@@ -18,7 +18,7 @@ mod thin;
 mod tree;
 mod writecache;
 
-use super::{DevRef, DmStep, NodeStep, Selection, Step, TargetLine};
+use super::{DevRef, DmStep, NodeStep, Selection, Step, Target, TargetLine};
 use crate::engine::lvm::{lv_key, Access, LvState};
 use crate::engine::{names, Graph, NodeId};
 use crate::formats::lvm::names as lvm_names;
@@ -323,14 +323,7 @@ fn segments_table(
     // lvm2 counts the pvmove segments of one LV to run one mirror at a time.
     let mut pvmove_running = 0u32;
     for (segno, seg) in lv.segments.iter().enumerate() {
-        let start = seg
-            .start_extent
-            .checked_mul(ext)
-            .ok_or("segment start overflows")?;
-        let len = seg
-            .extent_count
-            .checked_mul(ext)
-            .ok_or("segment length overflows")?;
+        let (start, len) = span(seg, ext)?;
         let cx = SegCx {
             g,
             vg,
@@ -341,14 +334,39 @@ fn segments_table(
             len,
             depth,
         };
-        let target = match &seg.kind {
-            SegKind::Striped(s) => linear::target(&cx, s, below)?,
-            SegKind::Raid(r) => raid::target(&cx, r, below)?,
-            SegKind::Raid0(r) => raid::target0(&cx, r, below)?,
-            SegKind::Mirror(m) => mirror::target(&cx, m, &mut pvmove_running, below)?,
-            _ => return Err(crate::engine::lvm::unsupported_text(&seg.type_name)),
-        };
+        let target = table_family(&cx, &mut pvmove_running, below)
+            .unwrap_or_else(|| Err(crate::engine::lvm::unsupported_text(&seg.type_name)))?;
         out.push(TargetLine { start, len, target });
     }
     Ok(out)
+}
+
+/// A segment's start and length in sectors (lvm2 `_emit_segment_line`: extents × extent size).
+pub(super) fn span(seg: &Segment, extent_size: u64) -> Result<(u64, u64), String> {
+    let start = seg
+        .start_extent
+        .checked_mul(extent_size)
+        .ok_or("segment start overflows")?;
+    let len = seg
+        .extent_count
+        .checked_mul(extent_size)
+        .ok_or("segment length overflows")?;
+    Ok((start, len))
+}
+
+/// The line of a segment whose family is tables over PVs and hidden sub-LVs (linear/striped,
+/// raid*, mirror and pvmove), its sub-LVs and stand-ins added to `below`; `None` for other
+/// families ([`tree`] plans those). `pvmove_running` counts one LV's running pvmove segments.
+pub(super) fn table_family(
+    cx: &SegCx<'_>,
+    pvmove_running: &mut u32,
+    below: &mut Vec<DmStep>,
+) -> Option<Result<Target, String>> {
+    Some(match &cx.seg.kind {
+        SegKind::Striped(s) => linear::target(cx, s, below),
+        SegKind::Raid(r) => raid::target(cx, r, below),
+        SegKind::Raid0(r) => raid::target0(cx, r, below),
+        SegKind::Mirror(m) => mirror::target(cx, m, pvmove_running, below),
+        _ => return None,
+    })
 }

@@ -303,14 +303,7 @@ impl<'a> Tree<'a> {
         // lvm2 counts the pvmove segments of one LV to run one mirror at a time.
         let mut pvmove_running = 0u32;
         for (segno, seg) in lv.segments.iter().enumerate() {
-            let start = seg
-                .start_extent
-                .checked_mul(ext)
-                .ok_or("segment start overflows")?;
-            let len = seg
-                .extent_count
-                .checked_mul(ext)
-                .ok_or("segment length overflows")?;
+            let (start, len) = super::span(seg, ext)?;
             let cx = SegCx {
                 g,
                 vg: self.vg,
@@ -325,40 +318,37 @@ impl<'a> Tree<'a> {
             // and the hidden sub-LVs of a RAID or mirror LV under a tree's device (a thin
             // pool's data on raid1, a RAID origin with snapshots).
             let mut below = Vec::new();
-            let target = match &seg.kind {
-                SegKind::Striped(s) => super::linear::target(&cx, s, &mut below)?,
-                SegKind::Raid(r) => super::raid::target(&cx, r, &mut below)?,
-                SegKind::Raid0(r) => super::raid::target0(&cx, r, &mut below)?,
-                SegKind::Mirror(m) => {
-                    super::mirror::target(&cx, m, &mut pvmove_running, &mut below)?
-                }
-                SegKind::ThinPool(p) => {
-                    thin::check_metadata(v, lv, p)?;
-                    let meta = self.add_own(&p.metadata)?;
-                    let data = self.add_own(&p.pool)?;
-                    thin::pool(lv, p, meta, data)
-                }
-                SegKind::Thin(t) => {
-                    let ext = match &t.external_origin {
-                        Some(e) => Some(self.add_dev(e, "real")?),
-                        None => None,
-                    };
-                    let pool = if new_thin_pool(self.lv(&t.pool)?) {
-                        self.add_own(&t.pool)?
-                    } else {
-                        self.add_dev(&t.pool, "tpool")?
-                    };
-                    thin::thin(t, pool, ext)
-                }
-                SegKind::Cache(c) => self.cache(c, cachevol_parts.clone())?,
-                SegKind::Writecache(w) => {
-                    let cvol = self.add_own(&w.cachevol)?;
-                    let origin = self.add_own(&w.origin)?;
-                    writecache::target(w, origin, cvol)?
-                }
-                SegKind::Error => Target::Error,
-                SegKind::Zero => Target::Zero,
-                _ => return Err(crate::engine::lvm::unsupported_text(&seg.type_name)),
+            let target = match super::table_family(&cx, &mut pvmove_running, &mut below) {
+                Some(t) => t?,
+                None => match &seg.kind {
+                    SegKind::ThinPool(p) => {
+                        thin::check_metadata(v, lv, p)?;
+                        let meta = self.add_own(&p.metadata)?;
+                        let data = self.add_own(&p.pool)?;
+                        thin::pool(lv, p, meta, data)
+                    }
+                    SegKind::Thin(t) => {
+                        let ext = match &t.external_origin {
+                            Some(e) => Some(self.add_dev(e, "real")?),
+                            None => None,
+                        };
+                        let pool = if new_thin_pool(self.lv(&t.pool)?) {
+                            self.add_own(&t.pool)?
+                        } else {
+                            self.add_dev(&t.pool, "tpool")?
+                        };
+                        thin::thin(t, pool, ext)
+                    }
+                    SegKind::Cache(c) => self.cache(c, cachevol_parts.clone())?,
+                    SegKind::Writecache(w) => {
+                        let cvol = self.add_own(&w.cachevol)?;
+                        let origin = self.add_own(&w.origin)?;
+                        writecache::target(w, origin, cvol)?
+                    }
+                    SegKind::Error => Target::Error,
+                    SegKind::Zero => Target::Zero,
+                    _ => return Err(crate::engine::lvm::unsupported_text(&seg.type_name)),
+                },
             };
             for st in below {
                 self.push_part(st);
