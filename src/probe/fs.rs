@@ -270,6 +270,21 @@ fn probe_zfs(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
         return Ok(Ok(None));
     }
     let labels = zfs::label_offsets(dev.size());
+    // Each label's nvlist first (4 KiB; the first lies in the prefetched head): ZFS reads a
+    // label through its nvlist alone and blkid since 2.41 does the same, so a device none of
+    // whose labels starts an XDR nvlist is no pool. Only then blkid 2.38's uberblock count
+    // (Debian 12's), which reads 128 KiB per label: 512 KiB of every device over 64 MiB.
+    let mut nvlists = Vec::with_capacity(4);
+    for l in labels {
+        let nv = match l.and_then(|l| l.checked_add(zfs::NVLIST_AT)) {
+            Some(at) => region_vec(name, dev, at, zfs::NVLIST_LEN as u64)?,
+            None => None,
+        };
+        nvlists.push(nv);
+    }
+    if !nvlists.iter().flatten().any(|nv| zfs::is_nvlist(nv)) {
+        return Ok(Ok(None));
+    }
     let mut counts = Vec::with_capacity(4);
     for l in labels {
         let Some(at) = l.and_then(|l| l.checked_add(zfs::UBERBLOCKS_AT)) else {
@@ -280,11 +295,8 @@ fn probe_zfs(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
         };
         counts.push(zfs::count_uberblocks(&ubs));
         if let Some((i, version)) = zfs::decide(&counts) {
-            let nv = match labels[i].and_then(|l| l.checked_add(zfs::NVLIST_AT)) {
-                Some(at) => region_vec(name, dev, at, zfs::NVLIST_LEN as u64)?,
-                None => None,
-            };
-            return Ok(Ok(Some(zfs::parse(version, nv.as_deref()))));
+            let nv = nvlists.get(i).and_then(|nv| nv.as_deref());
+            return Ok(Ok(Some(zfs::parse(version, nv))));
         }
     }
     Ok(Ok(None))
@@ -852,6 +864,65 @@ mod tests {
             assert_eq!(info.version.as_deref(), get("VERSION"), "{name}");
             assert_eq!(info.uuid_sub.as_deref(), get("UUID_SUB"), "{name}");
         }
+    }
+
+    /// No tool here writes a pool (no ZFS module): labels laid out as ZFS lays them. Uberblocks
+    /// alone are no pool; an XDR nvlist in one label lets blkid's uberblock count decide, and a
+    /// device without one costs three 4 KiB reads, not four 128 KiB uberblock arrays.
+    #[test]
+    fn zfs_needs_an_nvlist_before_counting_uberblocks() {
+        use crate::source::ReadAt;
+        struct Counting<'a>(&'a SparseDev, std::cell::Cell<u64>);
+        impl ReadAt for Counting<'_> {
+            fn read_exact_at(&self, off: u64, buf: &mut [u8]) -> std::io::Result<()> {
+                self.1.set(self.1.get() + buf.len() as u64);
+                self.0.read_exact_at(off, buf)
+            }
+            fn size(&self) -> u64 {
+                self.0.size()
+            }
+        }
+        let size = zfs::MIN_DEVICE_SIZE + 100 * 1024;
+        let mut d = SparseDev::zeroed(size);
+        let labels = zfs::label_offsets(size).map(Option::unwrap);
+        for l in labels {
+            d.patch(
+                l + zfs::UBERBLOCKS_AT + 4096,
+                &0x00ba_b10c_u64.to_le_bytes(),
+            );
+            d.patch(l + zfs::UBERBLOCKS_AT + 4096 + 8, &5000u64.to_le_bytes());
+        }
+        let run = |d: &SparseDev| {
+            let c = Counting(d, std::cell::Cell::new(0));
+            let r = probe_zfs("z", &c).unwrap().unwrap();
+            (r, c.1.get())
+        };
+        let (r, read) = run(&d);
+        assert!(r.is_none(), "{r:?}");
+        assert_eq!(read, 4 * zfs::NVLIST_LEN as u64);
+        // Label 2's nvlist: header, version 0, NV_UNIQUE_NAME, then "name" = "tank".
+        let mut nv = vec![1u8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        for w in [24u32, 0, 5] {
+            nv.extend_from_slice(&w.to_be_bytes());
+        }
+        nv.extend_from_slice(b"name\0\0\0\0");
+        for w in [9u32, 1, 4] {
+            nv.extend_from_slice(&w.to_be_bytes());
+        }
+        nv.extend_from_slice(b"tank");
+        // The pair's size covers its name and value: 12 + 8 + 12 + 4.
+        nv[12..16].copy_from_slice(&36u32.to_be_bytes());
+        d.patch(labels[3] + zfs::NVLIST_AT, &nv);
+        let (r, _) = run(&d);
+        // Four uberblocks are reached in label 3, whose nvlist names the pool.
+        let r = r.expect("a pool");
+        assert_eq!(
+            (r.fstype, r.version.as_deref(), r.label.as_deref()),
+            ("zfs_member", Some("5000"), Some("tank"))
+        );
+        // An nvlist but fewer than four uberblocks: no pool.
+        d.patch(labels[0] + zfs::UBERBLOCKS_AT + 4096, &[0; 8]);
+        assert!(run(&d).0.is_none());
     }
 
     #[test]

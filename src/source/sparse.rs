@@ -63,6 +63,14 @@ impl SparseDev {
         Ok(SparseDev { size, sectors })
     }
 
+    /// An image of `size` zero bytes, to be patched (tests of formats no tool here writes).
+    pub fn zeroed(size: u64) -> SparseDev {
+        SparseDev {
+            size,
+            sectors: BTreeMap::new(),
+        }
+    }
+
     /// Builds one from a full image held in memory (tests).
     pub fn from_image(img: &[u8]) -> SparseDev {
         let mut sectors = BTreeMap::new();

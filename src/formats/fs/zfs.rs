@@ -5,6 +5,8 @@
 //! each) hold at least four uberblock magics in total (counted label by label, in blkid's
 //! order, stopping once four are seen). The pool name (LABEL), pool GUID (UUID) and vdev GUID
 //! (UUID_SUB) come from the first 4 KiB of that label's nvlist (XDR-encoded, big-endian).
+//! The uberblocks are counted only on a device where some label starts an XDR nvlist
+//! ([`is_nvlist`]): blkid 2.41 and ZFS itself decide by the nvlist alone.
 
 use super::{FsInfo, Usage};
 use crate::formats::bytes;
@@ -26,6 +28,14 @@ const DATA_TYPE_STRING: u32 = 9;
 const DATA_TYPE_DIRECTORY: u32 = 19;
 /// Bound on nvpairs walked: each is at least 12 bytes of the 4 KiB.
 const MAX_PAIRS: usize = NVLIST_LEN / 8;
+
+/// Whether `nv` starts as ZFS packs a label's nvlist: nvs_header_t (encoding XDR, an endian
+/// byte of 0 or 1, two reserved zero bytes), then the XDR nvlist version, 0 (libnvpair's
+/// `nvs_operation`, `nvs_xdr_nvl_fini`; `nvlist_unpack` refuses anything else).
+pub fn is_nvlist(nv: &[u8]) -> bool {
+    const NV_ENCODE_XDR: u8 = 1;
+    matches!(nv.get(..4), Some([NV_ENCODE_XDR, 0 | 1, 0, 0])) && bytes::be32(nv, 4) == Some(0)
+}
 
 /// The four label offsets on a device of `size` bytes, in blkid's order.
 pub fn label_offsets(size: u64) -> [Option<u64>; 4] {
