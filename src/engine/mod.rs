@@ -559,13 +559,21 @@ fn kernel_key(g: &Graph, d: &BlockDev) -> String {
         return format!("dm:{u}");
     }
     if let (Some(n), Some(parent)) = (d.partition, &d.parent) {
-        let pk = g
-            .by_name(parent)
+        let pk = by_kernel_name(g, parent)
             .map(|p| g.nodes[p].key.clone())
             .unwrap_or_else(|| format!("dev:{parent}"));
         return format!("{pk}:p{n}");
     }
     format!("dev:{}", d.name)
+}
+
+/// The node of kernel device `name` (a partition's parent): a plain disk by its key, in
+/// constant time (asked for every partition, a search of all nodes made discovering hundreds
+/// of partitioned disks quadratic); an array or DM device, which carries another key, by name.
+fn by_kernel_name(g: &Graph, name: &str) -> Option<NodeId> {
+    g.by_key(&format!("dev:{name}"))
+        .filter(|&i| g.nodes[i].name == name)
+        .or_else(|| g.by_name(name))
 }
 
 /// The disk node a kpartx map over a non-DM device belongs to (`part<n>-devnode_MAJ:MIN_...`).
@@ -597,7 +605,7 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
         }
         return Some(id);
     }
-    let mut parent = d.parent.as_ref().and_then(|p| g.by_name(p));
+    let mut parent = d.parent.as_ref().and_then(|p| by_kernel_name(g, p));
     // A kpartx map of a disk's partition (ours or kpartx's): the partition of that disk. Its
     // start is taken from the disk's table in add_partitions.
     let kpartx_part = d.dm_uuid.as_deref().and_then(|u| {
