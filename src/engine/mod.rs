@@ -599,9 +599,13 @@ pub fn add_kernel_dev(g: &mut Graph, d: &BlockDev, dev_dir: &Path) -> Option<Nod
         let n = &mut g.nodes[id];
         if n.kernel.is_none() {
             n.kernel = Some(kernel);
-            if let Ok(f) = FileDev::open(&dev_dir.join(&d.name), d.logical_block_size) {
-                n.reader = Some(Arc::new(f));
-            }
+            // Opened on its first read: a later round takes what it holds from this one, so
+            // most such devices (every LV just activated) are never read again.
+            n.reader = Some(Arc::new(LazyDev::new(
+                &dev_dir.join(&d.name),
+                d.size,
+                d.logical_block_size,
+            )));
         }
         return Some(id);
     }
