@@ -55,6 +55,20 @@ impl<T: ReadAt + ?Sized> ReadAt for std::sync::Arc<T> {
     }
 }
 
+/// Opens `path` read-only and close-on-exec. Through openat: musl's open() follows every
+/// O_CLOEXEC open with an fcntl(F_SETFD) for kernels older than 2.6.23, a system call more per
+/// file (a sixth of the calls of reading a thousand devices' sysfs records); openat does not.
+pub fn open_ro(path: &Path) -> io::Result<File> {
+    use nix::fcntl::{openat, OFlag, AT_FDCWD};
+    let fd = openat(
+        AT_FDCWD,
+        path,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    Ok(File::from(fd))
+}
+
 /// Reads `len` bytes at `off` into a new vector, refusing reads past the end of the source or
 /// larger than [`MAX_READ`] before allocating anything.
 pub fn read_vec(dev: &dyn ReadAt, off: u64, len: u64) -> io::Result<Vec<u8>> {
@@ -228,7 +242,7 @@ impl FileDev {
     /// caller takes from sysfs (`queue/logical_block_size`) or 512 for image files.
     pub fn open(path: &Path, lbs: u32) -> io::Result<FileDev> {
         use std::io::Seek;
-        let mut file = File::open(path)?;
+        let mut file = open_ro(path)?;
         let size = file.seek(io::SeekFrom::End(0))?;
         // Probes read a few sectors at scattered offsets: without this each one made the
         // kernel read ahead 128 KiB or more (in a VM with 1000 LVs, over 1 GB for discovery,

@@ -81,7 +81,7 @@ impl BlockDev {
 /// calls instead of three, some 35000 more in a discovery of 1000 devices.
 pub fn read_attr(path: &Path) -> Option<String> {
     use std::io::Read;
-    let mut f = fs::File::open(path).ok()?;
+    let mut f = super::open_ro(path).ok()?;
     let mut buf = [0u8; 4096];
     let mut n = f.read(&mut buf).ok()?;
     let mut text = Vec::new();
