@@ -332,16 +332,40 @@ fn discover_with_keys(inp: &Inputs, st: &Settings, src: &Sources) -> engine::Gra
     g
 }
 
+/// What scan, plan and activate share: [`settings`] with the LUKS side ([`luks_settings`]),
+/// the options naming the same fields in each command. Err: a usage error, already printed;
+/// the command exits 2.
+fn command_settings(
+    homehost: Option<&str>,
+    system_id: Option<&str>,
+    live: bool,
+    filter: Option<&ActivateFilter>,
+    crypttab: Option<&Path>,
+    key_files: &[PathBuf],
+) -> Result<(Settings, Sources), i32> {
+    let mut st = settings(homehost, system_id, live, filter);
+    match luks_settings(&mut st, crypttab, live, key_files) {
+        Ok(src) => Ok((st, src)),
+        Err(e) => {
+            eprintln!("evms-activate: {e}");
+            Err(2)
+        }
+    }
+}
+
 fn scan(c: &ScanCmd) -> i32 {
     let inp = inputs(&c.image, &c.sysfs, &c.dev);
     let live = matches!(inp, Inputs::Live { .. });
-    let mut st = settings(c.homehost.as_deref(), c.system_id.as_deref(), live, None);
-    let src = match luks_settings(&mut st, c.crypttab.as_deref(), live, &c.key_file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("evms-activate: {e}");
-            return 2;
-        }
+    let (st, src) = match command_settings(
+        c.homehost.as_deref(),
+        c.system_id.as_deref(),
+        live,
+        None,
+        c.crypttab.as_deref(),
+        &c.key_file,
+    ) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let g = discover_with_keys(&inp, &st, &src);
     if c.json {
@@ -362,18 +386,16 @@ fn plan(c: &PlanCmd) -> i32 {
             return 2;
         }
     };
-    let mut st = settings(
+    let (st, src) = match command_settings(
         c.homehost.as_deref(),
         c.system_id.as_deref(),
         live,
         filt.as_ref(),
-    );
-    let src = match luks_settings(&mut st, c.crypttab.as_deref(), live, &c.key_file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("evms-activate: {e}");
-            return 2;
-        }
+        c.crypttab.as_deref(),
+        &c.key_file,
+    ) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let g = discover_with_keys(&inp, &st, &src);
     let sel = Selection {
@@ -411,18 +433,16 @@ fn activate(c: &ActivateCmd) -> i32 {
         }
     };
     let inp = inputs(&[], &c.sysfs, &c.dev);
-    let mut st = settings(
+    let (st, src) = match command_settings(
         c.homehost.as_deref(),
         c.system_id.as_deref(),
         true,
         filt.as_ref(),
-    );
-    let src = match luks_settings(&mut st, c.crypttab.as_deref(), true, &c.key_file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("evms-activate: {e}");
-            return 2;
-        }
+        c.crypttab.as_deref(),
+        &c.key_file,
+    ) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let root_ref = match c
         .root

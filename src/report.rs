@@ -242,23 +242,44 @@ type Row = (String, String, String, String, String, String);
 fn tree_rows(g: &Graph) -> Vec<Row> {
     let mut rows = Vec::new();
     let mut printed = vec![false; g.nodes.len()];
+    let kids = g.children();
     let roots: Vec<NodeId> = (0..g.nodes.len())
         .filter(|&i| g.node(i).parents.is_empty())
         .collect();
     for r in roots {
-        walk(g, r, String::new(), true, true, &mut printed, &mut rows);
+        walk(
+            g,
+            &kids,
+            r,
+            String::new(),
+            true,
+            true,
+            &mut printed,
+            &mut rows,
+        );
     }
     // Anything unreachable from a root (cycles) still gets a line.
     for i in 0..g.nodes.len() {
         if !printed[i] {
-            walk(g, i, String::new(), true, true, &mut printed, &mut rows);
+            walk(
+                g,
+                &kids,
+                i,
+                String::new(),
+                true,
+                true,
+                &mut printed,
+                &mut rows,
+            );
         }
     }
     rows
 }
 
+#[allow(clippy::too_many_arguments)]
 fn walk(
     g: &Graph,
+    children: &[Vec<NodeId>],
     id: NodeId,
     prefix: String,
     last: bool,
@@ -306,7 +327,7 @@ fn walk(
         content_label(&n.content).unwrap_or_default(),
         node_state(g, id),
     ));
-    let kids = g.children(id);
+    let kids = children.get(id).map(Vec::as_slice).unwrap_or(&[]);
     let child_prefix = if root {
         prefix
     } else if last {
@@ -317,6 +338,7 @@ fn walk(
     for (i, &k) in kids.iter().enumerate() {
         walk(
             g,
+            children,
             k,
             child_prefix.clone(),
             i + 1 == kids.len(),

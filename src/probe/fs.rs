@@ -34,7 +34,7 @@ fn region<const N: usize>(
     name: &str,
     dev: &dyn ReadAt,
     off: u64,
-) -> Result<Option<[u8; N]>, ProbeError> {
+) -> Result<Option<Box<[u8; N]>>, ProbeError> {
     let fits = off
         .checked_add(u64::try_from(N).unwrap_or(u64::MAX))
         .is_some_and(|end| end <= dev.size());
@@ -113,7 +113,7 @@ fn probe_vfat(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
             let Some(entry) = region::<4>(name, dev, entry_off)? else {
                 break;
             };
-            cluster = vfat::VfatBoot::next_cluster(entry);
+            cluster = vfat::VfatBoot::next_cluster(*entry);
         }
         if let Some(off) = boot.fsinfo_offset() {
             match region::<512>(name, dev, off)? {
@@ -144,12 +144,12 @@ fn probe_swap_area(name: &str, dev: &dyn ReadAt, suspend: bool) -> Result<Probed
     }
     let len = dev.size().min(swap::READ_LEN as u64);
     // The magics first: a device without one (nearly all) needs no 64 KiB buffer.
-    let mut magic = suspend && len >= 8 && swap::is_toi(&read_array::<8>(name, dev, 0)?);
+    let mut magic = suspend && len >= 8 && swap::is_toi(&*read_array::<8>(name, dev, 0)?);
     for off in swap::MAGIC_OFFSETS.map(|o| o as u64) {
         if magic || off + 10 > len {
             break;
         }
-        magic = swap::magic_at(&read_array::<10>(name, dev, off)?, suspend);
+        magic = swap::magic_at(&*read_array::<10>(name, dev, off)?, suspend);
     }
     if !magic {
         return Ok(Ok(None));
@@ -202,7 +202,7 @@ fn probe_ddf(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
                 return Ok(Ok(None));
             };
             match region::<4>(name, dev, off)? {
-                Some(sig) => primary = Some((off, sig)),
+                Some(sig) => primary = Some((off, *sig)),
                 None => return Ok(Ok(None)),
             }
         }
@@ -239,7 +239,7 @@ fn probe_bitlocker(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
         },
         None => None,
     };
-    Ok(bitlocker::parse(&hdr, kind, fve.as_ref().map(|(f, at)| (f, *at))).map(Some))
+    Ok(bitlocker::parse(&hdr, kind, fve.as_ref().map(|(f, at)| (&**f, *at))).map(Some))
 }
 
 fn probe_reiserfs(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
@@ -248,7 +248,7 @@ fn probe_reiserfs(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
     }
     let a = region::<{ reiserfs::SB_READ }>(name, dev, reiserfs::SB_OFFSETS[0])?;
     let b = region::<{ reiserfs::SB_READ }>(name, dev, reiserfs::SB_OFFSETS[1])?;
-    Ok(reiserfs::parse([a.as_ref(), b.as_ref()]))
+    Ok(reiserfs::parse([a.as_deref(), b.as_deref()]))
 }
 
 fn probe_nilfs2(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
@@ -262,7 +262,10 @@ fn probe_nilfs2(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
         Some(at) => region::<{ nilfs2::SB_READ }>(name, dev, at)?.map(|b| (b, at)),
         None => None,
     };
-    Ok(nilfs2::parse(&p, backup.as_ref().map(|(b, at)| (b, *at))))
+    Ok(nilfs2::parse(
+        &p,
+        backup.as_ref().map(|(b, at)| (&**b, *at)),
+    ))
 }
 
 fn probe_zfs(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
@@ -313,7 +316,7 @@ fn probe_exfat(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
     let mut label = None;
     let mut cluster = boot.rootdir_cluster;
     let mut off = boot.cluster_offset(cluster);
-    let mut sector: Option<(u64, [u8; 512])> = None;
+    let mut sector: Option<(u64, Box<[u8; 512]>)> = None;
     for _ in 0..exfat::MAX_ENTRIES {
         let Some(o) = off else { break };
         let base = o - o % 512;
@@ -325,7 +328,8 @@ fn probe_exfat(name: &str, dev: &dyn ReadAt) -> Result<Probed, ProbeError> {
         }
         let Some((_, buf)) = &sector else { break };
         let i = usize::try_from(o - base).unwrap_or(0);
-        let Some(e) = crate::formats::bytes::arr::<{ exfat::ENTRY_SIZE as usize }>(buf, i) else {
+        let Some(e) = crate::formats::bytes::arr::<{ exfat::ENTRY_SIZE as usize }>(&buf[..], i)
+        else {
             // An entry across a sector boundary (only with a misaligned start): as blkid,
             // read it whole.
             match region::<{ exfat::ENTRY_SIZE as usize }>(name, dev, o)? {
@@ -373,7 +377,8 @@ fn next_entry(
     let Some(fo) = boot.fat_entry_offset(*cluster) else {
         return Ok(None);
     };
-    let Some(next) = region::<4>(name, dev, fo)?.and_then(exfat::ExfatBoot::next_cluster) else {
+    let Some(next) = region::<4>(name, dev, fo)?.and_then(|e| exfat::ExfatBoot::next_cluster(*e))
+    else {
         return Ok(None);
     };
     *cluster = next;
@@ -738,7 +743,7 @@ pub fn probe_evms(name: &str, dev: &dyn ReadAt) -> Result<Option<EvmsInfo>, Prob
     }
     let copy = |lba: u64, which| -> Result<Result<Option<EvmsInfo>, FormatError>, ProbeError> {
         let at = lba * hs;
-        let b: [u8; evms::HEADER_SIZE] = read_array(name, dev, at)?;
+        let b: Box<[u8; evms::HEADER_SIZE]> = read_array(name, dev, at)?;
         Ok(evms::parse_feature_header(&b, at, which))
     };
     let primary = copy(sectors - 1, evms::Copy::Primary)?;
@@ -928,7 +933,7 @@ mod tests {
     #[test]
     fn fat_boot_label_is_only_label_fatboot() {
         let d = dev("vfat16-bootlabel");
-        let sector: [u8; 512] = read_array("f", &d, 0).unwrap();
+        let sector: [u8; 512] = *read_array("f", &d, 0).unwrap();
         let boot = vfat::parse_boot(&sector).unwrap();
         let e = &kv_blocks(
             FIXTURES

@@ -27,7 +27,7 @@ pub fn read_array<const N: usize>(
     name: &str,
     dev: &dyn ReadAt,
     off: u64,
-) -> Result<[u8; N], ProbeError> {
+) -> Result<Box<[u8; N]>, ProbeError> {
     source::read_array::<N>(dev, off).map_err(|err| ProbeError::Io {
         device: name.to_string(),
         offset: off,

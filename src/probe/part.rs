@@ -31,7 +31,7 @@ pub fn probe_partitions(name: &str, dev: &dyn ReadAt) -> Result<Option<PartTable
     if dev.size() < 512 {
         return Ok(None);
     }
-    let s0: [u8; mbr::SECTOR_SIZE] = read_array(name, dev, 0)?;
+    let s0: Box<[u8; mbr::SECTOR_SIZE]> = read_array(name, dev, 0)?;
     match mbr::parse_mbr(&s0).map_err(|e| format_err(name, e))? {
         None => Ok(None),
         Some(MbrKind::Dos(m)) => dos_table(name, dev, &m, lbs).map(Some),
@@ -198,7 +198,7 @@ fn dos_table(name: &str, dev: &dyn ReadAt, m: &Mbr, lbs: u32) -> Result<PartTabl
                 .is_some_and(|end| end <= dev.size());
             match (inside, off) {
                 (true, Some(o)) => {
-                    let s: [u8; mbr::SECTOR_SIZE] = read_array(name, dev, o)?;
+                    let s: Box<[u8; mbr::SECTOR_SIZE]> = read_array(name, dev, o)?;
                     chain.feed(Some(&s));
                 }
                 _ => chain.feed(None),

@@ -115,3 +115,17 @@ md_create_090() {
 
 # Kernel name of a device path (/dev/md/root -> md127).
 kname() { basename "$(readlink -f "$1")"; }
+
+# wait_sync VG/LV: until lvm2 reports a RAID or mirror LV in sync (no sync state, as raid0
+# has, counts as in sync; bounded: two minutes).
+wait_sync() {
+  local i=0 p
+  while [ $i -lt 240 ]; do
+    p=$($LVM lvs --noheadings -o sync_percent "$1" | tr -d ' ')
+    case $p in "" | 100.00) return 0 ;; esac
+    sleep 0.5
+    i=$((i + 1))
+  done
+  echo "wait_sync $1: still at $p"
+  return 1
+}

@@ -271,7 +271,7 @@ mod tests {
 
     fn head(f: &Fixture, disk: &str) -> [u8; LABEL_SCAN_SIZE] {
         let d = f.disk(disk);
-        crate::source::read_array::<LABEL_SCAN_SIZE>(&d, 0).unwrap()
+        *crate::source::read_array::<LABEL_SCAN_SIZE>(&d, 0).unwrap()
     }
 
     /// Every field of every fixture's label against `pvck --dump headers`.

@@ -264,7 +264,7 @@ mod tests {
     use crate::source::ReadAt;
 
     fn header_at(d: &SparseDev, off: u64) -> [u8; 512] {
-        crate::source::read_array::<512>(d, off).unwrap()
+        *crate::source::read_array::<512>(d, off).unwrap()
     }
 
     /// Recomputes the header checksum after a mutation.

@@ -20,18 +20,6 @@ CASE_mmir_ORACLE=oracle_mmir
 CASE_mmir_DATA="vgm-mmir"
 oracle_mmir() { $LVM lvchange -ay vgm/mmir; }
 
-wait_sync() {
-  local i=0 p
-  while [ $i -lt 240 ]; do
-    p=$($LVM lvs --noheadings -o sync_percent "$1" | tr -d ' ')
-    case $p in "" | 100.00) return 0 ;; esac
-    sleep 0.5
-    i=$((i + 1))
-  done
-  echo "wait_sync $1: still at $p"
-  return 1
-}
-
 LVS_MIRROR="mdisk mcore mmir m3 mns mro"
 
 create() {

@@ -42,19 +42,6 @@ after_r5() {
   $LVM lvchange -an vgr/r5
 }
 
-# wait_sync VG/LV: until lvm2 reports the LV in sync (raid0 has no sync state; bounded).
-wait_sync() {
-  local i=0 p
-  while [ $i -lt 240 ]; do
-    p=$($LVM lvs --noheadings -o sync_percent "$1" | tr -d ' ')
-    case $p in "" | 100.00) return 0 ;; esac
-    sleep 0.5
-    i=$((i + 1))
-  done
-  echo "wait_sync $1: still at $p"
-  return 1
-}
-
 # pattern_hash NAME SECTORS TAG: the hash `fill` would give a device of SECTORS sectors.
 pattern_hash() {
   awk -v n="$2" -v t="$3" 'BEGIN { for (i = 0; i < n; i++) printf "%-511s\n", t " sector " i }' > /tmp/pattern

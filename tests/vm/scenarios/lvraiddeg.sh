@@ -47,18 +47,6 @@ after_deg() {
   $LVM vgchange -an vgd
 }
 
-wait_sync() {
-  local i=0 p
-  while [ $i -lt 240 ]; do
-    p=$($LVM lvs --noheadings -o sync_percent "$1" | tr -d ' ')
-    case $p in "" | 100.00) return 0 ;; esac
-    sleep 0.5
-    i=$((i + 1))
-  done
-  echo "wait_sync $1: still at $p"
-  return 1
-}
-
 create() {
   # Metadata on vda only: the committed fixtures (tests/fixtures/lvm-raid) stay small.
   pv_create /dev/vda
