@@ -246,20 +246,8 @@ fn tree_rows(g: &Graph) -> Vec<Row> {
     let roots: Vec<NodeId> = (0..g.nodes.len())
         .filter(|&i| g.node(i).parents.is_empty())
         .collect();
-    for r in roots {
-        walk(
-            g,
-            &kids,
-            r,
-            String::new(),
-            true,
-            true,
-            &mut printed,
-            &mut rows,
-        );
-    }
-    // Anything unreachable from a root (cycles) still gets a line.
-    for i in 0..g.nodes.len() {
+    // Roots first; then anything unreachable from a root (cycles) still gets a line.
+    for i in roots.into_iter().chain(0..g.nodes.len()) {
         if !printed[i] {
             walk(
                 g,

@@ -144,7 +144,7 @@ pub fn group(g: &mut Graph) {
         let vg = match (kept, &g.nodes[best[0].0].content) {
             (Some(v), _) => v.vg.clone(),
             (None, Content::LvmPv(c)) => match &c.metadata {
-                Some((vg, _, _)) => Arc::new(vg.clone()),
+                Some((vg, _, _)) => Arc::clone(vg),
                 None => continue,
             },
             (None, _) => continue,
@@ -308,6 +308,8 @@ fn access_of(vg: &Vg, local_system_id: Option<&str>) -> Access {
 /// referring to each other cannot loop).
 pub fn lv_pvs(vg: &Vg, lv: &Lv) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
+    // A set beside the list: an LV striped over 64 PVs asked the list 64 times per area.
+    let mut listed = std::collections::HashSet::new();
     let mut stack = vec![lv.name.clone()];
     let mut seen: Vec<String> = Vec::new();
     while let Some(name) = stack.pop() {
@@ -325,7 +327,7 @@ pub fn lv_pvs(vg: &Vg, lv: &Lv) -> Result<Vec<String>, String> {
             for r in seg.kind.references() {
                 match r {
                     SegRef::Pv(k) => {
-                        if !out.contains(&k) {
+                        if listed.insert(k.clone()) {
                             out.push(k)
                         }
                     }

@@ -412,3 +412,42 @@ fn errors_inside_wrapped_text_map_to_the_second_piece() {
         "{e}"
     );
 }
+
+/// Every copy of one VG text (the PVs of a VG, the areas of a PV) is parsed once and shared;
+/// a changed text is parsed on its own.
+#[test]
+fn one_parse_per_metadata_text() {
+    let mut shared = 0;
+    for f in fixtures::all() {
+        let vgs: Vec<Arc<Vg>> = f
+            .disks()
+            .iter()
+            .flat_map(|d| claim(&f.disk(d)).mdas)
+            .filter_map(|m| match m.result {
+                Ok(MdaContent {
+                    state: MdaState::Metadata { vg, .. },
+                    ..
+                }) => Some(vg),
+                _ => None,
+            })
+            .collect();
+        for pair in vgs.windows(2) {
+            if (pair[0].checksum, pair[0].text_size) == (pair[1].checksum, pair[1].text_size) {
+                assert!(Arc::ptr_eq(&pair[0], &pair[1]), "{}", f.name);
+                shared += 1;
+            }
+        }
+    }
+    assert!(shared > 0, "no fixture has two copies of one text");
+    let f = fixtures::load("whole-disk");
+    let mut d = f.disk("disk");
+    let before = claim(&d).metadata.unwrap().0;
+    let mda_at = claim(&d).mdas[0].offset;
+    rewrite_text(&mut d, mda_at, |t| t.replacen("seqno = ", "seqno = 1", 1));
+    let after = claim(&d).metadata.unwrap().0;
+    assert!(!Arc::ptr_eq(&before, &after));
+    assert_eq!(
+        after.seqno,
+        before.seqno + 10u64.pow(before.seqno.to_string().len() as u32)
+    );
+}
