@@ -905,7 +905,7 @@ mod tests {
         let (r, read) = run(&d);
         assert!(r.is_none(), "{r:?}");
         assert_eq!(read, 4 * zfs::NVLIST_LEN as u64);
-        // Label 2's nvlist: header, version 0, NV_UNIQUE_NAME, then "name" = "tank".
+        // The last label's nvlist (labels[3], the fourth): header, version 0, NV_UNIQUE_NAME, then "name" = "tank".
         let mut nv = vec![1u8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
         for w in [24u32, 0, 5] {
             nv.extend_from_slice(&w.to_be_bytes());
@@ -919,7 +919,7 @@ mod tests {
         nv[12..16].copy_from_slice(&36u32.to_be_bytes());
         d.patch(labels[3] + zfs::NVLIST_AT, &nv);
         let (r, _) = run(&d);
-        // Four uberblocks are reached in label 3, whose nvlist names the pool.
+        // Four uberblocks are reached only in that label, whose nvlist names the pool.
         let r = r.expect("a pool");
         assert_eq!(
             (r.fstype, r.version.as_deref(), r.label.as_deref()),
