@@ -98,29 +98,42 @@ reps() { # N STEP...: the steps repeated N times, comma-joined
   echo "${s#,}"
 }
 
+# The boots run BENCH_JOBS at a time (default: one per CPU; each VM is one TCG thread). Under
+# -icount guest time counts instructions, so a second VM beside it changes the wall time, not
+# the figures; only waits for the disk (lvm2 reads with O_DIRECT) pass in real time.
+jobs=${BENCH_JOBS:-$(nproc)}
+spawn() { # boot ARGS in the background, at most $jobs at once
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  boot "$@" &
+}
 for c in "${cases[@]}"; do
   kp=""; [ "$c" = lvparts ] && kp=vgp-disk,vgp-lv1
   case $c in
     lv500 | lv1000)
       # Tearing down 1000 DM devices takes the kernel ~25 s (RCU grace periods): one
       # activation per boot instead.
-      boot "$c" a "bytes,hold,warm,o,rec-oracle"
-      boot "$c" b "hold,warm,u,rec-ours"
-      boot "$c" c "U,hold,warm,o"
-      boot "$c" d "U,hold,warm,u" ;;
+      spawn "$c" a "bytes,hold,warm,o,rec-oracle"
+      spawn "$c" b "hold,warm,u,rec-ours"
+      spawn "$c" c "U,hold,warm,o"
+      spawn "$c" d "U,hold,warm,u" ;;
     lv250 | stripe64)
-      boot "$c" a "bytes,hold,warm,o,rec-oracle,t,u,rec-ours,t,U,o,t,u" ;;
+      spawn "$c" a "bytes,hold,warm,o,rec-oracle,t,u,rec-ours,t,U,o,t,u" ;;
     *)
       extra=""; [ "$c" = flagship ] && extra="strace,"
-      boot "$c" a "bytes,hold,warm,o,rec-oracle,t,u,rec-ours,t,${extra}$(reps 3 o t u t),U,$(reps 3 o t u t)" "$kp" ;;
+      spawn "$c" a "bytes,hold,warm,o,rec-oracle,t,u,rec-ours,t,${extra}$(reps 3 o t u t),U,$(reps 3 o t u t)" "$kp" ;;
   esac
 done
+wait
 
 # --- boot and size -------------------------------------------------------------------------------
 if [ "${BENCH_BOOT:-1}" = 1 ]; then
   "$ROOT/tests/bench-boot.sh" > "$RES/boot.txt" 2> "$RES/boot.log" || log "bench-boot failed (see $RES/boot.log)"
 fi
-"$ROOT/tests/bench/size.sh" > "$RES/size.txt" 2> "$RES/size.log" || log "size failed (see $RES/size.log)"
+# cargo bloat (size.sh: the breakdown by crate), installed once into the cache, pinned.
+if ! command -v cargo-bloat >/dev/null && [ ! -x "$CACHE/tools/bin/cargo-bloat" ]; then
+  cargo install --quiet --locked --root "$CACHE/tools" cargo-bloat@0.12.1 >&2 || log "cannot install cargo-bloat"
+fi
+PATH=$PATH:$CACHE/tools/bin "$ROOT/tests/bench/size.sh" > "$RES/size.txt" 2> "$RES/size.log" || log "size failed (see $RES/size.log)"
 
 # --- the machine, then the report --------------------------------------------------------------
 {
