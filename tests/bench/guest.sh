@@ -169,7 +169,9 @@ for s in $STEPS; do
     rec-oracle) step_tables oracle ;;
     rec-ours) step_tables ours ;;
     warm) $EVMS activate --dry-run >/dev/null 2>&1; $MDADM --examine --scan >/dev/null 2>&1
-      $LVM pvs >/dev/null 2>&1 ;;
+      $LVM pvs >/dev/null 2>&1
+      # What the two date calls around a command add to every figure (their exec and exit).
+      for _ in 1 2 3; do t0=$(now); t1=$(now); res bracket "$(span "$t0" "$t1")"; done ;;
     strace) step_strace ;;
     *) echo "bench: unknown step $s" ;;
   esac

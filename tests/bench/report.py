@@ -46,6 +46,7 @@ devices = {}
 strace = {}  # (case, tool) -> {syscall: (calls, errors)}
 tables = {}  # case -> {oracle: text, ours: text}
 unfinished = []
+brackets = []  # two date calls around nothing: in every timed figure once
 
 for d in sorted(os.listdir(RES)) if os.path.isdir(RES) else []:
     p = os.path.join(RES, d)
@@ -66,6 +67,8 @@ for d in sorted(os.listdir(RES)) if os.path.isdir(RES) else []:
                     k, v = kv.split("=", 1)
                     r[k] = v
             runs[(c, mode, what)].append(r)
+        elif what == "bracket":
+            brackets.append(float(w[3]))
         elif what == "ours-phase":
             phases[(c, mode)].append(" ".join(w[3:]))
         elif what == "bytes":
@@ -281,6 +284,10 @@ w("Activation is timed in the guest under QEMU TCG with `-icount shift=0,sleep=o
   "`lvm vgchange -ay` (+ `kpartx -a` where the case has partitions in LVs). Same disks, same boot, modules "
   "loaded beforehand. *Kernel work* is the time inside DM create/load/resume, the md ioctls and sysfs writes "
   "(exec::timing); *rest* is everything else ours does (reading, parsing, planning, nodes, records, start-up).")
+if brackets:
+    w("")
+    w(f"Every figure includes, once, the cost of the timer itself: two `date` calls around an empty command "
+      f"take {med(brackets) * 1000:.2f} ms (median of {len(brackets)}; it is counted in *rest*, not subtracted).")
 w("")
 if unfinished:
     w(f"**Unfinished boots** (results partial): {', '.join(unfinished)}")

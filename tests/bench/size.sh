@@ -19,6 +19,16 @@ size -A "$BIN" | awk '$1 ~ /^\.(text|rodata|eh_frame|eh_frame_hdr|rela\.dyn|data
 if command -v cargo-bloat >/dev/null; then
   (cd "$ROOT" && CARGO_TARGET_DIR=$ROOT/target/bloat cargo bloat --release --target x86_64-unknown-linux-musl \
     --crates -n 12 2>/dev/null) | awk '$NF != "Crate" && $3 ~ /iB$|B$/ && NF == 4 { print "bloat", $4, $3, $2 }'
+  # std's share that only a rebuilt std (nightly build-std, panic_immediate_abort) drops: the
+  # default panic hook's backtrace printer (gimli, addr2line, miniz_oxide, libunwind) stays
+  # linked under panic=abort.
+  (cd "$ROOT" && CARGO_TARGET_DIR=$ROOT/target/bloat cargo bloat --release --target x86_64-unknown-linux-musl \
+    -n 0 --message-format json 2>/dev/null) | python3 -c '
+import json, re, sys
+fs = json.load(sys.stdin)["functions"]
+b = sum(f["size"] for f in fs if re.search(r"gimli|addr2line|miniz_oxide|backtrace|libunwind|_Unwind|rustc_demangle", f["name"]))
+print(f"note Of std and [Unknown], {b / 1024:.1f} KiB is the backtrace printer of the default panic hook, linked even under panic=abort; only a std rebuilt with panic_immediate_abort (nightly) drops it.")
+' 2>/dev/null
 else
   echo "note cargo-bloat is not installed (cargo install cargo-bloat): no breakdown by crate"
 fi
