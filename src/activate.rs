@@ -3,9 +3,11 @@
 //! activated too, until a round creates nothing (bounded). Shared by `activate` and boot.
 
 use crate::engine::{self, Graph, Inputs, Settings};
-use crate::exec::{ExecEnv, ExecOptions};
+use crate::exec::{ExecEnv, ExecOptions, ExecReport, Outcome as StepOutcome};
 use crate::plan::build::{build, Selection};
-use crate::plan::Plan;
+use crate::plan::{Plan, Step};
+use crate::source::sysfs;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Upper bound on activation rounds: each round must create something to continue, and a stack
@@ -55,11 +57,14 @@ pub fn run(
     let mut prev: Option<Graph> = None;
     // Keys of the steps run so far (a set: a round may plan thousands of LVs).
     let mut done_keys: std::collections::HashSet<String> = Default::default();
+    // The DM devices made so far, by kernel name: the next discovery need not ask sysfs
+    // what the executor already knows of them.
+    let mut made: HashMap<String, sysfs::Known> = HashMap::new();
     for round in 0..MAX_ROUNDS {
         let t0 = Instant::now();
         let g = match (next.take(), prev.take()) {
             (Some(g), _) => g,
-            (None, Some(p)) => engine::discover_again(inputs, settings.clone(), p),
+            (None, Some(p)) => engine::discover_again(inputs, settings.clone(), p, &made),
             (None, None) => engine::discover(inputs, settings.clone()),
         };
         let t1 = Instant::now();
@@ -111,6 +116,7 @@ pub fn run(
             load(&wanted);
         }
         let report = crate::exec::execute(&step_plan, env, opts);
+        made.extend(made_dm(&step_plan, &report));
         // For the benchmark: where a round's time goes (the first round's discovery is the
         // caller's, not timed here).
         log::debug!(
@@ -145,6 +151,38 @@ pub fn run(
     out.ok = false;
     out.graph = engine::discover(inputs, settings.clone());
     out
+}
+
+/// The DM devices `report` says were created by `plan`'s steps, as sysfs would describe them:
+/// the table's length is the device's size, the step's name and UUID are the kernel's.
+fn made_dm<'a>(
+    plan: &'a Plan,
+    report: &'a ExecReport,
+) -> impl Iterator<Item = (String, sysfs::Known)> + 'a {
+    plan.steps
+        .iter()
+        .zip(&report.steps)
+        .filter_map(|(step, r)| {
+            let (Step::CreateDm(d), StepOutcome::Created { kernel, devno }) = (step, &r.outcome)
+            else {
+                return None;
+            };
+            let sectors = d
+                .table
+                .iter()
+                .map(|t| t.start.saturating_add(t.len))
+                .max()
+                .unwrap_or(0);
+            Some((
+                kernel.clone(),
+                sysfs::Known {
+                    devno: *devno,
+                    size: sectors.saturating_mul(512),
+                    dm_name: Some(d.name.clone()),
+                    dm_uuid: Some(d.uuid.clone()).filter(|u| !u.is_empty()),
+                },
+            ))
+        })
 }
 
 /// Deactivates the named volumes (a VG means all its LVs) with everything built on them,

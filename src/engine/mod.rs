@@ -36,7 +36,7 @@ use crate::error::ProbeError;
 use crate::formats::part::PartTable;
 use crate::probe::{self, Content};
 use crate::source::layout::{Layout, Mapped, Src};
-use crate::source::sysfs::{BlockDev, DevNo};
+use crate::source::sysfs::{self, BlockDev, DevNo};
 use crate::source::{FileDev, LazyDev, ReadAt};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -382,7 +382,7 @@ impl Graph {
 
 /// Runs discovery to a fixed point.
 pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
-    discover_with(inputs, settings, HashMap::new())
+    discover_with(inputs, settings, HashMap::new(), &HashMap::new())
 }
 
 /// Discovery again after an activation round of the same run: the system is read as
@@ -393,8 +393,17 @@ pub fn discover(inputs: &Inputs, settings: Settings) -> Graph {
 /// md-data and vm suites compare with the kernel's). MD members are read again (starting an
 /// array updates their superblocks), and so is anything whose probe failed or whose size
 /// differs. Reading every new LV a second time was half of an activation at 1000 LVs.
-pub fn discover_again(inputs: &Inputs, settings: Settings, prev: Graph) -> Graph {
-    discover_with(inputs, settings, carried_over(prev))
+///
+/// `made` holds the DM devices the rounds so far created, by kernel name: their sysfs
+/// records are taken from there (see [`sysfs::read_block_devices_knowing`]); what they
+/// hold is still read (or carried over) as for any device.
+pub fn discover_again(
+    inputs: &Inputs,
+    settings: Settings,
+    prev: Graph,
+    made: &HashMap<String, sysfs::Known>,
+) -> Graph {
+    discover_with(inputs, settings, carried_over(prev), made)
 }
 
 /// What a later round may take from `prev` without reading again: every probed object except
@@ -426,7 +435,12 @@ fn carried_over(prev: Graph) -> HashMap<String, Known> {
     known
 }
 
-fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Known>) -> Graph {
+fn discover_with(
+    inputs: &Inputs,
+    settings: Settings,
+    known: HashMap<String, Known>,
+    made: &HashMap<String, sysfs::Known>,
+) -> Graph {
     let mut g = Graph {
         settings,
         known,
@@ -435,7 +449,7 @@ fn discover_with(inputs: &Inputs, settings: Settings, known: HashMap<String, Kno
     match inputs {
         Inputs::Live { sys, dev } => {
             g.live = true;
-            add_live(&mut g, sys, dev);
+            add_live(&mut g, sys, dev, made);
         }
         Inputs::Images(files) => {
             for (name, path) in files {
@@ -500,8 +514,8 @@ fn add_disk(g: &mut Graph, name: &str, src: Src) {
 
 /// Adds the kernel's block devices: disks and partitions first (partitions point at their
 /// disk), then MD and DM devices, keyed by what they realise when we can tell.
-fn add_live(g: &mut Graph, sys: &Path, dev: &Path) {
-    let devs = match crate::source::sysfs::read_block_devices(sys) {
+fn add_live(g: &mut Graph, sys: &Path, dev: &Path, made: &HashMap<String, sysfs::Known>) {
+    let devs = match sysfs::read_block_devices_knowing(sys, made) {
         Ok(d) => d,
         Err(e) => {
             g.problems.push(format!(
@@ -1169,7 +1183,7 @@ mod tests {
             d
         };
         assert!(vgs(&discover(&mem(wiped()), settings.clone())).is_empty());
-        let again = discover_again(&mem(wiped()), settings, first);
+        let again = discover_again(&mem(wiped()), settings, first, &HashMap::new());
         assert_eq!(vgs(&again), ["loop"]);
         assert!(matches!(
             again.nodes[again.by_name("vdf").unwrap()].content,

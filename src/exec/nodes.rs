@@ -71,6 +71,13 @@ pub(crate) fn ensure_symlink(dev: &Path, link: &str, target_in_dev: &str) -> io:
         )
     })?;
     let path = dev.join(link);
+    // Made first, looked at only when something is there: on a fresh /dev (every LV of a
+    // boot) the lstat before it found nothing, one call per link.
+    match in_new_dirs(&path, || std::os::unix::fs::symlink(&target, &path)) {
+        Ok(()) => return Ok(Change::Created),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
     match fs::symlink_metadata(&path) {
         Ok(m) if m.file_type().is_symlink() => {
             if fs::read_link(&path)? == Path::new(&target) {
@@ -84,6 +91,7 @@ pub(crate) fn ensure_symlink(dev: &Path, link: &str, target_in_dev: &str) -> io:
             io::ErrorKind::AlreadyExists,
             format!("{} exists and is not a symlink", path.display()),
         )),
+        // Removed since symlink() found it: make it again.
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             in_new_dirs(&path, || std::os::unix::fs::symlink(&target, &path))?;
             Ok(Change::Created)
@@ -135,6 +143,22 @@ pub(crate) fn ensure_block_node(
     uid: u32,
     gid: u32,
 ) -> io::Result<Change> {
+    // Made first, looked at only when something is there (EEXIST): the stat and lstat before
+    // it found nothing for every node of a boot, two calls per DM device.
+    let make = || {
+        mknod(
+            path,
+            SFlag::S_IFBLK,
+            Mode::from_bits_truncate(mode),
+            rdev_of(devno),
+        )
+        .map_err(io::Error::from)
+    };
+    match in_new_dirs(path, make) {
+        Ok(()) => return finish_node(path, mode, uid, gid, Change::Created),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
     if is_node_of(path, devno) {
         return Ok(Change::Unchanged);
     }
@@ -153,15 +177,12 @@ pub(crate) fn ensure_block_node(
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    in_new_dirs(path, || {
-        mknod(
-            path,
-            SFlag::S_IFBLK,
-            Mode::from_bits_truncate(mode),
-            rdev_of(devno),
-        )
-        .map_err(io::Error::from)
-    })?;
+    in_new_dirs(path, make)?;
+    finish_node(path, mode, uid, gid, change)
+}
+
+/// Mode exactly `mode` (mknod's is masked by the umask), then owner and group.
+fn finish_node(path: &Path, mode: u32, uid: u32, gid: u32, change: Change) -> io::Result<Change> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
     Ok(change)

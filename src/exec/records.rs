@@ -84,24 +84,75 @@ pub(crate) fn udev_record_path(env: &ExecEnv, d: DevNo) -> PathBuf {
 
 /// Writes a database entry unless one exists (one written by udev or by an earlier run is
 /// never overwritten). Returns whether it wrote.
+///
+/// Written to a temporary name and renamed without replacing (RENAME_NOREPLACE): the entry
+/// appears whole, and one that exists is kept, with no stat before and no directory check
+/// (they were three of seven calls per record, a thousand records per 1000 LVs).
 fn write_record(env: &ExecEnv, d: DevNo, text: &str) -> io::Result<Option<PathBuf>> {
     let p = udev_record_path(env, d);
-    if p.exists() {
-        return Ok(None);
-    }
-    if let Some(parent) = p.parent() {
-        fs::create_dir_all(parent)?;
-    }
     let tmp = p.with_extension("evms-new");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(&tmp)?;
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)
+    };
+    let mut f = match open() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = p.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            open()?
+        }
+        r => r?,
+    };
     f.write_all(text.as_bytes())?;
-    fs::rename(&tmp, &p)?;
-    Ok(Some(p))
+    drop(f);
+    match rename_noreplace(&tmp, &p) {
+        Ok(()) => Ok(Some(p)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            match e.raw_os_error() {
+                Some(nix::libc::EEXIST) => Ok(None),
+                // A file system without RENAME_NOREPLACE: look, then rename.
+                Some(nix::libc::EINVAL) | Some(nix::libc::ENOSYS) if !p.exists() => {
+                    fs::write(&tmp, text)?;
+                    fs::rename(&tmp, &p)?;
+                    Ok(Some(p))
+                }
+                Some(nix::libc::EINVAL) | Some(nix::libc::ENOSYS) => Ok(None),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// `renameat2(from, to, RENAME_NOREPLACE)` (through syscall(2): older musl has no wrapper).
+fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &std::path::Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(from)?, c(to)?);
+    // SAFETY: both are NUL-terminated strings that outlive the call.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_renameat2,
+            nix::libc::AT_FDCWD,
+            a.as_ptr(),
+            nix::libc::AT_FDCWD,
+            b.as_ptr(),
+            nix::libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// True when an LVM DM device (a PV's LV) sits on `d` (sysfs holders).
@@ -183,6 +234,33 @@ mod tests {
             visible: true,
             fixed_devno: None,
         }
+    }
+
+    /// A record is written whole where none is, and one that exists (udev's, an earlier
+    /// run's) is kept as it is; no temporary file is left either way.
+    #[test]
+    fn records_are_written_once_and_never_replaced() {
+        let t = crate::exec::nodes::tests::TempDir::new();
+        let env = ExecEnv {
+            sys: t.path().join("sys"),
+            dev: t.path().join("dev"),
+            run: t.path().join("run"),
+            proc: t.path().join("proc"),
+        };
+        let d = DevNo {
+            major: 253,
+            minor: 7,
+        };
+        let p = write_record(&env, d, "E:A=1\n").unwrap().unwrap();
+        assert_eq!(p, env.run.join("udev/data/b253:7"));
+        assert_eq!(fs::read_to_string(&p).unwrap(), "E:A=1\n");
+        assert_eq!(write_record(&env, d, "E:B=1\n").unwrap(), None);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "E:A=1\n");
+        let names: Vec<_> = fs::read_dir(env.run.join("udev/data"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["b253:7"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `/sys/class/block/*` lists disks and partitions alike; a partition is recognised by its
 //! `partition` attribute and its parent is the directory its device path sits in.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -122,16 +123,43 @@ fn ignored(name: &str) -> bool {
     name.starts_with("ram") || name.starts_with("zram") || name.starts_with("sr")
 }
 
+/// What the caller already knows of a DM device it has just made: its kernel name (`dm-N`,
+/// the key of the map it is passed in), device number, size and DM name and UUID, as the
+/// create call returned them and the table gave them. sysfs would only repeat them, at six
+/// files per device (a second round over 1000 new LVs spent 0.19 s reading them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub devno: DevNo,
+    /// Bytes.
+    pub size: u64,
+    pub dm_name: Option<String>,
+    pub dm_uuid: Option<String>,
+}
+
 /// Reads every block device under `<root>/class/block`. Devices of size 0 (empty loop, no
 /// media) are left out. Sorted by name for stable output.
 pub fn read_block_devices(root: &Path) -> io::Result<Vec<BlockDev>> {
+    read_block_devices_knowing(root, &HashMap::new())
+}
+
+/// [`read_block_devices`], taking the devices named in `known` from there: only their
+/// logical block size is read (the kernel stacks it from the devices below, which the
+/// caller does not track). A name in `known` that the listing lacks is gone: left out.
+pub fn read_block_devices_knowing(
+    root: &Path,
+    known: &HashMap<String, Known>,
+) -> io::Result<Vec<BlockDev>> {
     let class = root.join("class/block");
     let mut out = Vec::new();
     for name in list_dir(&class) {
         if ignored(&name) {
             continue;
         }
-        if let Some(d) = read_one(&class, &name) {
+        let dev = match known.get(&name) {
+            Some(k) => Some(from_known(&class, &name, k)),
+            None => read_one(&class, &name),
+        };
+        if let Some(d) = dev {
             if d.size > 0 {
                 out.push(d);
             }
@@ -150,6 +178,29 @@ pub fn read_block_devices(root: &Path) -> io::Result<Vec<BlockDev>> {
 /// Reads one device by kernel name (used for the new devices a uevent announces).
 pub fn read_block_device(root: &Path, name: &str) -> Option<BlockDev> {
     read_one(&root.join("class/block"), name)
+}
+
+/// The record of a DM device the caller made (see [`Known`]): a DM device is never a
+/// partition, has no md/ directory, slaves are read on bcache* only, and it was resumed.
+fn from_known(class: &Path, name: &str, k: &Known) -> BlockDev {
+    let lbs = attr_u64(&class.join(name).join("queue"), "logical_block_size")
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(512);
+    BlockDev {
+        name: name.to_string(),
+        devno: k.devno,
+        size: k.size,
+        logical_block_size: lbs,
+        partition: None,
+        start: None,
+        parent: None,
+        slaves: Vec::new(),
+        dm_name: k.dm_name.clone(),
+        dm_uuid: k.dm_uuid.clone().filter(|u| !u.is_empty()),
+        dm_suspended: false,
+        md: None,
+        partname: None,
+    }
 }
 
 /// The device directory a `class/block/NAME` entry points to, so that `..` is the parent disk.
@@ -308,6 +359,7 @@ mod tests {
         w(&dm.join("dm/name"), "vg0-root\n");
         w(&dm.join("dm/uuid"), "LVM-abc\n");
         w(&dm.join("dm/suspended"), "0\n");
+        w(&dm.join("queue/logical_block_size"), "4096\n");
         let empty = r.join("devices/virtual/block/loop0");
         w(&empty.join("dev"), "7:0\n");
         w(&empty.join("size"), "0\n");
@@ -347,6 +399,35 @@ mod tests {
         assert_eq!(devs[0].dm_name.as_deref(), Some("vg0-root"));
         assert_eq!(devs[0].size, 8192 * 512);
         assert!(read_block_devices(&t.path().join("nothing")).is_err());
+    }
+
+    /// A device the caller made is taken from what it knows (here a DM name sysfs does not
+    /// have, to show nothing else was read) but its block size from sysfs; one that the
+    /// listing lacks is gone; the others are read as before.
+    #[test]
+    fn known_devices_are_not_read_again() {
+        let t = tree();
+        let plain = read_block_devices(t.path()).unwrap();
+        let k = |name: &str| Known {
+            devno: DevNo {
+                major: 253,
+                minor: 0,
+            },
+            size: 8192 * 512,
+            dm_name: Some(name.into()),
+            dm_uuid: Some("LVM-abc".into()),
+        };
+        let known: HashMap<String, Known> = [
+            ("dm-0".to_string(), k("vg0-root")),
+            ("dm-9".to_string(), k("vg0-gone")),
+        ]
+        .into();
+        assert_eq!(read_block_devices_knowing(t.path(), &known).unwrap(), plain);
+        let known: HashMap<String, Known> = [("dm-0".to_string(), k("vg0-told"))].into();
+        let devs = read_block_devices_knowing(t.path(), &known).unwrap();
+        assert_eq!(devs[0].dm_name.as_deref(), Some("vg0-told"));
+        assert_eq!(devs[0].logical_block_size, 4096);
+        assert_eq!(devs[1..], plain[1..]);
     }
 
     /// Minimal temp dir (no tempfile crate).
