@@ -261,10 +261,15 @@ pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
     };
     breakpoint(&spec, &env, BreakPoint::PreUdev);
     breakpoint(&spec, &env, BreakPoint::PreTrigger);
+    let t = Instant::now();
     let db = ModuleDb::load(&env.modules_dir).unwrap_or_else(|e| {
         log::error!("Failed to read the module indexes: {e}");
         ModuleDb::default()
     });
+    log::debug!(
+        "module indexes read in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut loader = ModuleLoader::new(db, &env.modules_dir, &env.sys_dir.join("module"));
     loader.set_parallel(!spec.serial_modules);
     let mut boot = Boot {
@@ -312,7 +317,7 @@ const FIRST_NOTICE: Duration = Duration::from_secs(5);
 impl Boot<'_> {
     fn load_initial_modules(&mut self) {
         let t = Instant::now();
-        let r = modules::coldplug(&self.env.sys_dir.join("devices"), &mut self.loader);
+        let r = modules::coldplug(&self.env.sys_dir, &mut self.loader);
         log::debug!(
             "coldplug: {} device modaliases, {} modules loaded in {:.3} s",
             r.modaliases,
@@ -401,7 +406,7 @@ impl Boot<'_> {
                     self.handle_events(&evs, &mut new);
                     // Lost events may have carried modaliases: coldplug again (cheap: every
                     // alias is handled once).
-                    let r = modules::coldplug(&self.env.sys_dir.join("devices"), &mut self.loader);
+                    let r = modules::coldplug(&self.env.sys_dir, &mut self.loader);
                     log_load_report(&r);
                     new.extend(self.rescan());
                 }
