@@ -226,9 +226,40 @@ pub struct Step {
 pub struct ModuleDb {
     modules: HashMap<String, ModInfo>,
     aliases: AliasIndex,
-    builtin_aliases: AliasIndex,
     softdeps: HashMap<String, SoftDep>,
-    builtin: HashSet<String>,
+    /// modules.builtin and modules.builtin.modinfo as read, parsed on the first lookup that
+    /// gets that far: a device's modalias never needs them (a builtin driver loads nothing),
+    /// a module or alias that matches neither; at boot they usually stay unparsed (the
+    /// 46 KB modinfo was most of the index parsing).
+    builtin_text: (String, Vec<u8>),
+    builtin: std::cell::OnceCell<Builtin>,
+}
+
+#[derive(Debug, Default)]
+struct Builtin {
+    names: HashSet<String>,
+    aliases: AliasIndex,
+}
+
+impl Builtin {
+    fn parse(builtin: &str, builtin_modinfo: &[u8]) -> Builtin {
+        let mut b = Builtin::default();
+        for line in builtin.lines() {
+            let line = line.trim();
+            if !line.is_empty() {
+                b.names.insert(name_from_path(line));
+            }
+        }
+        for entry in builtin_modinfo.split(|&b| b == 0) {
+            let Ok(entry) = std::str::from_utf8(entry) else {
+                continue;
+            };
+            if let Some((m, a)) = entry.split_once(".alias=") {
+                b.aliases.add(normalize(a), normalize(m));
+            }
+        }
+        b
+    }
 }
 
 impl ModuleDb {
@@ -283,21 +314,13 @@ impl ModuleDb {
                 }
             }
         }
-        for line in builtin.lines() {
-            let line = line.trim();
-            if !line.is_empty() {
-                db.builtin.insert(name_from_path(line));
-            }
-        }
-        for entry in builtin_modinfo.split(|&b| b == 0) {
-            let Ok(entry) = std::str::from_utf8(entry) else {
-                continue;
-            };
-            if let Some((m, a)) = entry.split_once(".alias=") {
-                db.builtin_aliases.add(normalize(a), normalize(m));
-            }
-        }
+        db.builtin_text = (builtin.to_string(), builtin_modinfo.to_vec());
         db
+    }
+
+    fn builtin(&self) -> &Builtin {
+        self.builtin
+            .get_or_init(|| Builtin::parse(&self.builtin_text.0, &self.builtin_text.1))
     }
 
     /// Reads the indexes from `dir` (/lib/modules/KVER). A missing file counts as empty (an
@@ -328,27 +351,37 @@ impl ModuleDb {
     }
 
     pub fn is_builtin(&self, name: &str) -> bool {
-        self.builtin.contains(&normalize(name))
+        self.builtin().names.contains(&normalize(name))
     }
 
     /// A name or alias → modules, in kmod's lookup order; empty = not found.
     pub fn resolve(&self, query: &str) -> Vec<Target> {
         let q = normalize(query);
-        if self.modules.contains_key(&q) {
-            return vec![Target::Module(q)];
-        }
-        let m = self.aliases.lookup(&q);
+        let m = self.resolve_modules(&q);
         if !m.is_empty() {
-            return m.into_iter().map(Target::Module).collect();
+            return m;
         }
-        let b = self.builtin_aliases.lookup(&q);
+        let b = self.builtin().aliases.lookup(&q);
         if !b.is_empty() {
             return b.into_iter().map(Target::Builtin).collect();
         }
-        if self.builtin.contains(&q) {
+        if self.builtin().names.contains(&q) {
             return vec![Target::Builtin(q)];
         }
         Vec::new()
+    }
+
+    /// [`ModuleDb::resolve`]'s first half (`q` normalized): modules.dep names, then
+    /// modules.alias. What it misses can only be builtin or nothing.
+    fn resolve_modules(&self, q: &str) -> Vec<Target> {
+        if self.modules.contains_key(q) {
+            return vec![Target::Module(q.to_string())];
+        }
+        self.aliases
+            .lookup(q)
+            .into_iter()
+            .map(Target::Module)
+            .collect()
     }
 
     /// The insmod list for one module, duplicates included, exactly as
@@ -715,7 +748,8 @@ impl ModuleLoader {
             return LoadReport::default();
         }
         let mut r = LoadReport::default();
-        for t in self.db.resolve(modalias) {
+        // Builtin drivers load nothing: only modules are looked up.
+        for t in self.db.resolve_modules(&normalize(modalias)) {
             self.load_target(&t, "", requested_by, &mut r);
         }
         // A device's driver failing is not fatal to the boot; the caller logs it.
