@@ -36,6 +36,10 @@ const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 
 /// kmod's `alias_normalize`/`modname_normalize`: `-` → `_`, except inside `[...]`.
 pub fn normalize(s: &str) -> String {
+    // Most names and aliases have no '-': no per-character copy for them.
+    if !s.as_bytes().contains(&b'-') {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut in_class = false;
     for c in s.chars() {
@@ -179,11 +183,11 @@ impl AliasIndex {
         let prefix = alias_prefix(&pattern);
         if has_glob(prefix) {
             self.other.push((order, pattern, module));
+        } else if let Some(v) = self.by_prefix.get_mut(prefix) {
+            v.push((order, pattern, module));
         } else {
             self.by_prefix
-                .entry(prefix.to_string())
-                .or_default()
-                .push((order, pattern, module));
+                .insert(prefix.to_string(), vec![(order, pattern, module)]);
         }
     }
 
@@ -285,12 +289,12 @@ impl ModuleDb {
                 name_from_path(path),
                 ModInfo {
                     path: path.to_string(),
-                    deps: deps.split_whitespace().map(name_from_path).collect(),
+                    deps: deps.split_ascii_whitespace().map(name_from_path).collect(),
                 },
             );
         }
         for line in alias.lines() {
-            let mut w = line.split_whitespace();
+            let mut w = line.split_ascii_whitespace();
             if let (Some("alias"), Some(pat), Some(m)) = (w.next(), w.next(), w.next()) {
                 db.aliases.add(normalize(pat), normalize(m));
             }
