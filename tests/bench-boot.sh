@@ -22,7 +22,7 @@
 # and our stage lines: the timeline.
 #
 # stdout: one line per boot, `boot IMAGE mounted=S in_finit_module=S in_kernel_calls=S
-# at:EVENT=S...` (seconds after "Run /init"); a human summary goes to stderr. The images stay
+# in_mount=S at:EVENT=S...` (seconds after "Run /init"); a human summary goes to stderr. The images stay
 # in .cache/bench-boot for tests/bench/size.sh.
 # Usage: tests/bench-boot.sh [RUNS]   (default 3; the generators' images run RUNS-1 times, >= 1)
 set -uo pipefail
@@ -138,8 +138,10 @@ one() { # IMAGE RUN
   a=$(t_of "$lg" 'Run /init as init process'); b=$(t_of "$lg" 'EXT4-fs \(dm-[0-9]+\): mounted')
   if [ -z "$a" ] || [ -z "$b" ]; then log "$img run $n: root was not mounted (log: $lg)"; return; fi
   s="boot $img run=$n mounted=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')"
-  # ours' own accounts at root-mounted: inside finit_module, inside the DM/MD calls
+  # ours' own accounts at root-mounted: inside finit_module, inside the DM/MD calls, inside
+  # mount(2) of root
   s="$s $(sed -n 's/.*stage root-mounted t=[0-9.]* in-finit_module=\([0-9.]*\) in-dm-md=\([0-9.]*\).*/in_finit_module=\1 in_kernel_calls=\2/p' "$lg" | head -1)"
+  s="$s $(sed -n 's/.*stage root-mounted .* in-mount=\([0-9.]*\).*/in_mount=\1/p' "$lg" | head -1)"
   local ev pat t
   for ev in "disk:virtio_blk .*\\[vda\\]" "raid6-bench-done:raid6: using" "array-started:md/raid:md[0-9]+: raid level" \
     "modules-loaded:stage modules-loaded" "root-chain-active:stage root-chain-active" "root-mounted:EXT4-fs \\(dm-[0-9]+\\): mounted"; do

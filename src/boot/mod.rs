@@ -25,7 +25,9 @@
 //! cmdline (after 3), pre-udev and pre-trigger (before 4), initqueue (after 5), pre-mount,
 //! mount (after 6's mount), pre-pivot (after the hand-off records), cleanup (right before 7).
 //!
-//! Stage lines (debug level, "stage NAME t=SECONDS", CLOCK_MONOTONIC, for the benchmark):
+//! Stage lines (debug level, "stage NAME t=SECONDS", CLOCK_MONOTONIC, for the benchmark; then
+//! the time so far inside finit_module, the DM/MD calls and mounting root, and the CPUs' idle
+//! time):
 //! `start`, `modules-loaded`, `root-chain-active`, `root-mounted`, `switch-root`, and
 //! `degraded-grace` when that timer fires.
 
@@ -164,13 +166,16 @@ fn stage(name: &str) {
         .and_then(|s| s.split_whitespace().nth(1).map(str::to_string))
         .unwrap_or_else(|| "?".into());
     let finit = modules::kernel_time();
+    let mount = crate::exec::timing::spent(crate::exec::timing::Call::Mount);
     log::debug!(
-        "stage {name} t={:.3} in-finit_module={:.3} in-dm-md={:.3} idle={idle}",
+        "stage {name} t={:.3} in-finit_module={:.3} in-dm-md={:.3} in-mount={:.3} idle={idle}",
         monotonic(),
         finit.as_secs_f64(),
         crate::exec::timing::work()
             .saturating_sub(finit)
-            .as_secs_f64()
+            .saturating_sub(mount)
+            .as_secs_f64(),
+        mount.as_secs_f64()
     );
 }
 
@@ -261,10 +266,15 @@ pub fn run(env: BootEnv, finder: &mut dyn RootFinder) -> ! {
     };
     breakpoint(&spec, &env, BreakPoint::PreUdev);
     breakpoint(&spec, &env, BreakPoint::PreTrigger);
+    let t = Instant::now();
     let db = ModuleDb::load(&env.modules_dir).unwrap_or_else(|e| {
         log::error!("Failed to read the module indexes: {e}");
         ModuleDb::default()
     });
+    log::debug!(
+        "module indexes read in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut loader = ModuleLoader::new(db, &env.modules_dir, &env.sys_dir.join("module"));
     loader.set_parallel(!spec.serial_modules);
     let mut boot = Boot {
@@ -312,7 +322,7 @@ const FIRST_NOTICE: Duration = Duration::from_secs(5);
 impl Boot<'_> {
     fn load_initial_modules(&mut self) {
         let t = Instant::now();
-        let r = modules::coldplug(&self.env.sys_dir.join("devices"), &mut self.loader);
+        let r = modules::coldplug(&self.env.sys_dir, &mut self.loader);
         log::debug!(
             "coldplug: {} device modaliases, {} modules loaded in {:.3} s",
             r.modaliases,
@@ -401,7 +411,7 @@ impl Boot<'_> {
                     self.handle_events(&evs, &mut new);
                     // Lost events may have carried modaliases: coldplug again (cheap: every
                     // alias is handled once).
-                    let r = modules::coldplug(&self.env.sys_dir.join("devices"), &mut self.loader);
+                    let r = modules::coldplug(&self.env.sys_dir, &mut self.loader);
                     log_load_report(&r);
                     new.extend(self.rescan());
                 }

@@ -13,7 +13,7 @@
 //!   in reverse modules.dep order, `post:` after). Tested against `modprobe --show-depends`.
 //! * [`ModuleLoader::request`]: resolves, loads each step (EEXIST and builtin are fine;
 //!   softdep failures are only reported, as kmod ignores them), remembers what is loaded.
-//! * [`coldplug`]: walks /sys/devices for `modalias` files and requests each.
+//! * [`coldplug`]: every device's MODALIAS (udev's coldplug set of devices), each requested.
 //!
 //! Names are normalized as kmod does: `-` and `_` are the same in module names and aliases
 //! (outside `[...]` in patterns).
@@ -36,6 +36,10 @@ const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 
 /// kmod's `alias_normalize`/`modname_normalize`: `-` → `_`, except inside `[...]`.
 pub fn normalize(s: &str) -> String {
+    // Most names and aliases have no '-': no per-character copy for them.
+    if !s.as_bytes().contains(&b'-') {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut in_class = false;
     for c in s.chars() {
@@ -179,11 +183,11 @@ impl AliasIndex {
         let prefix = alias_prefix(&pattern);
         if has_glob(prefix) {
             self.other.push((order, pattern, module));
+        } else if let Some(v) = self.by_prefix.get_mut(prefix) {
+            v.push((order, pattern, module));
         } else {
             self.by_prefix
-                .entry(prefix.to_string())
-                .or_default()
-                .push((order, pattern, module));
+                .insert(prefix.to_string(), vec![(order, pattern, module)]);
         }
     }
 
@@ -226,9 +230,40 @@ pub struct Step {
 pub struct ModuleDb {
     modules: HashMap<String, ModInfo>,
     aliases: AliasIndex,
-    builtin_aliases: AliasIndex,
     softdeps: HashMap<String, SoftDep>,
-    builtin: HashSet<String>,
+    /// modules.builtin and modules.builtin.modinfo as read, parsed on the first lookup that
+    /// gets that far: a device's modalias never needs them (a builtin driver loads nothing),
+    /// a module or alias that matches neither; at boot they usually stay unparsed (the
+    /// 46 KB modinfo was most of the index parsing).
+    builtin_text: (String, Vec<u8>),
+    builtin: std::cell::OnceCell<Builtin>,
+}
+
+#[derive(Debug, Default)]
+struct Builtin {
+    names: HashSet<String>,
+    aliases: AliasIndex,
+}
+
+impl Builtin {
+    fn parse(builtin: &str, builtin_modinfo: &[u8]) -> Builtin {
+        let mut b = Builtin::default();
+        for line in builtin.lines() {
+            let line = line.trim();
+            if !line.is_empty() {
+                b.names.insert(name_from_path(line));
+            }
+        }
+        for entry in builtin_modinfo.split(|&b| b == 0) {
+            let Ok(entry) = std::str::from_utf8(entry) else {
+                continue;
+            };
+            if let Some((m, a)) = entry.split_once(".alias=") {
+                b.aliases.add(normalize(a), normalize(m));
+            }
+        }
+        b
+    }
 }
 
 impl ModuleDb {
@@ -254,12 +289,12 @@ impl ModuleDb {
                 name_from_path(path),
                 ModInfo {
                     path: path.to_string(),
-                    deps: deps.split_whitespace().map(name_from_path).collect(),
+                    deps: deps.split_ascii_whitespace().map(name_from_path).collect(),
                 },
             );
         }
         for line in alias.lines() {
-            let mut w = line.split_whitespace();
+            let mut w = line.split_ascii_whitespace();
             if let (Some("alias"), Some(pat), Some(m)) = (w.next(), w.next(), w.next()) {
                 db.aliases.add(normalize(pat), normalize(m));
             }
@@ -283,21 +318,13 @@ impl ModuleDb {
                 }
             }
         }
-        for line in builtin.lines() {
-            let line = line.trim();
-            if !line.is_empty() {
-                db.builtin.insert(name_from_path(line));
-            }
-        }
-        for entry in builtin_modinfo.split(|&b| b == 0) {
-            let Ok(entry) = std::str::from_utf8(entry) else {
-                continue;
-            };
-            if let Some((m, a)) = entry.split_once(".alias=") {
-                db.builtin_aliases.add(normalize(a), normalize(m));
-            }
-        }
+        db.builtin_text = (builtin.to_string(), builtin_modinfo.to_vec());
         db
+    }
+
+    fn builtin(&self) -> &Builtin {
+        self.builtin
+            .get_or_init(|| Builtin::parse(&self.builtin_text.0, &self.builtin_text.1))
     }
 
     /// Reads the indexes from `dir` (/lib/modules/KVER). A missing file counts as empty (an
@@ -328,27 +355,37 @@ impl ModuleDb {
     }
 
     pub fn is_builtin(&self, name: &str) -> bool {
-        self.builtin.contains(&normalize(name))
+        self.builtin().names.contains(&normalize(name))
     }
 
     /// A name or alias → modules, in kmod's lookup order; empty = not found.
     pub fn resolve(&self, query: &str) -> Vec<Target> {
         let q = normalize(query);
-        if self.modules.contains_key(&q) {
-            return vec![Target::Module(q)];
-        }
-        let m = self.aliases.lookup(&q);
+        let m = self.resolve_modules(&q);
         if !m.is_empty() {
-            return m.into_iter().map(Target::Module).collect();
+            return m;
         }
-        let b = self.builtin_aliases.lookup(&q);
+        let b = self.builtin().aliases.lookup(&q);
         if !b.is_empty() {
             return b.into_iter().map(Target::Builtin).collect();
         }
-        if self.builtin.contains(&q) {
+        if self.builtin().names.contains(&q) {
             return vec![Target::Builtin(q)];
         }
         Vec::new()
+    }
+
+    /// [`ModuleDb::resolve`]'s first half (`q` normalized): modules.dep names, then
+    /// modules.alias. What it misses can only be builtin or nothing.
+    fn resolve_modules(&self, q: &str) -> Vec<Target> {
+        if self.modules.contains_key(q) {
+            return vec![Target::Module(q.to_string())];
+        }
+        self.aliases
+            .lookup(q)
+            .into_iter()
+            .map(Target::Module)
+            .collect()
     }
 
     /// The insmod list for one module, duplicates included, exactly as
@@ -715,7 +752,8 @@ impl ModuleLoader {
             return LoadReport::default();
         }
         let mut r = LoadReport::default();
-        for t in self.db.resolve(modalias) {
+        // Builtin drivers load nothing: only modules are looked up.
+        for t in self.db.resolve_modules(&normalize(modalias)) {
             self.load_target(&t, "", requested_by, &mut r);
         }
         // A device's driver failing is not fatal to the boot; the caller logs it.
@@ -852,52 +890,62 @@ impl ModuleLoader {
     }
 }
 
-/// Every non-empty `modalias` under `devices` (normally /sys/devices), in directory order,
-/// without following symlinks. Depth-bounded (sysfs device paths are far shallower).
-pub fn find_modaliases(devices: &Path) -> Vec<(PathBuf, String)> {
-    fn walk(dir: &Path, depth: u32, out: &mut Vec<(PathBuf, String)>) {
-        if depth > 40 {
-            return;
-        }
-        let Ok(rd) = fs::read_dir(dir) else { return };
-        let mut subdirs = Vec::new();
-        for e in rd.flatten() {
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                subdirs.push(e.path());
-            } else if ft.is_file() && e.file_name() == "modalias" {
-                if let Ok(s) = fs::read_to_string(e.path()) {
-                    let s = s.trim();
-                    if !s.is_empty() {
-                        out.push((dir.to_path_buf(), s.to_string()));
-                    }
+/// Every device's `MODALIAS` (from its `uevent` file), for the devices udev's coldplug
+/// (`udevadm trigger`) enumerates: `SYS/bus/*/devices/*` and `SYS/class/*/*`. Walking all of
+/// /sys/devices for `modalias` files finds the same set but visits every attribute-group and
+/// glue directory too: ~10 times the directories, most of coldplug's time at boot.
+/// Paths are as listed (`SYS/bus/pci/devices/0000:00:04.0`), in directory order.
+pub fn find_modaliases(sys: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let sorted = |dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        v
+    };
+    let lists = sorted(&sys.join("bus"))
+        .into_iter()
+        .map(|b| b.join("devices"))
+        .chain(sorted(&sys.join("class")));
+    for list in lists {
+        for dev in sorted(&list) {
+            // Devices without a modalias (most class devices) have no such line. read_attr:
+            // three system calls per device where read_to_string makes six.
+            let Some(text) = crate::source::sysfs::read_attr(&dev.join("uevent")) else {
+                continue;
+            };
+            if let Some(a) = text.lines().find_map(|l| l.strip_prefix("MODALIAS=")) {
+                let a = a.trim();
+                if !a.is_empty() {
+                    out.push((dev.clone(), a.to_string()));
                 }
             }
         }
-        subdirs.sort();
-        for d in subdirs {
-            walk(&d, depth.saturating_add(1), out);
-        }
     }
-    let mut out = Vec::new();
-    walk(devices, 0, &mut out);
     out
 }
 
-/// udev coldplug: a module for every device present now. Returns what loaded and what failed
-/// (all failures are non-fatal here).
-pub fn coldplug(devices: &Path, loader: &mut ModuleLoader) -> LoadReport {
+/// udev coldplug: a module for every device present now (`sys` is /sys). Returns what loaded
+/// and what failed (all failures are non-fatal here).
+pub fn coldplug(sys: &Path, loader: &mut ModuleLoader) -> LoadReport {
     let mut total = LoadReport::default();
-    let aliases: BTreeSet<(String, PathBuf)> = find_modaliases(devices)
+    let t = Instant::now();
+    let aliases: BTreeSet<(String, PathBuf)> = find_modaliases(sys)
         .into_iter()
         .map(|(p, a)| (a, p))
         .collect();
     total.modaliases = aliases.len();
+    log::debug!(
+        "coldplug: {} device modaliases found in {:.1} ms",
+        aliases.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     for (alias, dev) in aliases {
-        let by = format!(
-            "device {}",
-            dev.strip_prefix(devices).unwrap_or(&dev).display()
-        );
+        let by = format!("device {}", dev.display());
         let mut r = loader.request_modalias(&alias, &by);
         total.loaded.append(&mut r.loaded);
         total.ignored.append(&mut r.ignored);
@@ -1137,24 +1185,71 @@ mod tests {
     }
 
     #[test]
-    fn modalias_walk() {
+    fn modaliases_from_uevents() {
         let d = std::env::temp_dir().join(format!("evms-coldplug-{}", std::process::id()));
-        let dev = d.join("devices/pci0000:00/0000:00:04.0");
-        fs::create_dir_all(dev.join("virtio1")).unwrap();
+        let pci = d.join("devices/pci0000:00/0000:00:04.0");
+        let virtio = pci.join("virtio1");
+        let input = d.join("devices/platform/i8042/serio0/input/input0");
+        let tty = d.join("devices/virtual/tty/tty0");
+        for dir in [&virtio, &input, &tty] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        for dir in [
+            "bus/pci/devices",
+            "bus/virtio/devices",
+            "bus/empty/devices",
+            "class/input",
+            "class/tty",
+        ] {
+            fs::create_dir_all(d.join(dir)).unwrap();
+        }
+        fs::create_dir_all(d.join("bus/nodevices")).unwrap();
         fs::write(
-            dev.join("modalias"),
-            "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n",
+            pci.join("uevent"),
+            "DRIVER=virtio-pci\nPCI_CLASS=10000\nMODALIAS=pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n",
         )
         .unwrap();
-        fs::write(dev.join("virtio1/modalias"), "virtio:d00000002v00001AF4\n").unwrap();
-        fs::write(d.join("devices/modalias"), "\n").unwrap();
-        std::os::unix::fs::symlink(&dev, d.join("devices/loop")).unwrap();
-        let found = find_modaliases(&d.join("devices"));
+        fs::write(
+            virtio.join("uevent"),
+            "MODALIAS=virtio:d00000002v00001AF4\n",
+        )
+        .unwrap();
+        fs::write(
+            input.join("uevent"),
+            "PRODUCT=11/1/1/ab41\nMODALIAS=input:b0011v0001p0001eAB41-e0\n",
+        )
+        .unwrap();
+        fs::write(tty.join("uevent"), "MAJOR=4\nMINOR=0\nDEVNAME=tty0\n").unwrap();
+        // A modalias file alone (no MODALIAS in uevent) is not what udev loads for.
+        fs::write(tty.join("modalias"), "tty:nothing\n").unwrap();
+        let link =
+            |target: &Path, at: &str| std::os::unix::fs::symlink(target, d.join(at)).unwrap();
+        link(&pci, "bus/pci/devices/0000:00:04.0");
+        link(&virtio, "bus/virtio/devices/virtio1");
+        link(&input, "class/input/input0");
+        link(&tty, "class/tty/tty0");
+        let found = find_modaliases(&d);
         assert_eq!(
-            found.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>(),
+            found
+                .iter()
+                .map(|(p, a)| (
+                    p.strip_prefix(&d).unwrap().display().to_string(),
+                    a.as_str()
+                ))
+                .collect::<Vec<_>>(),
             vec![
-                "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00",
-                "virtio:d00000002v00001AF4"
+                (
+                    "bus/pci/devices/0000:00:04.0".to_string(),
+                    "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"
+                ),
+                (
+                    "bus/virtio/devices/virtio1".to_string(),
+                    "virtio:d00000002v00001AF4"
+                ),
+                (
+                    "class/input/input0".to_string(),
+                    "input:b0011v0001p0001eAB41-e0"
+                ),
             ]
         );
         fs::remove_dir_all(&d).unwrap();

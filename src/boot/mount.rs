@@ -151,7 +151,10 @@ pub fn mount_root(
     let mut flags = opts.flags | silent;
     loop {
         for t in fstypes {
-            match mount(Some(dev), target, Some(t.as_str()), flags, data) {
+            let r = crate::exec::timing::timed(crate::exec::timing::Call::Mount, || {
+                mount(Some(dev), target, Some(t.as_str()), flags, data)
+            });
+            match r {
                 Ok(()) => {
                     return Ok(Mounted {
                         fstype: t.clone(),

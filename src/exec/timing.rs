@@ -1,6 +1,7 @@
 //! Time spent inside the kernel's calls, for the benchmark (`make bench`): how much of an
 //! activation is the kernel's own work (DM create/load/resume, the md ioctls and sysfs writes,
-//! finit_module) and how much is ours (reading, parsing, planning, nodes, records).
+//! finit_module, mounting root) and how much is ours (reading, parsing, planning, nodes,
+//! records).
 //! Process-wide counters (atomics): they only add up durations, nothing reads them to decide.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,9 +24,12 @@ pub enum Call {
     DmResume,
     /// DM status/info/table queries (does it exist, what is loaded): checks, not work.
     DmQuery,
+    /// mount(2) of the root filesystem: the filesystem's own work (reading its superblock,
+    /// group descriptors and journal), as finit_module is the module's.
+    Mount,
 }
 
-const CALLS: [(Call, &str); 7] = [
+const CALLS: [(Call, &str); 8] = [
     (Call::FinitModule, "finit_module"),
     (Call::MdSysfs, "md-sysfs"),
     (Call::MdIoctl, "md-ioctl"),
@@ -33,14 +37,15 @@ const CALLS: [(Call, &str); 7] = [
     (Call::DmLoad, "dm-load"),
     (Call::DmResume, "dm-resume"),
     (Call::DmQuery, "dm-query"),
+    (Call::Mount, "mount"),
 ];
 
-static NANOS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
-static COUNT: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+static NANOS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+static COUNT: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 /// Per kind: calls in flight, since when one was, and the time with at least one in flight.
 /// Modules load from several threads at once: their sum exceeds the time that passed.
-static WALL: [Mutex<(u32, Option<Instant>, Duration)>; 7] =
-    [const { Mutex::new((0, None, Duration::ZERO)) }; 7];
+static WALL: [Mutex<(u32, Option<Instant>, Duration)>; 8] =
+    [const { Mutex::new((0, None, Duration::ZERO)) }; 8];
 
 fn index(c: Call) -> usize {
     CALLS.iter().position(|(k, _)| *k == c).unwrap_or(0)

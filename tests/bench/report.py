@@ -384,10 +384,10 @@ if boot:
     w("## Boot: kernel \"Run /init\" → root mounted (flagship disks)")
     w("")
     w("Plain QEMU TCG (no -icount: module loading in parallel needs real CPUs), medians; the kernel log's clock. "
-      "*In finit_module* and *in DM/MD calls* are ours' own accounts (stage line at root-mounted).")
+      "*In finit_module*, *in DM/MD calls* and *in mount(2)* (of root: the filesystem's own work) are ours' own accounts (stage line at root-mounted).")
     w("")
-    w("| image | runs | root mounted s (median) | all runs | inside finit_module s | inside DM/MD calls s | ours outside the kernel's calls s |")
-    w("|---|---:|---:|---|---:|---:|---:|")
+    w("| image | runs | root mounted s (median) | all runs | inside finit_module s | inside DM/MD calls s | inside mount(2) s | ours outside the kernel's calls s |")
+    w("|---|---:|---:|---|---:|---:|---:|---:|")
     order = ["ours", "ours-smp2", "ours-smp2-serial", "busybox", "initramfs-tools", "dracut"]
     for img in order + sorted(k for k in boot if k not in order):
         rs = [r for r in boot.get(img, []) if "mounted" in r]
@@ -397,8 +397,9 @@ if boot:
         m = med(ms)
         fin = med([float(r["in_finit_module"]) for r in rs if "in_finit_module" in r])
         kc = med([float(r["in_kernel_calls"]) for r in rs if "in_kernel_calls" in r])
-        out = None if fin is None else m - fin - (kc or 0)
-        w(f"| {img} | {len(rs)} | {m:.3f} | {' '.join(f'{x:.2f}' for x in ms)} | {secs(fin)} | {secs(kc)} | {secs(out)} |")
+        mnt = med([float(r["in_mount"]) for r in rs if "in_mount" in r])
+        out = None if fin is None else m - fin - (kc or 0) - (mnt or 0)
+        w(f"| {img} | {len(rs)} | {m:.3f} | {' '.join(f'{x:.2f}' for x in ms)} | {secs(fin)} | {secs(kc)} | {secs(mnt)} | {secs(out)} |")
     w("")
     for l in size.get("bootnote", []):
         w(" ".join(l))
@@ -461,7 +462,7 @@ if fb and "ours" in fb:
     goals.append(f"- ≤ 16 KiB + metadata text per device: flagship {fb['ours'][0] / 1024 / max(1, devices.get('flagship', 1)):.0f} KiB per device (the tools {fb['tools'][0] / 1024 / max(1, devices.get('flagship', 1)):.0f} KiB).")
 ob = [r for r in boot.get("ours", []) if "mounted" in r and "in_finit_module" in r]
 if ob:
-    outside = med([float(r["mounted"]) - float(r["in_finit_module"]) - float(r.get("in_kernel_calls", 0)) for r in ob])
+    outside = med([float(r["mounted"]) - float(r["in_finit_module"]) - float(r.get("in_kernel_calls", 0)) - float(r.get("in_mount", 0)) for r in ob])
     goals.append(f"- Boot: ours outside the kernel's calls ≤ 0.1 s under TCG (flagship): {outside:.2f} s.")
 for l in size.get("binary", []):
     goals.append(f"- Stripped binary ≤ 1 MiB (1,048,576 bytes) with the stable toolchain: {int(l[1]):,} bytes.")
