@@ -16,7 +16,12 @@
 #   dracut          Debian's dracut 059 (dracut-core unpacked into the cache), its lvm and
 #                   mdraid modules, systemd + udev; rd.auto (a generic image assembles nothing
 #                   by itself otherwise)
-# Plain QEMU TCG (not -icount: parallel module loading needs two CPUs running at once), the
+#   ours-icount, busybox-icount  ours and busybox again under -icount shift=0,sleep=on (one
+#                   vCPU): guest time counts instructions, as in the activation benchmark.
+#                   Plain TCG charges the first run of any code for translating it (most of
+#                   our part of a plain boot: tens of thousands of blocks run once), which a
+#                   CPU does not; icount shows the instructions, and repeats.
+# Plain QEMU TCG otherwise (parallel module loading needs two CPUs running at once), the
 # images alternating, medians reported. The test root's /sbin/init (tests/vm/boot/root-init.sh)
 # dumps the kernel's milestones (disk found, raid6 benchmark done, array started, root mounted)
 # and our stage lines: the timeline.
@@ -123,8 +128,11 @@ t_of() { # LOG PATTERN
   { grep -E -- "^EVMS-DMESG .*$2" "$1"; grep -E -- "$2" "$1"; } | head -1 | grep -oE '\[ *[0-9]+\.[0-9]+\]' | head -1 | tr -d '[] '
 }
 one() { # IMAGE RUN
-  local img=$1 n=$2 ir append="no_timer_check root=/dev/vg0/root loglevel=6" smp=1 d=() i lg a b s
+  local img=$1 n=$2 ir append="no_timer_check root=/dev/vg0/root loglevel=6" smp=1 d=() i lg a b s q=()
   case $img in
+    *-icount) q=(--qemu-arg -icount --qemu-arg shift=0,sleep=on) ;;
+  esac
+  case ${img%-icount} in
     ours) ir=$work/ours.gz; append="$append evms.debug" ;;
     ours-smp2) ir=$work/ours.gz; append="$append evms.debug"; smp=2 ;;
     ours-smp2-serial) ir=$work/ours.gz; append="$append evms.debug evms.modules=serial"; smp=2 ;;
@@ -134,7 +142,7 @@ one() { # IMAGE RUN
   esac
   for i in 1 2 3; do cp --sparse=always "$set_dir/disk$i.img" "$work/d$i.img"; d+=(--disk "$work/d$i.img"); done
   lg=$work/$img.$n.log
-  vm_run "$ir" "$lg" --timeout 240 --smp "$smp" --append "$append" "${d[@]}" >/dev/null 2>&1
+  vm_run "$ir" "$lg" --timeout 240 --smp "$smp" --append "$append" "${d[@]}" "${q[@]}" >/dev/null 2>&1
   a=$(t_of "$lg" 'Run /init as init process'); b=$(t_of "$lg" 'EXT4-fs \(dm-[0-9]+\): mounted')
   if [ -z "$a" ] || [ -z "$b" ]; then log "$img run $n: root was not mounted (log: $lg)"; return; fi
   s="boot $img run=$n mounted=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b - a }')"
@@ -153,7 +161,7 @@ one() { # IMAGE RUN
 }
 all=()
 for n in $(seq "$runs"); do
-  for img in "${images[@]}" ours-smp2 ours-smp2-serial; do
+  for img in "${images[@]}" ours-smp2 ours-smp2-serial ours-icount busybox-icount; do
     case $img in initramfs-tools | dracut) [ "$n" -lt "$runs" ] || [ "$runs" -eq 1 ] || continue ;; esac
     line=$(one "$img" "$n")
     [ -n "$line" ] && { echo "$line"; all+=("$line"); }
@@ -163,7 +171,7 @@ done
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 {
   echo "boot, Run /init → root mounted (guest s, kernel log clock, median; QEMU TCG):"
-  for img in "${images[@]}" ours-smp2 ours-smp2-serial; do
+  for img in "${images[@]}" ours-smp2 ours-smp2-serial ours-icount busybox-icount; do
     m=$(printf '%s\n' "${all[@]}" | awk -v i="$img" '$2 == i' | grep -o 'mounted=[0-9.]*' | cut -d= -f2 | median)
     printf '  %-20s %s\n' "$img" "$m"
   done

@@ -13,7 +13,8 @@
 #             their state after boot
 #     U       start systemd-udevd (coldplug settled); lvm2 then syncs with udev as installed
 #     warm    read what both sides read once (activate --dry-run, mdadm --examine, lvm pvs);
-#             lvm2 reads with O_DIRECT, so only our reads and mdadm's are then cached
+#             lvm2 reads with O_DIRECT, so only our reads and mdadm's are then cached; then
+#             time the timer alone (bracket) and our process start-up alone (startup)
 #     rec-oracle, rec-ours   record the DM tables of what is active now (maj:min as names),
 #             for the host's check that ours equal the tools'
 #     strace  one activation each under strace -c -f (ours, then the tools), with teardowns
@@ -171,7 +172,10 @@ for s in $STEPS; do
     warm) $EVMS activate --dry-run >/dev/null 2>&1; $MDADM --examine --scan >/dev/null 2>&1
       $LVM pvs >/dev/null 2>&1
       # What the two date calls around a command add to every figure (their exec and exit).
-      for _ in 1 2 3; do t0=$(now); t1=$(now); res bracket "$(span "$t0" "$t1")"; done ;;
+      for _ in 1 2 3; do t0=$(now); t1=$(now); res bracket "$(span "$t0" "$t1")"; done
+      # Our process start and exit alone (exec of the static binary, its page faults, argument
+      # parsing, a usage text): the floor under every `activate` figure.
+      for _ in 1 2 3; do t0=$(now); $EVMS --help >/dev/null 2>&1; t1=$(now); res startup "$(span "$t0" "$t1")"; done ;;
     strace) step_strace ;;
     *) echo "bench: unknown step $s" ;;
   esac

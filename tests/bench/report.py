@@ -47,6 +47,7 @@ strace = {}  # (case, tool) -> {syscall: (calls, errors)}
 tables = {}  # case -> {oracle: text, ours: text}
 unfinished = []
 brackets = []  # two date calls around nothing: in every timed figure once
+startups = []  # the same around `evms-activate --help`: our process start and exit
 
 for d in sorted(os.listdir(RES)) if os.path.isdir(RES) else []:
     p = os.path.join(RES, d)
@@ -69,6 +70,8 @@ for d in sorted(os.listdir(RES)) if os.path.isdir(RES) else []:
             runs[(c, mode, what)].append(r)
         elif what == "bracket":
             brackets.append(float(w[3]))
+        elif what == "startup" and mode == "noudev":
+            startups.append(float(w[3]))
         elif what == "ours-phase":
             phases[(c, mode)].append(" ".join(w[3:]))
         elif what == "bytes":
@@ -288,6 +291,10 @@ if brackets:
     w("")
     w(f"Every figure includes, once, the cost of the timer itself: two `date` calls around an empty command "
       f"take {med(brackets) * 1000:.2f} ms (median of {len(brackets)}; it is counted in *rest*, not subtracted).")
+if brackets and startups:
+    w(f"Starting our process at all (`evms-activate --help`: exec of the static binary, its page faults, exit) "
+      f"takes {(med(startups) - med(brackets)) * 1000:.2f} ms more than the timer alone (median of {len(startups)}): "
+      "also in *rest*, the floor under every `activate`.")
 w("")
 if unfinished:
     w(f"**Unfinished boots** (results partial): {', '.join(unfinished)}")
@@ -383,12 +390,14 @@ if strace:
 if boot:
     w("## Boot: kernel \"Run /init\" → root mounted (flagship disks)")
     w("")
-    w("Plain QEMU TCG (no -icount: module loading in parallel needs real CPUs), medians; the kernel log's clock. "
+    w("Plain QEMU TCG (no -icount: module loading in parallel needs real CPUs) except the *-icount* rows "
+      "(-icount shift=0,sleep=on, one vCPU: guest time counts instructions; plain TCG also charges the translation "
+      "of every block of code the first time it runs), medians; the kernel log's clock. "
       "*In finit_module*, *in DM/MD calls* and *in mount(2)* (of root: the filesystem's own work) are ours' own accounts (stage line at root-mounted).")
     w("")
     w("| image | runs | root mounted s (median) | all runs | inside finit_module s | inside DM/MD calls s | inside mount(2) s | ours outside the kernel's calls s |")
     w("|---|---:|---:|---|---:|---:|---:|---:|")
-    order = ["ours", "ours-smp2", "ours-smp2-serial", "busybox", "initramfs-tools", "dracut"]
+    order = ["ours", "ours-smp2", "ours-smp2-serial", "busybox", "initramfs-tools", "dracut", "ours-icount", "busybox-icount"]
     for img in order + sorted(k for k in boot if k not in order):
         rs = [r for r in boot.get(img, []) if "mounted" in r]
         if not rs:
@@ -447,9 +456,18 @@ fs = summary("flagship", "noudev")
 if fs and fs["ours"]:
     goals.append(f"- Rest (ours outside the kernel's calls) ≤ 10% of the total: flagship {100 * fs['rest'] / fs['ours']:.0f}%"
                  + "".join(f", {c} {100 * s['rest'] / s['ours']:.0f}%" for c in ("lv1000", "md16")
-                           for s in [summary(c, "noudev")] if s and s["ours"] and s["rest"] is not None) + ".")
+                           for s in [summary(c, "noudev")] if s and s["ours"] and s["rest"] is not None) + "."
+                 + (f" The flagship's rest holds the timer and our process start-up ({1000 * med(startups):.1f} ms of "
+                    f"{1000 * fs['rest']:.1f} ms); without them it would be "
+                    f"{100 * (fs['rest'] - med(startups)) / (fs['ours'] - med(startups)):.0f}%."
+                    if startups and fs["rest"] is not None and fs["ours"] > med(startups) else ""))
     goals.append(f"- ≥ 20× against mdadm + lvm2: flagship {fs['ratio']:.1f}×"
-                 + "".join(f", {c} {s['ratio']:.2f}×" for c in ("lv1000",) for s in [summary(c, "noudev")] if s and s["ratio"]) + ".")
+                 + "".join(f", {c} {s['ratio']:.2f}×" for c in ("lv1000",) for s in [summary(c, "noudev")] if s and s["ratio"]) + "."
+                 # The floor: a program that did nothing but the kernel's calls still pays the timer
+                 # and its own start.
+                 + (f" The flagship's floor (timer, start-up and the kernel's work alone: {1000 * (med(startups) + fs['work']):.1f} ms) "
+                    f"allows at most {fs['oracle'] / (med(startups) + fs['work']):.1f}× here."
+                    if startups and fs["work"] and fs["oracle"] else ""))
 per = [(n, summary(c, "noudev")) for c, n in (("lv250", 250), ("lv500", 500), ("lv1000", 1000))]
 per = [(n, s["ours"] / n) for n, s in per if s and s["ours"]]
 if len(per) > 1:
@@ -461,9 +479,14 @@ fb = bytes_read.get("flagship")
 if fb and "ours" in fb:
     goals.append(f"- ≤ 16 KiB + metadata text per device: flagship {fb['ours'][0] / 1024 / max(1, devices.get('flagship', 1)):.0f} KiB per device (the tools {fb['tools'][0] / 1024 / max(1, devices.get('flagship', 1)):.0f} KiB).")
 ob = [r for r in boot.get("ours", []) if "mounted" in r and "in_finit_module" in r]
+oi = [r for r in boot.get("ours-icount", []) if "mounted" in r and "in_finit_module" in r]
+outside_of = lambda rs: med([float(r["mounted"]) - float(r["in_finit_module"]) - float(r.get("in_kernel_calls", 0))
+                             - float(r.get("in_mount", 0)) for r in rs])
 if ob:
-    outside = med([float(r["mounted"]) - float(r["in_finit_module"]) - float(r.get("in_kernel_calls", 0)) - float(r.get("in_mount", 0)) for r in ob])
-    goals.append(f"- Boot: ours outside the kernel's calls ≤ 0.1 s under TCG (flagship): {outside:.2f} s.")
+    g = f"- Boot: ours outside the kernel's calls ≤ 0.1 s under TCG (flagship): {outside_of(ob):.2f} s under plain TCG"
+    if oi:
+        g += f", {outside_of(oi):.3f} s under -icount (instructions, without TCG's translation cost)"
+    goals.append(g + ".")
 for l in size.get("binary", []):
     goals.append(f"- Stripped binary ≤ 1 MiB (1,048,576 bytes) with the stable toolchain: {int(l[1]):,} bytes.")
 if goals:
