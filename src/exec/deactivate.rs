@@ -522,12 +522,7 @@ mod tests {
         w("block/md127/md/array_state", "clean\n");
         w("block/md126/md/array_state", "clear\n");
         w("block/vda/size", "8\n");
-        let env = ExecEnv {
-            sys,
-            dev: t.path().join("dev"),
-            run: t.path().join("run"),
-            proc: t.path().join("proc"),
-        };
+        let env = ExecEnv::under(t.path());
         assert_eq!(all_ours(&env), ["dm-0", "md127"]);
     }
 }

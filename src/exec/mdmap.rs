@@ -320,12 +320,7 @@ mod tests {
     #[test]
     fn map_file_is_replaced_atomically_and_locked() {
         let t = super::super::nodes::tests::TempDir::new();
-        let env = ExecEnv {
-            sys: t.path().join("sys"),
-            dev: t.path().join("dev"),
-            run: t.path().join("run"),
-            proc: t.path().join("proc"),
-        };
+        let env = ExecEnv::under(t.path());
         let u = MdUuid([0xab; 16]);
         set(&env, "md127", "1.2", &u, "/dev/md/x").unwrap();
         let dir = env.run.join("mdadm");

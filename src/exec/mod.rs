@@ -56,11 +56,16 @@ pub struct ExecEnv {
 impl ExecEnv {
     /// The running system's paths.
     pub fn system() -> ExecEnv {
+        ExecEnv::under(Path::new("/"))
+    }
+
+    /// The trees as `sys`, `dev`, `run` and `proc` below `root` (a scratch tree in tests).
+    pub(crate) fn under(root: &Path) -> ExecEnv {
         ExecEnv {
-            sys: PathBuf::from("/sys"),
-            dev: PathBuf::from("/dev"),
-            run: PathBuf::from("/run"),
-            proc: PathBuf::from("/proc"),
+            sys: root.join("sys"),
+            dev: root.join("dev"),
+            run: root.join("run"),
+            proc: root.join("proc"),
         }
     }
 
@@ -942,12 +947,7 @@ mod tests {
     #[test]
     fn dry_run_skips_dependents_of_failures_only() {
         let t = nodes::tests::TempDir::new();
-        let env = ExecEnv {
-            sys: t.path().join("sys"),
-            dev: t.path().join("dev"),
-            run: t.path().join("run"),
-            proc: t.path().join("proc"),
-        };
+        let env = ExecEnv::under(t.path());
         fs::create_dir_all(env.sys.join("block")).unwrap();
         let md = MdStep {
             key: "md:x".into(),

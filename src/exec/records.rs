@@ -241,12 +241,7 @@ mod tests {
     #[test]
     fn records_are_written_once_and_never_replaced() {
         let t = crate::exec::nodes::tests::TempDir::new();
-        let env = ExecEnv {
-            sys: t.path().join("sys"),
-            dev: t.path().join("dev"),
-            run: t.path().join("run"),
-            proc: t.path().join("proc"),
-        };
+        let env = ExecEnv::under(t.path());
         let d = DevNo {
             major: 253,
             minor: 7,
